@@ -1,0 +1,1 @@
+//! Request signature verification (filled in by the signature work).

@@ -1,0 +1,1 @@
+//! Idempotency stores (filled in by the store work).

@@ -1,0 +1,1 @@
+//! Derive macros for actionkit. Use them through the `actionkit` crate.
