@@ -1,1 +1,51 @@
-//! Derive macros for actionkit. Use them through the `actionkit` crate.
+//! Derive macros for [actionkit](https://docs.rs/actionkit). Use them through the `actionkit`
+//! crate, which re-exports them next to the traits they implement.
+//!
+//! The pipeline follows serde_derive: `attr` parses attributes into typed structs, `ast` builds
+//! the model, `check` finds every user error (accumulated, spanned at the offending token), and
+//! `expand` generates code, falling back to minimal impls on error so one mistake is one message.
+
+mod ast;
+mod attr;
+mod case;
+mod check;
+mod ctxt;
+mod expand;
+mod symbol;
+mod ty;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives [`Action`](../actionkit/trait.Action.html) (and `InputType` and
+/// `schemars::JsonSchema`) for an action's input struct.
+///
+#[doc = include_str!("../docs/attributes.md")]
+#[proc_macro_derive(Action, attributes(action, field))]
+pub fn derive_action(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input, ast::Derive::Action).into()
+}
+
+/// Derives `InputType` (and `schemars::JsonSchema`) for a nested object struct or a unit enum
+/// used as an action input field.
+///
+/// A struct becomes a nested `object` property (`additionalProperties: false`, its own
+/// `required`); its fields take the schema attributes of `#[field(...)]` (`title`,
+/// `description`, `default`, length, range, pattern and format keywords), not the UI ones. A
+/// unit enum becomes `{"type": "string", "enum": [...]}` with serde's variant names.
+///
+/// ```
+/// use actionkit::InputType;
+/// #[derive(InputType, serde::Deserialize)]
+/// #[serde(rename_all = "lowercase")]
+/// enum Frequency { Daily, Weekly }
+///
+/// assert_eq!(serde_json::Value::Object(Frequency::schema()),
+///            serde_json::json!({"type": "string", "enum": ["daily", "weekly"]}));
+/// ```
+#[proc_macro_derive(InputType, attributes(field))]
+pub fn derive_input_type(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input, ast::Derive::InputType).into()
+}

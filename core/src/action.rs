@@ -1,0 +1,105 @@
+//! [`Action`]: what `#[derive(Action)]` implements for an action's input struct.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::schema::{FieldSpec, InputError, InputType, InputValidator, input_schema};
+use crate::ui::ui_schema;
+
+/// An action: its identity, its input schema and UI schema, and how to decode its input.
+///
+/// Implemented by `#[derive(Action)]` on the input struct; the schemas are built once, on first
+/// use, and cached for the life of the process.
+///
+/// ```
+/// use actionkit::Action;
+/// use serde::Deserialize;
+///
+/// /// Post a message to a channel.
+/// #[derive(Action, Deserialize)]
+/// #[action(id = "post_message")]
+/// struct PostMessage {
+///     /// Where to post
+///     #[field(title = "Channel", dynamic_select)]
+///     channel: String,
+///     /// What to say
+///     #[field(multi, template, max_length = 2000)]
+///     text: Option<String>,
+/// }
+///
+/// assert_eq!(PostMessage::ID, "post_message");
+/// assert_eq!(PostMessage::NAME, "Post message");
+/// assert_eq!(PostMessage::DESCRIPTION, Some("Post a message to a channel."));
+/// assert_eq!(PostMessage::input_schema()["required"], serde_json::json!(["channel"]));
+/// assert_eq!(PostMessage::ui_schema()["elements"][0]["options"]["format"], "dynamic_select");
+///
+/// let input = PostMessage::decode(serde_json::json!({"channel": "general", "text": null})).unwrap();
+/// assert_eq!(input.channel, "general");
+/// let err = PostMessage::decode(serde_json::json!({"channel": 7})).unwrap_err();
+/// assert_eq!(err.field(), "/channel");
+/// ```
+pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
+    /// The stable id (`^[a-zA-Z0-9_\-\.]+$`, checked at compile time).
+    const ID: &'static str;
+    /// The human name shown in the workflow builder.
+    const NAME: &'static str;
+    /// What the action does (the struct's doc comment unless given).
+    const DESCRIPTION: Option<&'static str>;
+
+    /// The input fields, in declaration order.
+    fn fields() -> &'static [FieldSpec];
+
+    /// The cached schemas and validator; generated, not meant to be called directly.
+    #[doc(hidden)]
+    fn model() -> &'static ActionModel;
+
+    /// The input schema (JSON Schema draft-07).
+    fn input_schema() -> &'static Value {
+        &Self::model().input_schema
+    }
+
+    /// The UI schema (JSONForms).
+    fn ui_schema() -> &'static Value {
+        &Self::model().ui_schema
+    }
+
+    /// Decodes untrusted JSON into the input: `null` on an optional field counts as absent, then
+    /// the value is validated against [`input_schema`](Action::input_schema) (unknown fields,
+    /// types, required fields and keywords), then deserialised with serde.
+    ///
+    /// # Errors
+    /// The first problem found, naming the field by JSON pointer.
+    fn decode(value: Value) -> Result<Self, InputError> {
+        Self::model().validator.decode(value)
+    }
+}
+
+/// The schemas of one action, built once from its [`FieldSpec`]s.
+#[doc(hidden)]
+pub struct ActionModel {
+    input_schema: Value,
+    ui_schema: Value,
+    validator: InputValidator,
+}
+
+impl ActionModel {
+    /// Builds the schemas and compiles the validator.
+    pub fn new(fields: &[FieldSpec]) -> Self {
+        let input_schema = input_schema(fields);
+        ActionModel {
+            ui_schema: ui_schema(fields),
+            validator: InputValidator::new(input_schema.clone()),
+            input_schema,
+        }
+    }
+}
+
+impl fmt::Debug for ActionModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionModel")
+            .field("input_schema", &self.input_schema)
+            .finish_non_exhaustive()
+    }
+}

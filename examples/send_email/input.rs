@@ -1,0 +1,29 @@
+//! The action's input: one annotated struct holds everything the platforms must know.
+
+use actionkit::Action;
+use serde::{Deserialize, Serialize};
+
+/// Send an email to a mailing list.
+#[derive(Action, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[action(id = "send_email", name = "Send email")]
+pub struct SendEmail {
+    /// Select a mailing list
+    #[field(title = "Audience", dynamic_select)]
+    pub audience_id: String,
+
+    /// Target a specific segment within the audience (optional)
+    #[field(title = "Segment", dynamic_select)]
+    pub segment_id: Option<String>,
+
+    /// Select an email template to use
+    #[field(title = "Email Template", dynamic_select)]
+    pub template_id: String,
+
+    /// Fill in the merge fields for your selected template
+    #[field(title = "Template Variables", dynamic_schema)]
+    pub template_variables: Option<serde_json::Map<String, serde_json::Value>>,
+
+    /// Custom message body to include in the email
+    #[field(multi, template)]
+    pub message: Option<String>,
+}

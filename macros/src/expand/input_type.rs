@@ -1,0 +1,83 @@
+//! `impl InputType` (and `JsonSchema`) for nested object structs and unit enums.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::fields::{assertions, specs};
+use crate::ast::{Container, Variant};
+use crate::check::Layout;
+
+/// A nested object: its schema is built from its fields every time a parent asks (parents cache).
+pub fn object(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let mut generics = cont.input.generics.clone();
+    for param in generics.type_params_mut() {
+        param
+            .bounds
+            .push(syn::parse_quote!(::actionkit::__private::InputType));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let specs = specs(cont, &Layout::default());
+    let assertions = assertions(cont);
+    let json_schema = json_schema(cont);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
+            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+                let fields = [#(#specs),*];
+                ::actionkit::__private::object_schema(&fields)
+            }
+        }
+
+        #json_schema
+
+        const _: () = { #(#assertions;)* };
+    }
+}
+
+/// A unit enum: `{"type": "string", "enum": [...]}` with serde's variant names.
+pub fn string_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
+    let ident = cont.ident;
+    let (impl_generics, ty_generics, where_clause) = cont.input.generics.split_for_impl();
+    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.name);
+    let json_schema = json_schema(cont);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
+            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+                ::actionkit::__private::string_enum(&[#(#names),*])
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics ::actionkit::__private::ArrayItem for #ident #ty_generics #where_clause {}
+
+        #json_schema
+    }
+}
+
+/// `schemars::JsonSchema` returning the same schema, for schemars-based tooling.
+pub fn json_schema(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let name = ident.to_string();
+    let mut generics = cont.input.generics.clone();
+    for param in generics.type_params_mut() {
+        param
+            .bounds
+            .push(syn::parse_quote!(::actionkit::__private::InputType));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let schemars = quote!(::actionkit::__private::schemars);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(#name)
+            }
+
+            fn json_schema(_: &mut #schemars::SchemaGenerator) -> #schemars::Schema {
+                #schemars::Schema::from(<Self as ::actionkit::__private::InputType>::schema())
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Attribute names and vocabularies, one `const` per key.
+
+pub const ACTION: &str = "action";
+pub const FIELD: &str = "field";
+pub const SERDE: &str = "serde";
+pub const DOC: &str = "doc";
+
+// #[action(...)]
+pub const ID: &str = "id";
+pub const NAME: &str = "name";
+pub const DESCRIPTION: &str = "description";
+pub const GROUP: &str = "group";
+pub const ROW: &str = "row";
+pub const LABEL: &str = "label";
+pub const FIELDS: &str = "fields";
+
+// #[field(...)]
+pub const TITLE: &str = "title";
+pub const DEFAULT: &str = "default";
+pub const MIN_LENGTH: &str = "min_length";
+pub const MAX_LENGTH: &str = "max_length";
+pub const PATTERN: &str = "pattern";
+pub const FORMAT: &str = "format";
+pub const MINIMUM: &str = "minimum";
+pub const MAXIMUM: &str = "maximum";
+pub const MIN_ITEMS: &str = "min_items";
+pub const MAX_ITEMS: &str = "max_items";
+pub const DYNAMIC_SELECT: &str = "dynamic_select";
+pub const DYNAMIC_SCHEMA: &str = "dynamic_schema";
+pub const MULTI: &str = "multi";
+pub const TEMPLATE: &str = "template";
+
+/// Keys of `#[action(...)]`.
+pub const ACTION_KEYS: &[&str] = &[ID, NAME, DESCRIPTION, GROUP, ROW];
+/// Keys of `group(...)` inside `#[action(...)]`.
+pub const GROUP_KEYS: &[&str] = &[LABEL, FIELDS];
+/// Keys of `#[field(...)]`.
+pub const FIELD_KEYS: &[&str] = &[
+    TITLE,
+    DESCRIPTION,
+    LABEL,
+    DEFAULT,
+    MIN_LENGTH,
+    MAX_LENGTH,
+    PATTERN,
+    FORMAT,
+    MINIMUM,
+    MAXIMUM,
+    MIN_ITEMS,
+    MAX_ITEMS,
+    DYNAMIC_SELECT,
+    DYNAMIC_SCHEMA,
+    MULTI,
+    TEMPLATE,
+    GROUP,
+    ROW,
+];
+
+/// The `format` values JSON Schema draft-07 defines.
+pub const FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
