@@ -1,1 +1,8 @@
 //! Integration tests: one binary, one module per concern.
+
+mod fixtures;
+mod schema_agreement;
+mod schema_decode;
+mod schema_reference;
+mod schema_snapshots;
+mod support;

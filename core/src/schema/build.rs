@@ -60,7 +60,7 @@ pub fn input_schema(fields: &[FieldSpec]) -> Value {
 fn property(field: &FieldSpec) -> Map<String, Value> {
     let mut own = (field.schema)();
     let mut out = Map::new();
-    if let Some(ty) = own.remove("type") {
+    if let Some(ty) = own.shift_remove("type") {
         out.insert("type".into(), ty);
     }
     out.insert("title".into(), field.title.into());
