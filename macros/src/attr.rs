@@ -48,6 +48,8 @@ pub struct ActionAttrs {
     pub description: Option<Attr<String>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
+    /// An unknown key was reported: a missing `id` is then most likely that typo.
+    pub unknown_key: bool,
 }
 
 /// `group(label = "...", fields(a, b))` inside `#[action(...)]`.

@@ -140,12 +140,14 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
 fn check_action(cx: &mut Ctxt, cont: &Container) {
     let attrs = &cont.attrs;
     match &attrs.id {
+        None if attrs.unknown_key => {}
         None => cx.error_spanned_by(
             cont.ident,
             format!("missing action id; add `#[action(id = \"{}\")]` (the id must never change once published)", snake(&cont.ident.to_string())),
         ),
         Some(id) if !valid_id(&id.value) => {
             let fixed: String = id.value.chars().map(|c| if valid_id_char(c) { c } else { '_' }).collect();
+            let fixed = fixed.trim_matches('_').to_owned();
             let hint = if fixed.is_empty() { "send_email".to_owned() } else { fixed };
             cx.error(
                 id.span,

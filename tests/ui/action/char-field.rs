@@ -1,0 +1,9 @@
+use actionkit::Action;
+
+#[derive(Action, serde::Deserialize)]
+#[action(id = "grade")]
+struct Grade {
+    letter: char,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use actionkit::Action;
+
+#[derive(Action, serde::Deserialize)]
+#[action(id = "person", row(first_name, lst_name))]
+struct Person {
+    first_name: String,
+    last_name: String,
+}
+
+fn main() {}

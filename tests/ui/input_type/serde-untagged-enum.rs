@@ -1,0 +1,10 @@
+use actionkit::InputType;
+
+#[derive(InputType, serde::Deserialize)]
+#[serde(untagged)]
+enum Mode {
+    Fast,
+    Slow,
+}
+
+fn main() {}
