@@ -111,6 +111,7 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                         ),
                     );
                     skip_value(&meta)?;
+                    out.unknown_key = true;
                 }
             }
             Ok(())
