@@ -72,14 +72,20 @@ impl<'a> Container<'a> {
                 Fields::Unnamed(_) => {
                     cx.error_spanned_by(
                         &input.ident,
-                        format!("an action input must be a struct with named fields; `{}` is a tuple struct", input.ident),
+                        format!(
+                            "an action input must be a struct with named fields; `{}` is a tuple struct",
+                            input.ident
+                        ),
                     );
                     Body::Invalid
                 }
                 Fields::Unit => {
                     cx.error_spanned_by(
                         &input.ident,
-                        format!("an action input must be a struct with named fields; `{}` is a unit struct", input.ident),
+                        format!(
+                            "an action input must be a struct with named fields; `{}` is a unit struct",
+                            input.ident
+                        ),
                     );
                     Body::Invalid
                 }

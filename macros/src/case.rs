@@ -52,9 +52,7 @@ impl RenameRule {
                 lower_first(&pascal)
             }
             RenameRule::Kebab => field.replace('_', "-"),
-            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake
-                .apply_to_field(field)
-                .replace('_', "-"),
+            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake.apply_to_field(field).replace('_', "-"),
         }
     }
 
@@ -75,15 +73,11 @@ impl RenameRule {
                 }
                 snake
             }
-            RenameRule::ScreamingSnake => RenameRule::Snake
-                .apply_to_variant(variant)
-                .to_ascii_uppercase(),
-            RenameRule::Kebab => RenameRule::Snake
-                .apply_to_variant(variant)
-                .replace('_', "-"),
-            RenameRule::ScreamingKebab => RenameRule::ScreamingSnake
-                .apply_to_variant(variant)
-                .replace('_', "-"),
+            RenameRule::ScreamingSnake => RenameRule::Snake.apply_to_variant(variant).to_ascii_uppercase(),
+            RenameRule::Kebab => RenameRule::Snake.apply_to_variant(variant).replace('_', "-"),
+            RenameRule::ScreamingKebab => {
+                RenameRule::ScreamingSnake.apply_to_variant(variant).replace('_', "-")
+            }
         }
     }
 }
@@ -103,18 +97,8 @@ mod tests {
     #[test]
     fn fields_follow_serde() {
         let cases = [
-            (
-                "outcome", "OUTCOME", "Outcome", "outcome", "OUTCOME", "outcome", "OUTCOME",
-            ),
-            (
-                "very_tasty",
-                "VERY_TASTY",
-                "VeryTasty",
-                "veryTasty",
-                "VERY_TASTY",
-                "very-tasty",
-                "VERY-TASTY",
-            ),
+            ("outcome", "OUTCOME", "Outcome", "outcome", "OUTCOME", "outcome", "OUTCOME"),
+            ("very_tasty", "VERY_TASTY", "VeryTasty", "veryTasty", "VERY_TASTY", "very-tasty", "VERY-TASTY"),
             ("a", "A", "A", "a", "A", "a", "A"),
             ("z42", "Z42", "Z42", "z42", "Z42", "z42", "Z42"),
         ];
@@ -133,10 +117,7 @@ mod tests {
     #[test]
     fn variants_follow_serde() {
         let cases = [
-            (
-                "Outcome", "outcome", "OUTCOME", "outcome", "outcome", "OUTCOME", "outcome",
-                "OUTCOME",
-            ),
+            ("Outcome", "outcome", "OUTCOME", "outcome", "outcome", "OUTCOME", "outcome", "OUTCOME"),
             (
                 "VeryTasty",
                 "verytasty",

@@ -30,18 +30,12 @@ impl Ctxt {
 
     /// All recorded errors as `compile_error!` invocations.
     pub fn to_compile_errors(&self) -> TokenStream {
-        self.errors
-            .iter()
-            .map(syn::Error::to_compile_error)
-            .collect()
+        self.errors.iter().map(syn::Error::to_compile_error).collect()
     }
 }
 
 /// The closest candidate to `input`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(input, c), c))
@@ -51,7 +45,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// ``; did you mean `x`?`` or ``; expected one of `a`, `b`…``.
-pub fn suggestion<'a>(input: &str, candidates: &[&'a str]) -> String {
+pub fn suggestion(input: &str, candidates: &[&str]) -> String {
     match did_you_mean(input, candidates.iter().copied()) {
         Some(c) => format!("; did you mean `{c}`?"),
         None => format!("; expected one of {}", quoted_list(candidates)),
@@ -59,11 +53,7 @@ pub fn suggestion<'a>(input: &str, candidates: &[&'a str]) -> String {
 }
 
 pub fn quoted_list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -52,25 +52,24 @@ fn fallback(cont: &Container) -> TokenStream {
         }
     };
     // `Action: DeserializeOwned`: a borrowed field would add serde's lifetime error to ours.
-    let borrows = cont
-        .fields()
-        .any(|f| matches!(f.ty, syn::Type::Reference(_)));
-    let action = (cont.derive == Derive::Action && cont.input.generics.params.is_empty() && !borrows).then(|| {
-        let id = cont.attrs.id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
-        quote! {
-            #[automatically_derived]
-            impl ::actionkit::Action for #ident {
-                const ID: &'static str = #id;
-                const NAME: &'static str = #id;
-                const DESCRIPTION: ::core::option::Option<&'static str> = ::core::option::Option::None;
-                fn fields() -> &'static [::actionkit::__private::FieldSpec] {
-                    &[]
-                }
-                fn model() -> &'static ::actionkit::__private::ActionModel {
-                    ::core::panic!("actionkit: this action failed to compile")
+    let borrows = cont.fields().any(|f| matches!(f.ty, syn::Type::Reference(_)));
+    let action =
+        (cont.derive == Derive::Action && cont.input.generics.params.is_empty() && !borrows).then(|| {
+            let id = cont.attrs.id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
+            quote! {
+                #[automatically_derived]
+                impl ::actionkit::Action for #ident {
+                    const ID: &'static str = #id;
+                    const NAME: &'static str = #id;
+                    const DESCRIPTION: ::core::option::Option<&'static str> = ::core::option::Option::None;
+                    fn fields() -> &'static [::actionkit::__private::FieldSpec] {
+                        &[]
+                    }
+                    fn model() -> &'static ::actionkit::__private::ActionModel {
+                        ::core::panic!("actionkit: this action failed to compile")
+                    }
                 }
             }
-        }
-    });
+        });
     wrap(quote!(#input_type #action))
 }
