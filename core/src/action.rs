@@ -18,7 +18,7 @@ use crate::ui::ui_schema;
 /// use serde::Deserialize;
 ///
 /// /// Post a message to a channel.
-/// #[derive(Action, Deserialize)]
+/// #[derive(Action, Deserialize, Debug)]
 /// #[action(id = "post_message")]
 /// struct PostMessage {
 ///     /// Where to post
