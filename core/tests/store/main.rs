@@ -1,0 +1,24 @@
+//! Idempotency stores: the shared conformance suite run against every store, plus each store's
+//! own tests (durability, crashes, several processes on one database).
+
+/// Expands to one `#[tokio::test]` per conformance case, each building stores with `$factory`
+/// (an expression of a type implementing `conformance::StoreFactory`).
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        conformance_tests!(@cases $factory;
+            acquire_then_replay, in_progress_while_leased, conflict_checked_first,
+            release_frees_at_once, expired_lease_is_claimable, complete_is_idempotent_per_lease,
+            retention_expiry, purge_removes_expired, keys_are_independent, concurrent_claims);
+    };
+    (@cases $factory:expr; $($case:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $case() {
+            #[allow(unused_imports)]
+            use super::*;
+            let factory = $factory;
+            actionkit_core::store::conformance::$case(&factory).await;
+        }
+    )*};
+}
+
+mod memory_store;

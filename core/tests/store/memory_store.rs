@@ -1,0 +1,7 @@
+//! The conformance suite against `MemoryStore`.
+
+use std::time::Duration;
+
+use actionkit_core::store::MemoryStore;
+
+conformance_tests!(|retention: Duration| async move { MemoryStore::with_retention(retention) });
