@@ -98,6 +98,8 @@ impl ActionModel {
 
 impl fmt::Debug for ActionModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActionModel").field("input_schema", &self.input_schema).finish_non_exhaustive()
+        f.debug_struct("ActionModel")
+            .field("input_schema", &self.input_schema)
+            .finish_non_exhaustive()
     }
 }

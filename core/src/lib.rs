@@ -25,8 +25,8 @@ pub mod __private {
 
     pub use crate::action::ActionModel;
     pub use crate::schema::{
-        ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput, SelectInput,
-        TextInput, object_schema,
+        ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,
+        SelectInput, TextInput, object_schema,
     };
     pub use crate::ui::{UiFormat, UiSpec};
 
@@ -34,7 +34,10 @@ pub mod __private {
     pub fn string_enum(names: &[&str]) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
         map.insert("type".into(), "string".into());
-        map.insert("enum".into(), names.iter().map(|n| serde_json::Value::from(*n)).collect());
+        map.insert(
+            "enum".into(),
+            names.iter().map(|n| serde_json::Value::from(*n)).collect(),
+        );
         map
     }
 

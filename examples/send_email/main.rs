@@ -10,6 +10,12 @@ use actionkit::Action;
 pub use input::SendEmail;
 
 fn main() {
-    println!("{}", serde_json::to_string_pretty(SendEmail::input_schema()).expect("JSON"));
-    println!("{}", serde_json::to_string_pretty(SendEmail::ui_schema()).expect("JSON"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(SendEmail::input_schema()).expect("JSON")
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(SendEmail::ui_schema()).expect("JSON")
+    );
 }

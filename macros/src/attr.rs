@@ -22,7 +22,10 @@ pub struct Attr<T> {
 /// Sets `slot` once; a second occurrence is a "duplicate" error on the second key.
 fn set<T>(cx: &mut Ctxt, slot: &mut Option<Attr<T>>, key: &str, attr: Attr<T>, on: &str) {
     if slot.is_some() {
-        cx.error(attr.key, format!("duplicate {on} attribute `{key}`; remove one of them"));
+        cx.error(
+            attr.key,
+            format!("duplicate {on} attribute `{key}`; remove one of them"),
+        );
     } else {
         *slot = Some(attr);
     }
@@ -86,9 +89,13 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
             match key.as_str() {
                 ID => set(cx, &mut out.id, ID, string(&meta, ID)?, "action"),
                 NAME => set(cx, &mut out.name, NAME, string(&meta, NAME)?, "action"),
-                DESCRIPTION => {
-                    set(cx, &mut out.description, DESCRIPTION, string(&meta, DESCRIPTION)?, "action")
-                }
+                DESCRIPTION => set(
+                    cx,
+                    &mut out.description,
+                    DESCRIPTION,
+                    string(&meta, DESCRIPTION)?,
+                    "action",
+                ),
                 GROUP => {
                     if let Some(group) = group_decl(cx, &meta)? {
                         out.groups.push(group);
@@ -98,7 +105,10 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                 other => {
                     cx.error(
                         meta.path.span(),
-                        format!("unknown action attribute `{other}`{}", suggestion(other, ACTION_KEYS)),
+                        format!(
+                            "unknown action attribute `{other}`{}",
+                            suggestion(other, ACTION_KEYS)
+                        ),
                     );
                     skip_value(&meta)?;
                     out.unknown_key = true;
@@ -121,31 +131,96 @@ pub fn parse_field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs 
             let f = &mut out;
             match key.as_str() {
                 TITLE => set(cx, &mut f.title, TITLE, string(&meta, TITLE)?, "field"),
-                DESCRIPTION => set(cx, &mut f.description, DESCRIPTION, string(&meta, DESCRIPTION)?, "field"),
+                DESCRIPTION => set(
+                    cx,
+                    &mut f.description,
+                    DESCRIPTION,
+                    string(&meta, DESCRIPTION)?,
+                    "field",
+                ),
                 LABEL => set(cx, &mut f.label, LABEL, string(&meta, LABEL)?, "field"),
                 DEFAULT => set(cx, &mut f.default, DEFAULT, literal(&meta)?, "field"),
-                MIN_LENGTH => set(cx, &mut f.min_length, MIN_LENGTH, count(&meta, MIN_LENGTH)?, "field"),
-                MAX_LENGTH => set(cx, &mut f.max_length, MAX_LENGTH, count(&meta, MAX_LENGTH)?, "field"),
-                PATTERN => set(cx, &mut f.pattern, PATTERN, string(&meta, PATTERN)?, "field"),
+                MIN_LENGTH => set(
+                    cx,
+                    &mut f.min_length,
+                    MIN_LENGTH,
+                    count(&meta, MIN_LENGTH)?,
+                    "field",
+                ),
+                MAX_LENGTH => set(
+                    cx,
+                    &mut f.max_length,
+                    MAX_LENGTH,
+                    count(&meta, MAX_LENGTH)?,
+                    "field",
+                ),
+                PATTERN => set(
+                    cx,
+                    &mut f.pattern,
+                    PATTERN,
+                    string(&meta, PATTERN)?,
+                    "field",
+                ),
                 FORMAT => set(cx, &mut f.format, FORMAT, string(&meta, FORMAT)?, "field"),
-                MINIMUM => set(cx, &mut f.minimum, MINIMUM, integer(&meta, MINIMUM)?, "field"),
-                MAXIMUM => set(cx, &mut f.maximum, MAXIMUM, integer(&meta, MAXIMUM)?, "field"),
-                MIN_ITEMS => set(cx, &mut f.min_items, MIN_ITEMS, count(&meta, MIN_ITEMS)?, "field"),
-                MAX_ITEMS => set(cx, &mut f.max_items, MAX_ITEMS, count(&meta, MAX_ITEMS)?, "field"),
-                DYNAMIC_SELECT => {
-                    set(cx, &mut f.dynamic_select, DYNAMIC_SELECT, flag(&meta, DYNAMIC_SELECT)?, "field")
-                }
-                DYNAMIC_SCHEMA => {
-                    set(cx, &mut f.dynamic_schema, DYNAMIC_SCHEMA, flag(&meta, DYNAMIC_SCHEMA)?, "field")
-                }
+                MINIMUM => set(
+                    cx,
+                    &mut f.minimum,
+                    MINIMUM,
+                    integer(&meta, MINIMUM)?,
+                    "field",
+                ),
+                MAXIMUM => set(
+                    cx,
+                    &mut f.maximum,
+                    MAXIMUM,
+                    integer(&meta, MAXIMUM)?,
+                    "field",
+                ),
+                MIN_ITEMS => set(
+                    cx,
+                    &mut f.min_items,
+                    MIN_ITEMS,
+                    count(&meta, MIN_ITEMS)?,
+                    "field",
+                ),
+                MAX_ITEMS => set(
+                    cx,
+                    &mut f.max_items,
+                    MAX_ITEMS,
+                    count(&meta, MAX_ITEMS)?,
+                    "field",
+                ),
+                DYNAMIC_SELECT => set(
+                    cx,
+                    &mut f.dynamic_select,
+                    DYNAMIC_SELECT,
+                    flag(&meta, DYNAMIC_SELECT)?,
+                    "field",
+                ),
+                DYNAMIC_SCHEMA => set(
+                    cx,
+                    &mut f.dynamic_schema,
+                    DYNAMIC_SCHEMA,
+                    flag(&meta, DYNAMIC_SCHEMA)?,
+                    "field",
+                ),
                 MULTI => set(cx, &mut f.multi, MULTI, flag(&meta, MULTI)?, "field"),
-                TEMPLATE => set(cx, &mut f.template, TEMPLATE, flag(&meta, TEMPLATE)?, "field"),
+                TEMPLATE => set(
+                    cx,
+                    &mut f.template,
+                    TEMPLATE,
+                    flag(&meta, TEMPLATE)?,
+                    "field",
+                ),
                 GROUP => set(cx, &mut f.group, GROUP, string(&meta, GROUP)?, "field"),
                 ROW => set(cx, &mut f.row, ROW, string(&meta, ROW)?, "field"),
                 other => {
                     cx.error(
                         meta.path.span(),
-                        format!("unknown field attribute `{other}`{}", suggestion(other, FIELD_KEYS)),
+                        format!(
+                            "unknown field attribute `{other}`{}",
+                            suggestion(other, FIELD_KEYS)
+                        ),
                     );
                     skip_value(&meta)?;
                 }
@@ -180,7 +255,10 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
 
 fn value_expr(meta: &ParseNestedMeta, key: &str, example: &str) -> syn::Result<(Span, Expr)> {
     if !meta.input.peek(Token![=]) {
-        return Err(syn::Error::new(meta.path.span(), format!("`{key}` needs a value, e.g. `{example}`")));
+        return Err(syn::Error::new(
+            meta.path.span(),
+            format!("`{key}` needs a value, e.g. `{example}`"),
+        ));
     }
     let key_span = meta.path.span();
     let expr: Expr = meta.value()?.parse()?;
@@ -191,9 +269,13 @@ fn string(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<String>> {
     let example = format!("{key} = \"...\"");
     let (key_span, expr) = value_expr(meta, key, &example)?;
     match &expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
-            Ok(Attr { value: s.value(), key: key_span, span: s.span() })
-        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(Attr {
+            value: s.value(),
+            key: key_span,
+            span: s.span(),
+        }),
         Expr::Path(path) => {
             let name = quote::quote!(#path).to_string().replace(' ', "");
             Err(syn::Error::new_spanned(
@@ -201,7 +283,10 @@ fn string(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<String>> {
                 format!("expected a string, found a path; did you mean `{key} = \"{name}\"`?"),
             ))
         }
-        _ => Err(syn::Error::new_spanned(expr, format!("`{key}` takes a string, e.g. `{example}`"))),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{key}` takes a string, e.g. `{example}`"),
+        )),
     }
 }
 
@@ -214,14 +299,26 @@ fn flag(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<()>> {
             format!("`{key}` is a flag and takes no value; write `{key}`"),
         ));
     }
-    Ok(Attr { value: (), key: key_span, span: key_span })
+    Ok(Attr {
+        value: (),
+        key: key_span,
+        span: key_span,
+    })
 }
 
 fn int_of(expr: &Expr) -> Option<syn::Result<i128>> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => Some(i.base10_parse::<i128>()),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => match &**expr {
-            Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => Some(i.base10_parse::<i128>().map(|n| -n)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Some(i.base10_parse::<i128>()),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => Some(i.base10_parse::<i128>().map(|n| -n)),
             _ => None,
         },
         _ => None,
@@ -234,16 +331,31 @@ fn integer(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<i128>> {
         Some(value) => {
             let value = value?;
             if i64::try_from(value).is_err() {
-                return Err(syn::Error::new_spanned(&expr, format!("`{key}` must fit in an `i64`")));
+                return Err(syn::Error::new_spanned(
+                    &expr,
+                    format!("`{key}` must fit in an `i64`"),
+                ));
             }
-            Ok(Attr { value, key: key_span, span: expr.span() })
+            Ok(Attr {
+                value,
+                key: key_span,
+                span: expr.span(),
+            })
         }
         None => match &expr {
-            Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Err(syn::Error::new_spanned(
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Err(syn::Error::new_spanned(
                 &expr,
-                format!("expected an integer, found a string; did you mean `{key} = {}`?", s.value()),
+                format!(
+                    "expected an integer, found a string; did you mean `{key} = {}`?",
+                    s.value()
+                ),
             )),
-            _ => Err(syn::Error::new_spanned(&expr, format!("`{key}` takes an integer, e.g. `{key} = 1`"))),
+            _ => Err(syn::Error::new_spanned(
+                &expr,
+                format!("`{key}` takes an integer, e.g. `{key} = 1`"),
+            )),
         },
     }
 }
@@ -251,31 +363,52 @@ fn integer(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<i128>> {
 fn count(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<u64>> {
     let attr = integer(meta, key)?;
     match u64::try_from(attr.value) {
-        Ok(value) => Ok(Attr { value, key: attr.key, span: attr.span }),
-        Err(_) => Err(syn::Error::new(attr.span, format!("`{key}` must not be negative"))),
+        Ok(value) => Ok(Attr {
+            value,
+            key: attr.key,
+            span: attr.span,
+        }),
+        Err(_) => Err(syn::Error::new(
+            attr.span,
+            format!("`{key}` must not be negative"),
+        )),
     }
 }
 
 fn literal(meta: &ParseNestedMeta) -> syn::Result<Attr<Literal>> {
     let (key_span, expr) = value_expr(meta, DEFAULT, "default = 3")?;
     let value = literal_of(&expr)?;
-    Ok(Attr { value, key: key_span, span: expr.span() })
+    Ok(Attr {
+        value,
+        key: key_span,
+        span: expr.span(),
+    })
 }
 
 fn literal_of(expr: &Expr) -> syn::Result<Literal> {
     if let Some(int) = int_of(expr) {
         let int = int?;
         if i64::try_from(int).is_err() {
-            return Err(syn::Error::new_spanned(expr, "a `default` integer must fit in an `i64`"));
+            return Err(syn::Error::new_spanned(
+                expr,
+                "a `default` integer must fit in an `i64`",
+            ));
         }
         return Ok(Literal::Int(int));
     }
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Ok(Literal::Str(s.value())),
-        Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Ok(Literal::Bool(b.value)),
-        Expr::Array(array) => {
-            array.elems.iter().map(literal_of).collect::<syn::Result<_>>().map(Literal::List)
-        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(Literal::Str(s.value())),
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(Literal::Bool(b.value)),
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .map(literal_of)
+            .collect::<syn::Result<_>>()
+            .map(Literal::List),
         _ => Err(syn::Error::new_spanned(
             expr,
             "`default` takes a literal: a string, an integer, a boolean or an array of them, e.g. `default = 3`",
@@ -300,11 +433,15 @@ fn ident_list(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<Ident>> {
             Expr::Path(path) if path.path.get_ident().is_some() => {
                 idents.push(path.path.get_ident().cloned().expect("checked"))
             }
-            Expr::Lit(ExprLit { lit: Lit::Str(_), .. }) => {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(_), ..
+            }) => {
                 let names: Vec<String> = items
                     .iter()
                     .map(|i| match i {
-                        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => s.value(),
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => s.value(),
                         other => quote::quote!(#other).to_string(),
                     })
                     .collect();
@@ -317,7 +454,10 @@ fn ident_list(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<Ident>> {
                 ));
             }
             other => {
-                return Err(syn::Error::new_spanned(other, format!("expected a field name in `{key}(...)`")));
+                return Err(syn::Error::new_spanned(
+                    other,
+                    format!("expected a field name in `{key}(...)`"),
+                ));
             }
         }
     }
@@ -342,7 +482,10 @@ fn group_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Group
             other => {
                 cx.error(
                     inner.path.span(),
-                    format!("unknown group attribute `{other}`{}", suggestion(other, GROUP_KEYS)),
+                    format!(
+                        "unknown group attribute `{other}`{}",
+                        suggestion(other, GROUP_KEYS)
+                    ),
                 );
                 skip_value(&inner)?;
             }
@@ -389,7 +532,13 @@ const CONTAINER_UNSUPPORTED: &[&str] = &[
     "variant_identifier",
     "field_identifier",
 ];
-const FIELD_UNSUPPORTED: &[&str] = &["flatten", "alias", "with", "deserialize_with", "serialize_with"];
+const FIELD_UNSUPPORTED: &[&str] = &[
+    "flatten",
+    "alias",
+    "with",
+    "deserialize_with",
+    "serialize_with",
+];
 
 /// Reads serde's attributes leniently: anything serde itself would reject is left for serde to
 /// report, so a mistake is reported once.
@@ -397,7 +546,11 @@ pub fn parse_serde_container(attrs: &[syn::Attribute]) -> SerdeContainer {
     let mut out = SerdeContainer::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
         let _ = attr.parse_nested_meta(|meta| {
-            let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+            let key = meta
+                .path
+                .get_ident()
+                .map(Ident::to_string)
+                .unwrap_or_default();
             match key.as_str() {
                 "rename_all" => match serde_name(&meta)? {
                     Some(rule) => match RenameRule::parse(&rule) {
@@ -406,7 +559,8 @@ pub fn parse_serde_container(attrs: &[syn::Attribute]) -> SerdeContainer {
                     },
                     None => out.unsupported.push((
                         meta.path.span(),
-                        "rename_all(serialize = ..., deserialize = ...) with different rules".into(),
+                        "rename_all(serialize = ..., deserialize = ...) with different rules"
+                            .into(),
                     )),
                 },
                 "default" => {
@@ -430,7 +584,11 @@ pub fn parse_serde_field(attrs: &[syn::Attribute]) -> SerdeField {
     let mut out = SerdeField::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
         let _ = attr.parse_nested_meta(|meta| {
-            let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+            let key = meta
+                .path
+                .get_ident()
+                .map(Ident::to_string)
+                .unwrap_or_default();
             match key.as_str() {
                 "rename" => match serde_name(&meta)? {
                     Some(name) => out.rename = Some(name),
@@ -490,7 +648,10 @@ pub fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         let syn::Meta::NameValue(nv) = &attr.meta else {
             continue;
         };
-        let Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) = &nv.value else {
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = &nv.value
+        else {
             continue;
         };
         for line in s.value().lines() {
@@ -508,7 +669,11 @@ pub fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
             }
         }
     }
-    let text = paragraphs.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
+    let text = paragraphs
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
     (!text.is_empty()).then_some(text)
 }
 
@@ -531,10 +696,18 @@ mod tests {
         assert_eq!(attrs.min_length.unwrap().value, 1);
         assert_eq!(
             attrs.default.unwrap().value,
-            Literal::List(vec![Literal::Str("a".into()), Literal::Int(-2), Literal::Bool(true)])
+            Literal::List(vec![
+                Literal::Str("a".into()),
+                Literal::Int(-2),
+                Literal::Bool(true)
+            ])
         );
         assert!(cx.has_errors(), "the typo must be reported");
-        assert!(cx.to_compile_errors().to_string().contains("did you mean `dynamic_select`"));
+        assert!(
+            cx.to_compile_errors()
+                .to_string()
+                .contains("did you mean `dynamic_select`")
+        );
     }
 
     #[test]
@@ -546,7 +719,10 @@ mod tests {
             /// Second paragraph.
             x: String
         };
-        assert_eq!(doc_comment(&field.attrs).unwrap(), "First line continues.\n\nSecond paragraph.");
+        assert_eq!(
+            doc_comment(&field.attrs).unwrap(),
+            "First line continues.\n\nSecond paragraph."
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ impl Need {
         match self {
             Need::Text => "a `String` field",
             Need::Select => "a `String` or `Vec<String>` field",
-            Need::Object => "a free-form object field (`serde_json::Map<String, serde_json::Value>`)",
+            Need::Object => {
+                "a free-form object field (`serde_json::Map<String, serde_json::Value>`)"
+            }
             Need::Integer => "an integer field",
             Need::List => "a `Vec` field",
         }
@@ -42,7 +44,9 @@ impl Need {
         }
         Some(match self {
             Need::Text => *inner == TyClass::String,
-            Need::Select => *inner == TyClass::String || *inner == TyClass::Vec(Box::new(TyClass::String)),
+            Need::Select => {
+                *inner == TyClass::String || *inner == TyClass::Vec(Box::new(TyClass::String))
+            }
             Need::Object => *inner == TyClass::Object,
             Need::Integer => matches!(inner, TyClass::Int { .. }),
             Need::List => matches!(inner, TyClass::Vec(_)),
@@ -59,8 +63,16 @@ pub fn needs(field: &Field) -> Vec<(&'static str, Span, Need)> {
             out.push((key, span, need));
         }
     };
-    add(DYNAMIC_SELECT, a.dynamic_select.as_ref().map(|x| x.key), Need::Select);
-    add(DYNAMIC_SCHEMA, a.dynamic_schema.as_ref().map(|x| x.key), Need::Object);
+    add(
+        DYNAMIC_SELECT,
+        a.dynamic_select.as_ref().map(|x| x.key),
+        Need::Select,
+    );
+    add(
+        DYNAMIC_SCHEMA,
+        a.dynamic_schema.as_ref().map(|x| x.key),
+        Need::Object,
+    );
     add(MULTI, a.multi.as_ref().map(|x| x.key), Need::Text);
     add(TEMPLATE, a.template.as_ref().map(|x| x.key), Need::Text);
     add(MIN_LENGTH, a.min_length.as_ref().map(|x| x.key), Need::Text);
@@ -94,7 +106,14 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
                 cx.error(*span, format!("`#[serde({key})]` is not supported on an input enum: the schema's `enum` could not list it"));
             }
         }
-        check_unique(cx, variants.iter().filter(|v| !v.skip).map(|v| (v.name.as_str(), v.ident)), "variant");
+        check_unique(
+            cx,
+            variants
+                .iter()
+                .filter(|v| !v.skip)
+                .map(|v| (v.name.as_str(), v.ident)),
+            "variant",
+        );
         if variants.iter().all(|v| v.skip) {
             cx.error_spanned_by(
                 cont.ident,
@@ -106,8 +125,16 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
     for field in cont.fields() {
         check_field(cx, cont, field);
     }
-    check_unique(cx, cont.fields().map(|f| (f.name.as_str(), f.ident)), "field");
-    if cont.derive == Derive::Action { layout(cx, cont) } else { Layout::default() }
+    check_unique(
+        cx,
+        cont.fields().map(|f| (f.name.as_str(), f.ident)),
+        "field",
+    );
+    if cont.derive == Derive::Action {
+        layout(cx, cont)
+    } else {
+        Layout::default()
+    }
 }
 
 fn check_action(cx: &mut Ctxt, cont: &Container) {
@@ -152,11 +179,18 @@ fn valid_id_char(c: char) -> bool {
 
 fn not_empty(cx: &mut Ctxt, attr: Option<&Attr<String>>, key: &str) {
     if let Some(attr) = attr.filter(|a| a.value.trim().is_empty()) {
-        cx.error(attr.span, format!("`{key}` must not be empty; remove it to use the default"));
+        cx.error(
+            attr.span,
+            format!("`{key}` must not be empty; remove it to use the default"),
+        );
     }
 }
 
-fn check_unique<'a>(cx: &mut Ctxt, names: impl Iterator<Item = (&'a str, &'a syn::Ident)>, what: &str) {
+fn check_unique<'a>(
+    cx: &mut Ctxt,
+    names: impl Iterator<Item = (&'a str, &'a syn::Ident)>,
+    what: &str,
+) {
     let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
     for (name, ident) in names {
         if let Some(first) = seen.get(name) {
@@ -174,7 +208,10 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
     let a = &field.attrs;
     for attr in [&a.title, &a.description, &a.label, &a.group, &a.row] {
         if let Some(attr) = attr.as_ref().filter(|x| x.value.trim().is_empty()) {
-            cx.error(attr.span, "this attribute must not be empty; remove it to use the default");
+            cx.error(
+                attr.span,
+                "this attribute must not be empty; remove it to use the default",
+            );
         }
     }
     for (span, key) in &field.serde.unsupported {
@@ -189,7 +226,10 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
                 "the schema is derived from the field's type, which a custom (de)serialiser need not follow; use a type that derives `InputType`"
             }
         };
-        cx.error(*span, format!("`#[serde({key})]` is not supported on an action input: {why}"));
+        cx.error(
+            *span,
+            format!("`#[serde({key})]` is not supported on an action input: {why}"),
+        );
     }
     if cont.derive == Derive::InputType {
         let ui = [
@@ -218,30 +258,57 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
         if need.satisfied_by(class) == Some(false) {
             cx.error(
                 span,
-                format!("`{key}` needs {}; `{}` is {}", need.describe(), field.rust_name(), class.describe()),
+                format!(
+                    "`{key}` needs {}; `{}` is {}",
+                    need.describe(),
+                    field.rust_name(),
+                    class.describe()
+                ),
             );
         }
     }
     if let (Some(_), Some(schema)) = (&a.dynamic_select, &a.dynamic_schema) {
-        cx.error(schema.key, "a field is either `dynamic_select` or `dynamic_schema`, not both");
+        cx.error(
+            schema.key,
+            "a field is either `dynamic_select` or `dynamic_schema`, not both",
+        );
     }
     if let Some(format) = &a.format
         && !FORMATS.contains(&format.value.as_str())
     {
         cx.error(
             format.span,
-            format!("unknown format `{}`{}", format.value, suggestion(&format.value, FORMATS)),
+            format!(
+                "unknown format `{}`{}",
+                format.value,
+                suggestion(&format.value, FORMATS)
+            ),
         );
     }
-    bounds(cx, a.min_length.as_ref(), a.max_length.as_ref(), MIN_LENGTH, MAX_LENGTH);
-    bounds(cx, a.min_items.as_ref(), a.max_items.as_ref(), MIN_ITEMS, MAX_ITEMS);
+    bounds(
+        cx,
+        a.min_length.as_ref(),
+        a.max_length.as_ref(),
+        MIN_LENGTH,
+        MAX_LENGTH,
+    );
+    bounds(
+        cx,
+        a.min_items.as_ref(),
+        a.max_items.as_ref(),
+        MIN_ITEMS,
+        MAX_ITEMS,
+    );
     bounds(cx, a.minimum.as_ref(), a.maximum.as_ref(), MINIMUM, MAXIMUM);
     if let TyClass::Int { name, min, max } = class.inner() {
         for (key, attr) in [(MINIMUM, &a.minimum), (MAXIMUM, &a.maximum)] {
             if let Some(attr) = attr.as_ref().filter(|x| x.value < *min || x.value > *max) {
                 cx.error(
                     attr.span,
-                    format!("`{key} = {}` is outside the range of `{name}` ({min}..={max})", attr.value),
+                    format!(
+                        "`{key} = {}` is outside the range of `{name}` ({min}..={max})",
+                        attr.value
+                    ),
                 );
             }
         }
@@ -249,10 +316,18 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
     if let Some(default) = &a.default
         && let Err(why) = fits(&default.value, class)
     {
-        cx.error(default.span, format!("`default` does not fit `{}`: {why}", field.rust_name()));
+        cx.error(
+            default.span,
+            format!("`default` does not fit `{}`: {why}", field.rust_name()),
+        );
     }
-    let required = !matches!(class, TyClass::Option(_)) && !field.serde.default && !cont.serde.default;
-    if let (Some(span), true, false) = (field.serde.skip_serializing, required, *class == TyClass::Other) {
+    let required =
+        !matches!(class, TyClass::Option(_)) && !field.serde.default && !cont.serde.default;
+    if let (Some(span), true, false) = (
+        field.serde.skip_serializing,
+        required,
+        *class == TyClass::Other,
+    ) {
         cx.error(
             span,
             format!("skipping the required field `{}` when serialising would produce values its schema refuses; make it an `Option` or add `#[serde(default)]`", field.rust_name()),
@@ -282,9 +357,9 @@ fn bounds<T: PartialOrd + std::fmt::Display>(
 
 fn fits(lit: &Literal, class: &TyClass) -> Result<(), String> {
     match (class.inner(), lit) {
-        (TyClass::Other, _) | (TyClass::String, Literal::Str(_)) | (TyClass::Bool, Literal::Bool(_)) => {
-            Ok(())
-        }
+        (TyClass::Other, _)
+        | (TyClass::String, Literal::Str(_))
+        | (TyClass::Bool, Literal::Bool(_)) => Ok(()),
         (TyClass::Int { name, min, max }, Literal::Int(n)) => {
             if n < min || n > max {
                 Err(format!("{n} is outside the range of `{name}`"))
@@ -301,7 +376,10 @@ fn fits(lit: &Literal, class: &TyClass) -> Result<(), String> {
                 Literal::Bool(_) => "a boolean",
                 Literal::List(_) => "an array",
             };
-            Err(format!("expected a value for {}, found {kind}", class.describe()))
+            Err(format!(
+                "expected a value for {}, found {kind}",
+                class.describe()
+            ))
         }
     }
 }
@@ -330,24 +408,37 @@ fn layout(cx: &mut Ctxt, cont: &Container) -> Layout {
                 quoted_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
             ),
         };
-        cx.error_spanned_by(ident, format!("no field `{name}` in `{}`; {hint}", cont.ident));
+        cx.error_spanned_by(
+            ident,
+            format!("no field `{name}` in `{}`; {hint}", cont.ident),
+        );
         None
     };
     for group in &cont.attrs.groups {
         for ident in &group.fields {
-            let Some(name) = known(cx, ident) else { continue };
+            let Some(name) = known(cx, ident) else {
+                continue;
+            };
             if let Some(previous) = out.group.insert(name.clone(), group.label.value.clone()) {
-                let message =
-                    format!("field `{name}` is already in group `{previous}`; a field belongs to one group");
+                let message = format!(
+                    "field `{name}` is already in group `{previous}`; a field belongs to one group"
+                );
                 cx.error_spanned_by(ident, message);
             }
         }
     }
     for (i, row) in cont.attrs.rows.iter().enumerate() {
         for ident in row {
-            let Some(name) = known(cx, ident) else { continue };
-            if out.row.insert(name.clone(), format!("__actionkit_row_{i}")).is_some() {
-                let message = format!("field `{name}` is already in a row; a field belongs to one row");
+            let Some(name) = known(cx, ident) else {
+                continue;
+            };
+            if out
+                .row
+                .insert(name.clone(), format!("__actionkit_row_{i}"))
+                .is_some()
+            {
+                let message =
+                    format!("field `{name}` is already in a row; a field belongs to one row");
                 cx.error_spanned_by(ident, message);
             }
         }

@@ -56,9 +56,10 @@ pub fn classify(ty: &Type) -> Result<TyClass, String> {
             "tuples cannot be action input fields; use a struct that derives `InputType`, or separate fields, instead of `{}`",
             type_name(ty)
         )),
-        Type::Array(_) | Type::Slice(_) => {
-            Err(format!("`{}` cannot be an action input field; use a `Vec`", type_name(ty)))
-        }
+        Type::Array(_) | Type::Slice(_) => Err(format!(
+            "`{}` cannot be an action input field; use a `Vec`",
+            type_name(ty)
+        )),
         Type::Paren(p) => classify(&p.elem),
         Type::Group(g) => classify(&g.elem),
         Type::Path(p) if p.qself.is_none() => classify_path(ty, &p.path),
@@ -82,10 +83,15 @@ fn classify_path(ty: &Type, path: &syn::Path) -> Result<TyClass, String> {
             ));
         }
         ("char", []) => {
-            return Err("`char` cannot be an action input field; use a `String` with `max_length = 1`".into());
+            return Err(
+                "`char` cannot be an action input field; use a `String` with `max_length = 1`"
+                    .into(),
+            );
         }
         ("str", []) => return Err("`str` cannot be an action input field; use `String`".into()),
-        ("i8" | "i16" | "i32" | "i64" | "isize" | "u8" | "u16" | "u32" | "u64" | "usize", []) => int(&name),
+        ("i8" | "i16" | "i32" | "i64" | "isize" | "u8" | "u16" | "u32" | "u64" | "usize", []) => {
+            int(&name)
+        }
         ("i128" | "u128", []) => {
             return Err(format!(
                 "`{name}` cannot be an action input field: JSON integers are at most 64 bits; use `i64` or `u64`"
@@ -129,8 +135,7 @@ fn classify_path(ty: &Type, path: &syn::Path) -> Result<TyClass, String> {
         },
         ("HashMap" | "BTreeMap" | "Map", [key, value]) => {
             let key_ok = classify(key) == Ok(TyClass::String);
-            let value_ok =
-                matches!(value, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"));
+            let value_ok = matches!(value, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"));
             if key_ok && value_ok {
                 TyClass::Object
             } else {
@@ -158,7 +163,11 @@ fn int(name: &str) -> TyClass {
         "u32" => (0, u32::MAX.into()),
         _ => (0, u64::MAX.into()),
     };
-    TyClass::Int { name: name.to_owned(), min, max }
+    TyClass::Int {
+        name: name.to_owned(),
+        min,
+        max,
+    }
 }
 
 fn generic_types(args: &PathArguments) -> Vec<&Type> {
@@ -178,7 +187,11 @@ fn generic_types(args: &PathArguments) -> Vec<&Type> {
 fn path_string(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let joined = segments.join("::");
-    if path.leading_colon.is_some() { format!("::{joined}") } else { joined }
+    if path.leading_colon.is_some() {
+        format!("::{joined}")
+    } else {
+        joined
+    }
 }
 
 /// A type as a person writes it: `Vec<Vec<String>>`, not `Vec < Vec < String > >`.
@@ -215,7 +228,10 @@ mod tests {
             classify(&parse_quote!(Option<Vec<u8>>)).unwrap().inner(),
             &TyClass::Vec(Box::new(int("u8")))
         );
-        assert_eq!(classify(&parse_quote!(serde_json::Map<String, serde_json::Value>)), Ok(TyClass::Object));
+        assert_eq!(
+            classify(&parse_quote!(serde_json::Map<String, serde_json::Value>)),
+            Ok(TyClass::Object)
+        );
         assert_eq!(classify(&parse_quote!(Frequency)), Ok(TyClass::Other));
     }
 
@@ -232,16 +248,29 @@ mod tests {
             parse_quote!(serde_json::Value),
         ] {
             let ty: Type = ty;
-            assert!(classify(&ty).is_err(), "{} must be rejected", type_name(&ty));
+            assert!(
+                classify(&ty).is_err(),
+                "{} must be rejected",
+                type_name(&ty)
+            );
         }
     }
 
     #[test]
     fn type_names_read_naturally() {
-        assert_eq!(type_name(&parse_quote!(Vec<Vec<String>>)), "Vec<Vec<String>>");
-        assert_eq!(type_name(&parse_quote!(HashMap<String, i64>)), "HashMap<String, i64>");
+        assert_eq!(
+            type_name(&parse_quote!(Vec<Vec<String>>)),
+            "Vec<Vec<String>>"
+        );
+        assert_eq!(
+            type_name(&parse_quote!(HashMap<String, i64>)),
+            "HashMap<String, i64>"
+        );
         assert_eq!(type_name(&parse_quote!(&'static str)), "&'static str");
-        assert_eq!(type_name(&parse_quote!(serde_json::Value)), "serde_json::Value");
+        assert_eq!(
+            type_name(&parse_quote!(serde_json::Value)),
+            "serde_json::Value"
+        );
         assert_eq!(type_name(&parse_quote!((String, u8))), "(String, u8)");
     }
 }

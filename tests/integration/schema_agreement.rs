@@ -15,7 +15,9 @@ fn value_for(schema: &Value) -> BoxedStrategy<Value> {
         return proptest::sample::select(options.clone()).boxed();
     }
     let bound = |key: &str| schema.get(key).and_then(Value::as_i64);
-    let count = |key: &str, default: u64| schema.get(key).and_then(Value::as_u64).unwrap_or(default) as usize;
+    let count = |key: &str, default: u64| {
+        schema.get(key).and_then(Value::as_u64).unwrap_or(default) as usize
+    };
     match schema.get("type").and_then(Value::as_str) {
         Some("string") => {
             let (min, max) = (count("minLength", 0), count("maxLength", 24).min(24));
@@ -29,11 +31,14 @@ fn value_for(schema: &Value) -> BoxedStrategy<Value> {
             };
             proptest::string::string_regex(&pattern)
                 .expect("pattern")
-                .prop_filter("length within bounds", move |s| (min..=max).contains(&s.chars().count()))
+                .prop_filter("length within bounds", move |s| {
+                    (min..=max).contains(&s.chars().count())
+                })
                 .prop_map(Value::from)
                 .boxed()
         }
-        Some("integer") => (bound("minimum").unwrap_or(i64::MIN)..=bound("maximum").unwrap_or(i64::MAX))
+        Some("integer") => (bound("minimum").unwrap_or(i64::MIN)
+            ..=bound("maximum").unwrap_or(i64::MAX))
             .prop_map(Value::from)
             .boxed(),
         Some("boolean") => any::<bool>().prop_map(Value::from).boxed(),
@@ -65,7 +70,9 @@ fn value_for(schema: &Value) -> BoxedStrategy<Value> {
                     })
                     .collect();
                 parts
-                    .prop_map(|entries| Value::Object(entries.into_iter().flatten().collect::<Map<_, _>>()))
+                    .prop_map(|entries| {
+                        Value::Object(entries.into_iter().flatten().collect::<Map<_, _>>())
+                    })
                     .boxed()
             }
             None => {
@@ -87,14 +94,20 @@ fn agrees<A: Action + serde::Serialize + PartialEq + std::fmt::Debug>(
     value: Value,
 ) -> Result<(), TestCaseError> {
     let validator = jsonschema::draft7::new(A::input_schema()).expect("schema compiles");
-    prop_assert!(validator.is_valid(&value), "generator produced an invalid value: {value}");
-    let decoded =
-        A::decode(value.clone()).map_err(|e| TestCaseError::fail(format!("decode refused {value}: {e}")))?;
+    prop_assert!(
+        validator.is_valid(&value),
+        "generator produced an invalid value: {value}"
+    );
+    let decoded = A::decode(value.clone())
+        .map_err(|e| TestCaseError::fail(format!("decode refused {value}: {e}")))?;
     let plain: A = serde_json::from_value(value.clone())
         .map_err(|e| TestCaseError::fail(format!("serde refused {value}: {e}")))?;
     prop_assert_eq!(&plain, &decoded);
     let serialised = to_input(&decoded);
-    prop_assert!(validator.is_valid(&serialised), "serialised value does not validate: {serialised}");
+    prop_assert!(
+        validator.is_valid(&serialised),
+        "serialised value does not validate: {serialised}"
+    );
     let again = A::decode(serialised).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(again, decoded);
     Ok(())
@@ -102,8 +115,13 @@ fn agrees<A: Action + serde::Serialize + PartialEq + std::fmt::Debug>(
 
 fn refuses_unknown<A: Action>(mut value: Value, key: &str) -> Result<(), TestCaseError> {
     let key = format!("zz_{key}");
-    value.as_object_mut().expect("object").insert(key.clone(), Value::Bool(true));
-    let err = A::decode(value).err().ok_or_else(|| TestCaseError::fail("unknown field accepted"))?;
+    value
+        .as_object_mut()
+        .expect("object")
+        .insert(key.clone(), Value::Bool(true));
+    let err = A::decode(value)
+        .err()
+        .ok_or_else(|| TestCaseError::fail("unknown field accepted"))?;
     prop_assert_eq!(err.field(), format!("/{key}"));
     Ok(())
 }

@@ -31,14 +31,18 @@ fn valid_input_decodes_with_serde_defaults() {
 
 #[test]
 fn null_on_an_optional_field_means_absent() {
-    let input = SendEmail::decode(json!({"audience_id": "a", "template_id": "t", "segment_id": null}))
-        .expect("valid");
+    let input =
+        SendEmail::decode(json!({"audience_id": "a", "template_id": "t", "segment_id": null}))
+            .expect("valid");
     assert_eq!(input.segment_id, None);
     let (field, message) = {
         let err = SendEmail::decode(json!({"audience_id": null, "template_id": "t"})).unwrap_err();
         (err.field().to_owned(), err.message().to_owned())
     };
-    assert_eq!((field.as_str(), message.as_str()), ("/audience_id", "expected a string, found null"));
+    assert_eq!(
+        (field.as_str(), message.as_str()),
+        ("/audience_id", "expected a string, found null")
+    );
 }
 
 #[test]
@@ -72,13 +76,37 @@ fn nested_errors_carry_the_full_path() {
 #[test]
 fn every_keyword_is_enforced() {
     let cases = [
-        ("/firstName", json!(""), "must be at least 1 characters long"),
-        ("/firstName", json!("1abc"), "must match the pattern `^[A-Za-z][A-Za-z -]*$`"),
-        ("/retries", json!(11), "must be at most 10, found the number 11"),
-        ("/retries", json!(-1), "must be at least 0, found the number -1"),
+        (
+            "/firstName",
+            json!(""),
+            "must be at least 1 characters long",
+        ),
+        (
+            "/firstName",
+            json!("1abc"),
+            "must match the pattern `^[A-Za-z][A-Za-z -]*$`",
+        ),
+        (
+            "/retries",
+            json!(11),
+            "must be at most 10, found the number 11",
+        ),
+        (
+            "/retries",
+            json!(-1),
+            "must be at least 0, found the number -1",
+        ),
         ("/channels", json!([]), "must have at least 1 items"),
-        ("/channels", json!(["a", "b", "c", "d"]), "must have at most 3 items"),
-        ("/channels/1", json!(["a", 2]), "expected a string, found the number 2"),
+        (
+            "/channels",
+            json!(["a", "b", "c", "d"]),
+            "must have at most 3 items",
+        ),
+        (
+            "/channels/1",
+            json!(["a", 2]),
+            "expected a string, found the number 2",
+        ),
         (
             "/priority",
             json!("URGENT"),
@@ -91,7 +119,11 @@ fn every_keyword_is_enforced() {
         let mut value = notify();
         let key = field.split('/').nth(1).expect("pointer");
         value[key] = bad;
-        assert_eq!(error_of(value), (field.to_owned(), message.to_owned()), "case {field}");
+        assert_eq!(
+            error_of(value),
+            (field.to_owned(), message.to_owned()),
+            "case {field}"
+        );
     }
 }
 
@@ -99,9 +131,15 @@ fn every_keyword_is_enforced() {
 fn missing_required_fields_are_named() {
     let mut value = notify();
     value.as_object_mut().expect("object").remove("quiet");
-    assert_eq!(error_of(value), ("/quiet".into(), "missing required field `quiet`".into()));
+    assert_eq!(
+        error_of(value),
+        ("/quiet".into(), "missing required field `quiet`".into())
+    );
     let err = Notify::decode(json!([1])).unwrap_err();
-    assert_eq!((err.field(), err.message()), ("", "expected an object, found an array"));
+    assert_eq!(
+        (err.field(), err.message()),
+        ("", "expected an object, found an array")
+    );
 }
 
 #[test]

@@ -53,9 +53,18 @@ fn schemars_sees_the_same_schema() {
 #[test]
 fn identity_comes_from_attributes_and_docs() {
     assert_eq!((Notify::ID, Notify::NAME), ("notify.v2", "Notify"));
-    assert_eq!(Notify::DESCRIPTION, Some("Notify someone, with every schema feature on one struct."));
-    assert_eq!((Counters::NAME, Counters::DESCRIPTION), ("Counters", Some("Integer widths")));
-    assert_eq!((SendEmail::ID, SendEmail::NAME), ("send_email", "Send email"));
+    assert_eq!(
+        Notify::DESCRIPTION,
+        Some("Notify someone, with every schema feature on one struct.")
+    );
+    assert_eq!(
+        (Counters::NAME, Counters::DESCRIPTION),
+        ("Counters", Some("Integer widths"))
+    );
+    assert_eq!(
+        (SendEmail::ID, SendEmail::NAME),
+        ("send_email", "Send email")
+    );
 }
 
 #[test]

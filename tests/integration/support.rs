@@ -6,14 +6,20 @@ use serde_json::Value;
 
 /// Compares `value` with `tests/snapshots/<name>.json`; `SNAPSHOTS=overwrite` rewrites it.
 pub fn assert_snapshot(name: &str, value: &Value) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(format!("{name}.json"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.json"));
     let actual = serde_json::to_string_pretty(value).expect("JSON") + "\n";
     if std::env::var_os("SNAPSHOTS").is_some_and(|v| v == "overwrite") {
         std::fs::write(&path, &actual).expect("write snapshot");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with SNAPSHOTS=overwrite", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with SNAPSHOTS=overwrite",
+            path.display()
+        )
+    });
     assert!(
         expected == actual,
         "snapshot {} differs; run with SNAPSHOTS=overwrite and review the diff\n--- expected\n{expected}\n--- actual\n{actual}",

@@ -25,8 +25,15 @@ use super::{DRAFT_07, FieldSpec};
 /// );
 /// ```
 pub fn object_schema(fields: &[FieldSpec]) -> Map<String, Value> {
-    let properties = fields.iter().map(|f| (f.name.to_owned(), Value::Object(property(f)))).collect();
-    let required = fields.iter().filter(|f| f.required).map(|f| Value::from(f.name)).collect();
+    let properties = fields
+        .iter()
+        .map(|f| (f.name.to_owned(), Value::Object(property(f))))
+        .collect();
+    let required = fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| Value::from(f.name))
+        .collect();
     let mut schema = Map::new();
     schema.insert("type".into(), "object".into());
     schema.insert("properties".into(), Value::Object(properties));

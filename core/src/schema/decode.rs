@@ -25,7 +25,10 @@ pub struct InputError {
 impl InputError {
     /// An error at `field`, a JSON pointer into the input (`""` for the input as a whole).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        InputError { field: field.into(), message: message.into() }
+        InputError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The JSON pointer of the offending value, relative to the input (`/template_variables/name`).
@@ -73,7 +76,9 @@ pub struct InputValidator {
 
 impl fmt::Debug for InputValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InputValidator").field("schema", &self.schema).finish_non_exhaustive()
+        f.debug_struct("InputValidator")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,7 +93,9 @@ impl InputValidator {
         let validator = jsonschema::draft7::options()
             .should_validate_formats(true)
             .build(&schema)
-            .unwrap_or_else(|err| panic!("actionkit: the generated input schema is invalid: {err}"));
+            .unwrap_or_else(|err| {
+                panic!("actionkit: the generated input schema is invalid: {err}")
+            });
         InputValidator { schema, validator }
     }
 
@@ -120,31 +127,43 @@ impl InputValidator {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let name = unexpected.first().map(String::as_str).unwrap_or_default();
                 let expected = self.property_names(&at);
-                (child(&at, name), format!("unknown field `{name}`; expected one of {expected}"))
+                (
+                    child(&at, name),
+                    format!("unknown field `{name}`; expected one of {expected}"),
+                )
             }
             ValidationErrorKind::Type { .. } => {
                 let expected = self.type_at(&at);
                 (at, format!("expected {expected}, found {found}"))
             }
-            ValidationErrorKind::Enum { options } => {
-                (at, format!("expected one of {}, found {found}", list(options)))
-            }
+            ValidationErrorKind::Enum { options } => (
+                at,
+                format!("expected one of {}, found {found}", list(options)),
+            ),
             ValidationErrorKind::MinLength { limit } => {
                 (at, format!("must be at least {limit} characters long"))
             }
             ValidationErrorKind::MaxLength { limit } => {
                 (at, format!("must be at most {limit} characters long"))
             }
-            ValidationErrorKind::Pattern { pattern } => (at, format!("must match the pattern `{pattern}`")),
+            ValidationErrorKind::Pattern { pattern } => {
+                (at, format!("must match the pattern `{pattern}`"))
+            }
             ValidationErrorKind::Format { format } => {
                 (at, format!("must be a valid `{format}`, found {found}"))
             }
             ValidationErrorKind::Minimum { limit } => {
                 (at, format!("must be at least {limit}, found {found}"))
             }
-            ValidationErrorKind::Maximum { limit } => (at, format!("must be at most {limit}, found {found}")),
-            ValidationErrorKind::MinItems { limit } => (at, format!("must have at least {limit} items")),
-            ValidationErrorKind::MaxItems { limit } => (at, format!("must have at most {limit} items")),
+            ValidationErrorKind::Maximum { limit } => {
+                (at, format!("must be at most {limit}, found {found}"))
+            }
+            ValidationErrorKind::MinItems { limit } => {
+                (at, format!("must have at least {limit} items"))
+            }
+            ValidationErrorKind::MaxItems { limit } => {
+                (at, format!("must have at most {limit} items"))
+            }
             _ => (at, err.to_string()),
         };
         InputError::new(field, message)
@@ -163,17 +182,26 @@ impl InputValidator {
     }
 
     fn property_names(&self, pointer: &str) -> String {
-        let names = self.schema_at(pointer).and_then(|s| s.get("properties")).and_then(Value::as_object);
+        let names = self
+            .schema_at(pointer)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object);
         match names {
-            Some(names) if !names.is_empty() => {
-                names.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            }
+            Some(names) if !names.is_empty() => names
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             _ => "no fields".to_owned(),
         }
     }
 
     fn type_at(&self, pointer: &str) -> String {
-        match self.schema_at(pointer).and_then(|s| s.get("type")).and_then(Value::as_str) {
+        match self
+            .schema_at(pointer)
+            .and_then(|s| s.get("type"))
+            .and_then(Value::as_str)
+        {
             Some(ty @ ("array" | "integer" | "object")) => format!("an {ty}"),
             Some(ty) => format!("a {ty}"),
             None => "another type".to_owned(),
@@ -195,7 +223,8 @@ impl InputValidator {
 /// # Panics
 /// When `T`'s `Serialize` implementation fails, which derived inputs never do.
 pub fn to_input<T: Serialize>(input: &T) -> Value {
-    let mut value = serde_json::to_value(input).expect("actionkit: an input type failed to serialise");
+    let mut value =
+        serde_json::to_value(input).expect("actionkit: an input type failed to serialise");
     remove_nulls(&mut value);
     value
 }
@@ -224,12 +253,16 @@ fn remove_nulls(value: &mut Value) {
 }
 
 fn strip_optional_nulls(schema: &Value, value: &mut Value) {
-    let (Some(properties), Value::Object(map)) = (schema.get("properties").and_then(Value::as_object), value)
+    let (Some(properties), Value::Object(map)) =
+        (schema.get("properties").and_then(Value::as_object), value)
     else {
         return;
     };
     let required = |name: &str| {
-        schema.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|n| n == name))
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|n| n == name))
     };
     map.retain(|name, v| !(v.is_null() && properties.contains_key(name) && !required(name)));
     for (name, v) in map.iter_mut() {
@@ -251,7 +284,12 @@ fn list(options: &Value) -> String {
     let items: Vec<String> = match options {
         Value::Array(items) => items
             .iter()
-            .map(|v| format!("`{}`", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|v| {
+                format!(
+                    "`{}`",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
             .collect(),
         other => vec![other.to_string()],
     };

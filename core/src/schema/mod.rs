@@ -17,7 +17,9 @@ mod spec;
 
 pub use build::{input_schema, object_schema};
 pub use decode::{InputError, InputValidator, decode, to_input};
-pub use input_type::{ArrayItem, InputType, IntegerInput, ListInput, ObjectInput, SelectInput, TextInput};
+pub use input_type::{
+    ArrayItem, InputType, IntegerInput, ListInput, ObjectInput, SelectInput, TextInput,
+};
 pub use spec::{FieldSpec, Keyword, Literal};
 
 /// The `$schema` URI of every generated input schema (JSON Schema draft-07).

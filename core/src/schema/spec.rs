@@ -111,9 +111,10 @@ impl Keyword {
     pub fn value(&self) -> Value {
         match *self {
             Keyword::Default(lit) => lit.to_json(),
-            Keyword::MinLength(n) | Keyword::MaxLength(n) | Keyword::MinItems(n) | Keyword::MaxItems(n) => {
-                n.into()
-            }
+            Keyword::MinLength(n)
+            | Keyword::MaxLength(n)
+            | Keyword::MinItems(n)
+            | Keyword::MaxItems(n) => n.into(),
             Keyword::Pattern(s) | Keyword::Format(s) => s.into(),
             Keyword::Minimum(n) | Keyword::Maximum(n) => n.into(),
         }

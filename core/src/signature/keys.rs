@@ -140,7 +140,9 @@ impl WebhookKey {
     /// assert!(WebhookKey::hmac_secret("whsec_not base64!").is_err());
     /// ```
     pub fn hmac_secret(secret: &str) -> Result<Self, SignatureError> {
-        Ok(Self { kind: KeyKind::Hmac(decode_hmac_secret(secret)?) })
+        Ok(Self {
+            kind: KeyKind::Hmac(decode_hmac_secret(secret)?),
+        })
     }
 
     fn parse_pem(pem: &str) -> Result<Self, SignatureError> {
@@ -173,7 +175,9 @@ impl WebhookKey {
                  signatures",
             ));
         }
-        Ok(Self { kind: KeyKind::Ed25519(Secret(key)) })
+        Ok(Self {
+            kind: KeyKind::Ed25519(Secret(key)),
+        })
     }
 
     /// The signature version this key checks: [`SignatureVersion::V1`] for an HMAC secret,
@@ -196,15 +200,22 @@ impl WebhookKey {
 
     /// Whether `signature` (decoded bytes of a `version` entry) signs `content` under this key.
     /// HMAC tags are compared in constant time.
-    pub(crate) fn matches(&self, version: SignatureVersion, signature: &[u8], content: &[u8]) -> bool {
+    pub(crate) fn matches(
+        &self,
+        version: SignatureVersion,
+        signature: &[u8],
+        content: &[u8],
+    ) -> bool {
         match (&self.kind, version) {
             (KeyKind::Hmac(Secret(mac)), SignatureVersion::V1) => {
                 let mut mac = mac.clone();
                 mac.update(content);
                 mac.verify_slice(signature).is_ok()
             }
-            (KeyKind::Ed25519(Secret(key)), SignatureVersion::V1a) => Signature::from_slice(signature)
-                .is_ok_and(|signature| key.verify_strict(content, &signature).is_ok()),
+            (KeyKind::Ed25519(Secret(key)), SignatureVersion::V1a) => {
+                Signature::from_slice(signature)
+                    .is_ok_and(|signature| key.verify_strict(content, &signature).is_ok())
+            }
             _ => false,
         }
     }
@@ -275,7 +286,9 @@ impl WebhookSigningKey {
     /// # Ok::<(), actionkit_core::signature::SignatureError>(())
     /// ```
     pub fn hmac_secret(secret: &str) -> Result<Self, SignatureError> {
-        Ok(Self { kind: SigningKind::Hmac(decode_hmac_secret(secret)?) })
+        Ok(Self {
+            kind: SigningKind::Hmac(decode_hmac_secret(secret)?),
+        })
     }
 
     /// An Ed25519 signer for `v1a`, from the 32-byte secret seed.
@@ -288,7 +301,9 @@ impl WebhookSigningKey {
     /// ```
     #[must_use]
     pub fn ed25519_from_seed(seed: [u8; 32]) -> Self {
-        Self { kind: SigningKind::Ed25519(Secret(SigningKey::from_bytes(&seed))) }
+        Self {
+            kind: SigningKind::Ed25519(Secret(SigningKey::from_bytes(&seed))),
+        }
     }
 
     /// A fresh random Ed25519 signer for `v1a`, seeded from the operating system.

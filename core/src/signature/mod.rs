@@ -142,10 +142,16 @@ impl fmt::Display for SignatureError {
                 write!(f, "malformed `{header}` header: {problem}")
             }
             Self::MissingTimestamp { header } => {
-                write!(f, "missing `t=` timestamp in `{header}`; pass the header exactly as received")
+                write!(
+                    f,
+                    "missing `t=` timestamp in `{header}`; pass the header exactly as received"
+                )
             }
             Self::InvalidTimestamp { header } => {
-                write!(f, "the timestamp in `{header}` is not unix seconds (expected digits only)")
+                write!(
+                    f,
+                    "the timestamp in `{header}` is not unix seconds (expected digits only)"
+                )
             }
             Self::MissingSignature { header, versions } => write!(
                 f,
@@ -158,12 +164,18 @@ impl fmt::Display for SignatureError {
                  against {keys} key(s)); check that the secret is the sender's current one and \
                  that the raw body is passed unmodified"
             ),
-            Self::TimestampTooOld { age_secs, tolerance_secs } => write!(
+            Self::TimestampTooOld {
+                age_secs,
+                tolerance_secs,
+            } => write!(
                 f,
                 "timestamp is {age_secs} s in the past, beyond the {tolerance_secs} s tolerance; \
                  the request was delayed or replayed, or this server's clock is off (check NTP)"
             ),
-            Self::TimestampInFuture { ahead_secs, tolerance_secs } => write!(
+            Self::TimestampInFuture {
+                ahead_secs,
+                tolerance_secs,
+            } => write!(
                 f,
                 "timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s \
                  tolerance; this server's or the sender's clock is off (check NTP)"
@@ -192,15 +204,27 @@ fn parse_unix_seconds(value: &str) -> Option<u64> {
 }
 
 /// Rejects `timestamp` when it lies more than `tolerance` before or after `now`.
-fn check_timestamp(timestamp: u64, now: SystemTime, tolerance: Duration) -> Result<(), SignatureError> {
+fn check_timestamp(
+    timestamp: u64,
+    now: SystemTime,
+    tolerance: Duration,
+) -> Result<(), SignatureError> {
     // A clock before 1970 is broken; treating it as 0 makes every timestamp "in the future".
-    let now = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
     let tolerance_secs = tolerance.as_secs();
     if now > timestamp && Duration::from_secs(now - timestamp) > tolerance {
-        return Err(SignatureError::TimestampTooOld { age_secs: now - timestamp, tolerance_secs });
+        return Err(SignatureError::TimestampTooOld {
+            age_secs: now - timestamp,
+            tolerance_secs,
+        });
     }
     if timestamp > now && Duration::from_secs(timestamp - now) > tolerance {
-        return Err(SignatureError::TimestampInFuture { ahead_secs: timestamp - now, tolerance_secs });
+        return Err(SignatureError::TimestampInFuture {
+            ahead_secs: timestamp - now,
+            tolerance_secs,
+        });
     }
     Ok(())
 }

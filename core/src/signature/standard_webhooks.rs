@@ -177,7 +177,10 @@ impl StandardWebhooksVerifier {
         if keys.is_empty() {
             return Err(SignatureError::NoKeys);
         }
-        Ok(Self { keys, tolerance: DEFAULT_TOLERANCE })
+        Ok(Self {
+            keys,
+            tolerance: DEFAULT_TOLERANCE,
+        })
     }
 
     /// Sets how far the signed timestamp may lie from the verifier's clock, in either
@@ -234,18 +237,21 @@ impl StandardWebhooksVerifier {
         let id = required(id, ID_HEADER)?;
         let timestamp = required(timestamp, TIMESTAMP_HEADER)?;
         let signature = required(signature, SIGNATURE_HEADER)?;
-        let unix = parse_unix_seconds(timestamp)
-            .ok_or(SignatureError::InvalidTimestamp { header: TIMESTAMP_HEADER })?;
+        let unix = parse_unix_seconds(timestamp).ok_or(SignatureError::InvalidTimestamp {
+            header: TIMESTAMP_HEADER,
+        })?;
         let content = signed_content(id, timestamp, body);
 
         let mut checked = 0;
         let mut undecodable = false;
         for entry in signature.split_ascii_whitespace() {
-            let (tag, encoded) = entry.split_once(',').ok_or(SignatureError::MalformedHeader {
-                header: SIGNATURE_HEADER,
-                problem: "an entry is not `<version>,<base64 signature>`; separate \
+            let (tag, encoded) = entry
+                .split_once(',')
+                .ok_or(SignatureError::MalformedHeader {
+                    header: SIGNATURE_HEADER,
+                    problem: "an entry is not `<version>,<base64 signature>`; separate \
                                   entries with spaces",
-            })?;
+                })?;
             let Some(version) = SignatureVersion::from_tag(tag) else {
                 continue;
             };
@@ -260,20 +266,30 @@ impl StandardWebhooksVerifier {
             for (key_index, key) in self.keys.iter().enumerate() {
                 if key.matches(version, &bytes, &content) {
                     check_timestamp(unix, now, self.tolerance)?;
-                    return Ok(VerifiedWebhook { timestamp: unix, version, key_index });
+                    return Ok(VerifiedWebhook {
+                        timestamp: unix,
+                        version,
+                        key_index,
+                    });
                 }
             }
         }
 
         Err(if checked > 0 {
-            SignatureError::NoMatch { signatures: checked, keys: self.keys.len() }
+            SignatureError::NoMatch {
+                signatures: checked,
+                keys: self.keys.len(),
+            }
         } else if undecodable {
             SignatureError::MalformedHeader {
                 header: SIGNATURE_HEADER,
                 problem: "a signature is not valid base64",
             }
         } else {
-            SignatureError::MissingSignature { header: SIGNATURE_HEADER, versions: self.versions() }
+            SignatureError::MissingSignature {
+                header: SIGNATURE_HEADER,
+                versions: self.versions(),
+            }
         })
     }
 
@@ -291,7 +307,11 @@ impl StandardWebhooksVerifier {
 /// A header value with surrounding whitespace removed, or [`SignatureError::MissingHeader`].
 fn required<'a>(value: &'a str, header: &'static str) -> Result<&'a str, SignatureError> {
     let value = value.trim();
-    if value.is_empty() { Err(SignatureError::MissingHeader { header }) } else { Ok(value) }
+    if value.is_empty() {
+        Err(SignatureError::MissingHeader { header })
+    } else {
+        Ok(value)
+    }
 }
 
 /// `"<id>.<timestamp>.<body>"`, the bytes every version signs.

@@ -93,7 +93,9 @@ impl StripeVerifier {
     /// assert_eq!(StripeVerifier::new(Vec::<String>::new()).unwrap_err(), SignatureError::NoKeys);
     /// assert!(StripeVerifier::new([" "]).is_err());
     /// ```
-    pub fn new<S: Into<String>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, SignatureError> {
+    pub fn new<S: Into<String>>(
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Result<Self, SignatureError> {
         let secrets = secrets
             .into_iter()
             .map(|secret| {
@@ -111,7 +113,10 @@ impl StripeVerifier {
         if secrets.is_empty() {
             return Err(SignatureError::NoKeys);
         }
-        Ok(Self { secrets, tolerance: DEFAULT_TOLERANCE })
+        Ok(Self {
+            secrets,
+            tolerance: DEFAULT_TOLERANCE,
+        })
     }
 
     /// Sets how far `t=` may lie from the verifier's clock, in either direction (default
@@ -161,12 +166,22 @@ impl StripeVerifier {
         let parsed = parse_header(header)?;
         for (secret_index, Secret(mac)) in self.secrets.iter().enumerate() {
             let expected = tag(mac, parsed.t, body);
-            if parsed.v1.iter().any(|candidate| bool::from(expected.as_slice().ct_eq(candidate))) {
+            if parsed
+                .v1
+                .iter()
+                .any(|candidate| bool::from(expected.as_slice().ct_eq(candidate)))
+            {
                 check_timestamp(parsed.timestamp, now, self.tolerance)?;
-                return Ok(VerifiedStripe { timestamp: parsed.timestamp, secret_index });
+                return Ok(VerifiedStripe {
+                    timestamp: parsed.timestamp,
+                    secret_index,
+                });
             }
         }
-        Err(SignatureError::NoMatch { signatures: parsed.v1.len(), keys: self.secrets.len() })
+        Err(SignatureError::NoMatch {
+            signatures: parsed.v1.len(),
+            keys: self.secrets.len(),
+        })
     }
 }
 
@@ -219,7 +234,10 @@ struct Parsed<'a> {
 }
 
 fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
-    let malformed = |problem| SignatureError::MalformedHeader { header: HEADER, problem };
+    let malformed = |problem| SignatureError::MalformedHeader {
+        header: HEADER,
+        problem,
+    };
     if header.trim().is_empty() {
         return Err(SignatureError::MissingHeader { header: HEADER });
     }
@@ -227,9 +245,9 @@ fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
     let mut v1 = Vec::new();
     let mut undecodable = false;
     for entry in header.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (key, value) = entry
-            .split_once('=')
-            .ok_or_else(|| malformed("an entry is not `<scheme>=<value>`; expected `t=<unix>,v1=<hex>`"))?;
+        let (key, value) = entry.split_once('=').ok_or_else(|| {
+            malformed("an entry is not `<scheme>=<value>`; expected `t=<unix>,v1=<hex>`")
+        })?;
         match key.trim() {
             "t" if t.is_some() => return Err(malformed("`t=` appears more than once")),
             "t" => t = Some(value.trim()),
@@ -241,12 +259,16 @@ fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
         }
     }
     let t = t.ok_or(SignatureError::MissingTimestamp { header: HEADER })?;
-    let timestamp = parse_unix_seconds(t).ok_or(SignatureError::InvalidTimestamp { header: HEADER })?;
+    let timestamp =
+        parse_unix_seconds(t).ok_or(SignatureError::InvalidTimestamp { header: HEADER })?;
     if v1.is_empty() {
         return Err(if undecodable {
             malformed("a `v1=` signature is not hex")
         } else {
-            SignatureError::MissingSignature { header: HEADER, versions: "`v1=`" }
+            SignatureError::MissingSignature {
+                header: HEADER,
+                versions: "`v1=`",
+            }
         });
     }
     Ok(Parsed { t, timestamp, v1 })

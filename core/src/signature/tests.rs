@@ -30,11 +30,15 @@ fn cases<'a>(vectors: &'a Value, group: &str, list: &str) -> &'a [Value] {
 }
 
 fn text<'a>(case: &'a Value, field: &str) -> &'a str {
-    case[field].as_str().unwrap_or_else(|| panic!("vector field `{field}` is not a string: {case}"))
+    case[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("vector field `{field}` is not a string: {case}"))
 }
 
 fn number(case: &Value, field: &str) -> u64 {
-    case[field].as_u64().unwrap_or_else(|| panic!("vector field `{field}` is not a number: {case}"))
+    case[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("vector field `{field}` is not a number: {case}"))
 }
 
 fn at(unix: u64) -> SystemTime {
@@ -53,7 +57,11 @@ fn stripe_valid_vectors_verify() {
     for case in cases(&vectors, "stripe_signature", "valid") {
         let verifier = StripeVerifier::new([text(case, "secret")]).unwrap();
         let verified = verifier
-            .verify(text(case, "header"), text(case, "payload").as_bytes(), at(number(case, "now")))
+            .verify(
+                text(case, "header"),
+                text(case, "payload").as_bytes(),
+                at(number(case, "now")),
+            )
             .unwrap_or_else(|err| panic!("{}: {err}", text(case, "source")));
         let t: u64 = text(case, "header")
             .split(',')
@@ -72,16 +80,25 @@ fn stripe_invalid_vectors_fail_with_the_reason_given() {
         let why = text(case, "why");
         let verifier = StripeVerifier::new([text(case, "secret")]).unwrap();
         let err = verifier
-            .verify(text(case, "header"), text(case, "payload").as_bytes(), at(number(case, "now")))
+            .verify(
+                text(case, "header"),
+                text(case, "payload").as_bytes(),
+                at(number(case, "now")),
+            )
             .expect_err(why);
         let expected = match why {
-            "timestamp 301 s older than now" => {
-                SignatureError::TimestampTooOld { age_secs: 301, tolerance_secs: 300 }
-            }
-            "only a v0 signature" => SignatureError::MissingSignature { header: HEADER, versions: "`v1=`" },
-            "payload changed by one byte" | "wrong secret" => {
-                SignatureError::NoMatch { signatures: 1, keys: 1 }
-            }
+            "timestamp 301 s older than now" => SignatureError::TimestampTooOld {
+                age_secs: 301,
+                tolerance_secs: 300,
+            },
+            "only a v0 signature" => SignatureError::MissingSignature {
+                header: HEADER,
+                versions: "`v1=`",
+            },
+            "payload changed by one byte" | "wrong secret" => SignatureError::NoMatch {
+                signatures: 1,
+                keys: 1,
+            },
             "no timestamp" => SignatureError::MissingTimestamp { header: HEADER },
             other => panic!("new invalid Stripe vector `{other}`: add its expected error here"),
         };
@@ -100,7 +117,11 @@ fn stripe_raw_hmac_vectors_match_the_keyed_mac() {
         let (message, expected) = (case[0].as_str().unwrap(), case[1].as_str().unwrap());
         let mut mac = hmac_key(key.as_bytes()).0;
         mac.update(message.as_bytes());
-        assert_eq!(hex::encode(mac.finalize().into_bytes()), expected, "{message:?}");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            expected,
+            "{message:?}"
+        );
     }
 }
 
@@ -108,8 +129,11 @@ fn stripe_raw_hmac_vectors_match_the_keyed_mac() {
 fn stripe_sign_reproduces_the_single_secret_vectors() {
     let vectors = vectors();
     for case in cases(&vectors, "stripe_signature", "valid") {
-        let header =
-            stripe::sign(text(case, "secret"), number(case, "now"), text(case, "payload").as_bytes());
+        let header = stripe::sign(
+            text(case, "secret"),
+            number(case, "now"),
+            text(case, "payload").as_bytes(),
+        );
         let v1 = header.split_once(",v1=").unwrap().1;
         assert!(
             text(case, "header").contains(&format!("v1={v1}")),
@@ -132,7 +156,10 @@ fn v1_key(secret: &str) -> WebhookKey {
     }
 }
 
-fn verify_case(verifier: &StandardWebhooksVerifier, case: &Value) -> Result<VerifiedWebhook, SignatureError> {
+fn verify_case(
+    verifier: &StandardWebhooksVerifier,
+    case: &Value,
+) -> Result<VerifiedWebhook, SignatureError> {
     let timestamp = number(case, "timestamp");
     verifier.verify(
         text(case, "id"),
@@ -154,10 +181,16 @@ fn standard_webhooks_v1_valid_vectors_verify_and_sign() {
         assert_eq!(verified.timestamp, number(case, "timestamp"));
 
         let signer = WebhookSigningKey::hmac_secret(text(case, "secret")).unwrap();
-        let signed =
-            signer.sign(text(case, "id"), number(case, "timestamp"), text(case, "payload").as_bytes());
+        let signed = signer.sign(
+            text(case, "id"),
+            number(case, "timestamp"),
+            text(case, "payload").as_bytes(),
+        );
         // The valid entry is the last one in every vector.
-        assert_eq!(Some(signed.as_str()), text(case, "signature").split(' ').next_back());
+        assert_eq!(
+            Some(signed.as_str()),
+            text(case, "signature").split(' ').next_back()
+        );
     }
 }
 
@@ -178,15 +211,20 @@ fn standard_webhooks_v1a_valid_vectors_verify_with_whpk_and_pem_and_sign() {
     for case in cases(&vectors, "standard_webhooks", "v1a_valid") {
         let source = text(case, "source");
         for key in [text(case, "public_key"), text(case, "public_key_pem")] {
-            let verifier = StandardWebhooksVerifier::new([WebhookKey::parse(key).unwrap()]).unwrap();
-            let verified = verify_case(&verifier, case).unwrap_or_else(|err| panic!("{source}: {err}"));
+            let verifier =
+                StandardWebhooksVerifier::new([WebhookKey::parse(key).unwrap()]).unwrap();
+            let verified =
+                verify_case(&verifier, case).unwrap_or_else(|err| panic!("{source}: {err}"));
             assert_eq!(verified.version, SignatureVersion::V1a, "{source}");
         }
 
         let seed: [u8; 32] = base64_decode(text(case, "seed_b64")).try_into().unwrap();
         let signer = WebhookSigningKey::ed25519_from_seed(seed);
-        let signed =
-            signer.sign(text(case, "id"), number(case, "timestamp"), text(case, "payload").as_bytes());
+        let signed = signer.sign(
+            text(case, "id"),
+            number(case, "timestamp"),
+            text(case, "payload").as_bytes(),
+        );
         assert_eq!(signed, text(case, "signature"), "{source}");
         // The seed's public key is the published one.
         let verifier = StandardWebhooksVerifier::new([signer.verifying_key()]).unwrap();
@@ -208,7 +246,10 @@ fn standard_webhooks_v1a_invalid_vectors_fail_with_the_reason_given() {
             }
             "HMAC v1 signature where only v1a is trusted" => assert_eq!(
                 err,
-                SignatureError::MissingSignature { header: SIGNATURE_HEADER, versions: "`v1a`" }
+                SignatureError::MissingSignature {
+                    header: SIGNATURE_HEADER,
+                    versions: "`v1a`"
+                }
             ),
             other => panic!("new invalid v1a vector `{other}`: add its expected error here"),
         }
@@ -217,7 +258,9 @@ fn standard_webhooks_v1a_invalid_vectors_fail_with_the_reason_given() {
 
 fn base64_decode(encoded: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap()
 }
 
 // ---- Tolerance --------------------------------------------------------------------------------
@@ -230,27 +273,42 @@ fn stripe_tolerance_applies_in_both_directions() {
     let verifier = StripeVerifier::new(["whsec_a"]).unwrap();
     let header = stripe::sign("whsec_a", T, BODY);
     for now in [T - 300, T, T + 300] {
-        assert!(verifier.verify(&header, BODY, at(now)).is_ok(), "now = t{:+}", now as i64 - T as i64);
+        assert!(
+            verifier.verify(&header, BODY, at(now)).is_ok(),
+            "now = t{:+}",
+            now as i64 - T as i64
+        );
     }
     assert_eq!(
         verifier.verify(&header, BODY, at(T + 301)).unwrap_err(),
-        SignatureError::TimestampTooOld { age_secs: 301, tolerance_secs: 300 }
+        SignatureError::TimestampTooOld {
+            age_secs: 301,
+            tolerance_secs: 300
+        }
     );
     assert_eq!(
         verifier.verify(&header, BODY, at(T - 301)).unwrap_err(),
-        SignatureError::TimestampInFuture { ahead_secs: 301, tolerance_secs: 300 }
+        SignatureError::TimestampInFuture {
+            ahead_secs: 301,
+            tolerance_secs: 300
+        }
     );
 }
 
 #[test]
 fn stripe_tolerance_is_configurable() {
-    let verifier = StripeVerifier::new(["whsec_a"]).unwrap().tolerance(Duration::from_secs(10));
+    let verifier = StripeVerifier::new(["whsec_a"])
+        .unwrap()
+        .tolerance(Duration::from_secs(10));
     let header = stripe::sign("whsec_a", T, BODY);
     assert!(verifier.verify(&header, BODY, at(T + 10)).is_ok());
     assert!(verifier.verify(&header, BODY, at(T - 10)).is_ok());
     assert_eq!(
         verifier.verify(&header, BODY, at(T + 11)).unwrap_err(),
-        SignatureError::TimestampTooOld { age_secs: 11, tolerance_secs: 10 }
+        SignatureError::TimestampTooOld {
+            age_secs: 11,
+            tolerance_secs: 10
+        }
     );
     assert!(matches!(
         verifier.verify(&header, BODY, at(T - 11)),
@@ -268,26 +326,39 @@ fn standard_webhooks_tolerance_applies_in_both_directions_and_is_configurable() 
     let default = StandardWebhooksVerifier::new([signer.verifying_key()]).unwrap();
     let strict = default.clone().tolerance(Duration::from_secs(5));
     let ts = T.to_string();
-    let verify =
-        |verifier: &StandardWebhooksVerifier, now| verifier.verify("msg_1", &ts, &signature, BODY, at(now));
+    let verify = |verifier: &StandardWebhooksVerifier, now| {
+        verifier.verify("msg_1", &ts, &signature, BODY, at(now))
+    };
     assert!(verify(&default, T - 300).is_ok());
     assert!(verify(&default, T + 300).is_ok());
     assert_eq!(
         verify(&default, T + 301).unwrap_err(),
-        SignatureError::TimestampTooOld { age_secs: 301, tolerance_secs: 300 }
+        SignatureError::TimestampTooOld {
+            age_secs: 301,
+            tolerance_secs: 300
+        }
     );
     assert_eq!(
         verify(&default, T - 301).unwrap_err(),
-        SignatureError::TimestampInFuture { ahead_secs: 301, tolerance_secs: 300 }
+        SignatureError::TimestampInFuture {
+            ahead_secs: 301,
+            tolerance_secs: 300
+        }
     );
     assert!(verify(&strict, T + 5).is_ok());
     assert!(matches!(
         verify(&strict, T + 6),
-        Err(SignatureError::TimestampTooOld { age_secs: 6, tolerance_secs: 5 })
+        Err(SignatureError::TimestampTooOld {
+            age_secs: 6,
+            tolerance_secs: 5
+        })
     ));
     assert!(matches!(
         verify(&strict, T - 6),
-        Err(SignatureError::TimestampInFuture { ahead_secs: 6, tolerance_secs: 5 })
+        Err(SignatureError::TimestampInFuture {
+            ahead_secs: 6,
+            tolerance_secs: 5
+        })
     ));
 }
 
@@ -295,7 +366,9 @@ fn standard_webhooks_tolerance_applies_in_both_directions_and_is_configurable() 
 fn a_bad_signature_is_reported_as_such_even_when_stale() {
     let verifier = StripeVerifier::new(["whsec_a"]).unwrap();
     let forged = stripe::sign("whsec_b", T, BODY);
-    assert!(no_match()(&verifier.verify(&forged, BODY, at(T + 10_000)).unwrap_err()));
+    assert!(no_match()(
+        &verifier.verify(&forged, BODY, at(T + 10_000)).unwrap_err()
+    ));
 }
 
 // ---- Rotation ---------------------------------------------------------------------------------
@@ -309,15 +382,33 @@ fn stripe_accepts_any_configured_secret_and_any_v1_entry() {
 
     let rotating = StripeVerifier::new(["whsec_new", "whsec_old"]).unwrap();
     let verify = |verifier: &StripeVerifier, header: &str| verifier.verify(header, BODY, at(T));
-    assert_eq!(verify(&rotating, &old), Ok(VerifiedStripe { timestamp: T, secret_index: 1 }));
+    assert_eq!(
+        verify(&rotating, &old),
+        Ok(VerifiedStripe {
+            timestamp: T,
+            secret_index: 1
+        })
+    );
     assert_eq!(verify(&rotating, &new).unwrap().secret_index, 0);
     assert_eq!(verify(&rotating, &both).unwrap().secret_index, 0);
 
     let only_new = StripeVerifier::new(vec![String::from("whsec_new")]).unwrap();
     assert_eq!(verify(&only_new, &both).unwrap().secret_index, 0);
-    assert_eq!(verify(&only_new, &old).unwrap_err(), SignatureError::NoMatch { signatures: 1, keys: 1 });
+    assert_eq!(
+        verify(&only_new, &old).unwrap_err(),
+        SignatureError::NoMatch {
+            signatures: 1,
+            keys: 1
+        }
+    );
     let unrelated = StripeVerifier::new(["whsec_x", "whsec_y"]).unwrap();
-    assert_eq!(verify(&unrelated, &both).unwrap_err(), SignatureError::NoMatch { signatures: 2, keys: 2 });
+    assert_eq!(
+        verify(&unrelated, &both).unwrap_err(),
+        SignatureError::NoMatch {
+            signatures: 2,
+            keys: 2
+        }
+    );
 }
 
 #[test]
@@ -325,9 +416,12 @@ fn standard_webhooks_accepts_any_configured_key() {
     let hmac = WebhookSigningKey::hmac_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let ed_old = WebhookSigningKey::ed25519_from_seed([1; 32]);
     let ed_new = WebhookSigningKey::ed25519_from_seed([2; 32]);
-    let verifier =
-        StandardWebhooksVerifier::new([hmac.verifying_key(), ed_old.verifying_key(), ed_new.verifying_key()])
-            .unwrap();
+    let verifier = StandardWebhooksVerifier::new([
+        hmac.verifying_key(),
+        ed_old.verifying_key(),
+        ed_new.verifying_key(),
+    ])
+    .unwrap();
     let ts = T.to_string();
     for (signer, key_index, version) in [
         (&hmac, 0, SignatureVersion::V1),
@@ -337,20 +431,40 @@ fn standard_webhooks_accepts_any_configured_key() {
         let signature = signer.sign("msg_1", T, BODY);
         assert_eq!(
             verifier.verify("msg_1", &ts, &signature, BODY, at(T)),
-            Ok(VerifiedWebhook { timestamp: T, version, key_index })
+            Ok(VerifiedWebhook {
+                timestamp: T,
+                version,
+                key_index
+            })
         );
     }
 
     // A sender mid-rotation sends both signatures; a receiver knowing either key accepts.
-    let both = format!("{} {}", ed_old.sign("msg_1", T, BODY), ed_new.sign("msg_1", T, BODY));
+    let both = format!(
+        "{} {}",
+        ed_old.sign("msg_1", T, BODY),
+        ed_new.sign("msg_1", T, BODY)
+    );
     let only_new = StandardWebhooksVerifier::new([ed_new.verifying_key()]).unwrap();
-    assert_eq!(only_new.verify("msg_1", &ts, &both, BODY, at(T)).unwrap().key_index, 0);
-    let stranger =
-        StandardWebhooksVerifier::new([WebhookSigningKey::ed25519_from_seed([3; 32]).verifying_key()])
-            .unwrap();
     assert_eq!(
-        stranger.verify("msg_1", &ts, &both, BODY, at(T)).unwrap_err(),
-        SignatureError::NoMatch { signatures: 2, keys: 1 }
+        only_new
+            .verify("msg_1", &ts, &both, BODY, at(T))
+            .unwrap()
+            .key_index,
+        0
+    );
+    let stranger = StandardWebhooksVerifier::new([
+        WebhookSigningKey::ed25519_from_seed([3; 32]).verifying_key()
+    ])
+    .unwrap();
+    assert_eq!(
+        stranger
+            .verify("msg_1", &ts, &both, BODY, at(T))
+            .unwrap_err(),
+        SignatureError::NoMatch {
+            signatures: 2,
+            keys: 1
+        }
     );
 }
 
@@ -368,7 +482,11 @@ fn stripe_ignores_other_schemes_and_tolerates_whitespace_and_order() {
         format!("t={T},,v1={v1},"),
         format!("v0=00,t={T}\t,\tv1=00,v1={v1}"),
     ] {
-        assert_eq!(verifier.verify(&header, BODY, at(T)).map(|v| v.timestamp), Ok(T), "{header}");
+        assert_eq!(
+            verifier.verify(&header, BODY, at(T)).map(|v| v.timestamp),
+            Ok(T),
+            "{header}"
+        );
     }
 }
 
@@ -378,17 +496,36 @@ fn stripe_rejects_malformed_headers_precisely() {
     let signed = stripe::sign("whsec_a", T, BODY);
     let v1 = signed.split_once(",v1=").unwrap().1;
     let check = |header: &str| verifier.verify(header, BODY, at(T)).unwrap_err();
-    let malformed = |problem| SignatureError::MalformedHeader { header: HEADER, problem };
+    let malformed = |problem| SignatureError::MalformedHeader {
+        header: HEADER,
+        problem,
+    };
 
     assert_eq!(check(""), SignatureError::MissingHeader { header: HEADER });
-    assert_eq!(check("  "), SignatureError::MissingHeader { header: HEADER });
+    assert_eq!(
+        check("  "),
+        SignatureError::MissingHeader { header: HEADER }
+    );
     assert_eq!(
         check(&format!("t={T},{v1}")),
         malformed("an entry is not `<scheme>=<value>`; expected `t=<unix>,v1=<hex>`")
     );
-    assert_eq!(check(&format!("t={T},t={T},v1={v1}")), malformed("`t=` appears more than once"));
-    assert_eq!(check(&format!("t={T},v1=xyz")), malformed("a `v1=` signature is not hex"));
-    for t in ["", "abc", "-5", "+1700000000", "1.5", "99999999999999999999999"] {
+    assert_eq!(
+        check(&format!("t={T},t={T},v1={v1}")),
+        malformed("`t=` appears more than once")
+    );
+    assert_eq!(
+        check(&format!("t={T},v1=xyz")),
+        malformed("a `v1=` signature is not hex")
+    );
+    for t in [
+        "",
+        "abc",
+        "-5",
+        "+1700000000",
+        "1.5",
+        "99999999999999999999999",
+    ] {
         assert_eq!(
             check(&format!("t={t},v1={v1}")),
             SignatureError::InvalidTimestamp { header: HEADER },
@@ -397,11 +534,21 @@ fn stripe_rejects_malformed_headers_precisely() {
     }
     assert_eq!(
         check(&format!("t={T}")),
-        SignatureError::MissingSignature { header: HEADER, versions: "`v1=`" }
+        SignatureError::MissingSignature {
+            header: HEADER,
+            versions: "`v1=`"
+        }
     );
-    assert_eq!(check(&format!("v1={v1}")), SignatureError::MissingTimestamp { header: HEADER });
+    assert_eq!(
+        check(&format!("v1={v1}")),
+        SignatureError::MissingTimestamp { header: HEADER }
+    );
     // One good `v1` is enough even next to an undecodable one.
-    assert!(verifier.verify(&format!("t={T},v1=xyz,v1={v1}"), BODY, at(T)).is_ok());
+    assert!(
+        verifier
+            .verify(&format!("t={T},v1=xyz,v1={v1}"), BODY, at(T))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -419,12 +566,26 @@ fn standard_webhooks_ignores_unknown_versions_and_tolerates_whitespace_and_order
         format!("v1,*** {good}"),
         format!("{} {good}", hmac.sign("msg_1", T, BODY)),
     ] {
-        assert!(only_ed.verify("msg_1", &ts, &signature, BODY, at(T)).is_ok(), "{signature}");
+        assert!(
+            only_ed
+                .verify("msg_1", &ts, &signature, BODY, at(T))
+                .is_ok(),
+            "{signature}"
+        );
     }
-    assert!(only_ed.verify(" msg_1 ", &format!(" {ts} "), &good, BODY, at(T)).is_ok());
+    assert!(
+        only_ed
+            .verify(" msg_1 ", &format!(" {ts} "), &good, BODY, at(T))
+            .is_ok()
+    );
     assert_eq!(
-        only_ed.verify("msg_1", &ts, "v2,bm90aGluZw== v1b,AAAA", BODY, at(T)).unwrap_err(),
-        SignatureError::MissingSignature { header: SIGNATURE_HEADER, versions: "`v1a`" }
+        only_ed
+            .verify("msg_1", &ts, "v2,bm90aGluZw== v1b,AAAA", BODY, at(T))
+            .unwrap_err(),
+        SignatureError::MissingSignature {
+            header: SIGNATURE_HEADER,
+            versions: "`v1a`"
+        }
     );
 }
 
@@ -435,21 +596,41 @@ fn standard_webhooks_rejects_malformed_headers_precisely() {
     let good = ed.sign("msg_1", T, BODY);
     let ts = T.to_string();
     let check = |id: &str, timestamp: &str, signature: &str| {
-        verifier.verify(id, timestamp, signature, BODY, at(T)).unwrap_err()
+        verifier
+            .verify(id, timestamp, signature, BODY, at(T))
+            .unwrap_err()
     };
 
-    assert_eq!(check("", &ts, &good), SignatureError::MissingHeader { header: ID_HEADER });
-    assert_eq!(check("msg_1", " ", &good), SignatureError::MissingHeader { header: TIMESTAMP_HEADER });
-    assert_eq!(check("msg_1", &ts, ""), SignatureError::MissingHeader { header: SIGNATURE_HEADER });
+    assert_eq!(
+        check("", &ts, &good),
+        SignatureError::MissingHeader { header: ID_HEADER }
+    );
+    assert_eq!(
+        check("msg_1", " ", &good),
+        SignatureError::MissingHeader {
+            header: TIMESTAMP_HEADER
+        }
+    );
+    assert_eq!(
+        check("msg_1", &ts, ""),
+        SignatureError::MissingHeader {
+            header: SIGNATURE_HEADER
+        }
+    );
     for timestamp in ["soon", "-1", "1700000000.5", "2023-11-14T22:13:20Z"] {
         assert_eq!(
             check("msg_1", timestamp, &good),
-            SignatureError::InvalidTimestamp { header: TIMESTAMP_HEADER }
+            SignatureError::InvalidTimestamp {
+                header: TIMESTAMP_HEADER
+            }
         );
     }
     assert!(matches!(
         check("msg_1", &ts, &format!("v1a {good}")),
-        SignatureError::MalformedHeader { header: SIGNATURE_HEADER, .. }
+        SignatureError::MalformedHeader {
+            header: SIGNATURE_HEADER,
+            ..
+        }
     ));
     assert_eq!(
         check("msg_1", &ts, "v1a,not*base64"),
@@ -474,7 +655,9 @@ fn stripe_sign_then_verify_round_trips_with_a_generated_secret() {
         assert_eq!(verifier.verify(&header, body, at(T)).unwrap().timestamp, T);
         let mut tampered = body.to_vec();
         tampered.push(b' ');
-        assert!(no_match()(&verifier.verify(&header, &tampered, at(T)).unwrap_err()));
+        assert!(no_match()(
+            &verifier.verify(&header, &tampered, at(T)).unwrap_err()
+        ));
     }
 }
 
@@ -496,10 +679,14 @@ fn standard_webhooks_sign_then_verify_round_trips() {
     for signer in &signers {
         let verifier = StandardWebhooksVerifier::new([signer.verifying_key()]).unwrap();
         let signature = signer.sign("msg_round_trip", T, BODY);
-        let verified = verifier.verify("msg_round_trip", &T.to_string(), &signature, BODY, at(T)).unwrap();
+        let verified = verifier
+            .verify("msg_round_trip", &T.to_string(), &signature, BODY, at(T))
+            .unwrap();
         assert_eq!(verified.version, signer.verifying_key().version());
         assert!(no_match()(
-            &verifier.verify("msg_round_trip", &T.to_string(), &signature, b"{}", at(T)).unwrap_err()
+            &verifier
+                .verify("msg_round_trip", &T.to_string(), &signature, b"{}", at(T))
+                .unwrap_err()
         ));
     }
     let a = WebhookSigningKey::generate_ed25519().unwrap();
@@ -516,7 +703,9 @@ const SEED: [u8; 32] = *b"TESTSIGNINGKEYDONOTUSETHISFORANY";
 fn accepts_seed_signature(key: &str) -> bool {
     let signature = WebhookSigningKey::ed25519_from_seed(SEED).sign("msg_1", T, BODY);
     let verifier = StandardWebhooksVerifier::new([WebhookKey::parse(key).unwrap()]).unwrap();
-    verifier.verify("msg_1", &T.to_string(), &signature, BODY, at(T)).is_ok()
+    verifier
+        .verify("msg_1", &T.to_string(), &signature, BODY, at(T))
+        .is_ok()
 }
 
 #[test]
@@ -527,10 +716,18 @@ fn pem_and_whpk_forms_of_one_key_are_the_same_key() {
     assert!(accepts_seed_signature(&PEM.replace('\n', "\r\n")));
     assert!(accepts_seed_signature(&PEM.replace('\n', "\\n")));
     assert!(accepts_seed_signature(WHPK.trim_end_matches('=')));
-    assert!(!accepts_seed_signature("whpk_iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="));
-    assert_eq!(WebhookKey::parse(PEM).unwrap().version(), SignatureVersion::V1a);
+    assert!(!accepts_seed_signature(
+        "whpk_iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="
+    ));
     assert_eq!(
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse::<WebhookKey>().unwrap().version(),
+        WebhookKey::parse(PEM).unwrap().version(),
+        SignatureVersion::V1a
+    );
+    assert_eq!(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            .parse::<WebhookKey>()
+            .unwrap()
+            .version(),
         SignatureVersion::V1
     );
 }
@@ -541,16 +738,28 @@ fn bad_keys_are_rejected_with_the_reason_and_without_echoing_them() {
         ("", "the key is empty"),
         ("   ", "the key is empty"),
         ("whsec_", "the `whsec_` secret is empty"),
-        ("whsec_%%%%secretvalue", "the `whsec_` secret is not valid base64"),
-        ("whpk_%%%%secretvalue", "the `whpk_` public key is not valid base64"),
+        (
+            "whsec_%%%%secretvalue",
+            "the `whsec_` secret is not valid base64",
+        ),
+        (
+            "whpk_%%%%secretvalue",
+            "the `whpk_` public key is not valid base64",
+        ),
         // 31 bytes
         (
             "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248cw==",
             "the `whpk_` public key must decode to 32 bytes",
         ),
         // The identity point: small order.
-        ("whpk_AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "weak (small-order) point"),
-        ("whsk_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "`whsk_` is an Ed25519 signing (private) key"),
+        (
+            "whpk_AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "weak (small-order) point",
+        ),
+        (
+            "whsk_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+            "`whsk_` is an Ed25519 signing (private) key",
+        ),
         (
             "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFRFU1RTSUdOSU5HS0VZRE9OT1RVU0VUSElTRk9SQU5Z\n-----END PRIVATE KEY-----\n",
             "the PEM holds a private key",
@@ -560,7 +769,10 @@ fn bad_keys_are_rejected_with_the_reason_and_without_echoing_them() {
             "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEQMcto7cQx9LYpfEGK8L0o9FoKdPU\nmaqJY5E8l+OmHQUotVVZMdBejMybFxjKJhHqs1/aX9+mXzx/52okHtAKCQ==\n-----END PUBLIC KEY-----\n",
             "the PEM is not an Ed25519 public key in SPKI form",
         ),
-        ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "unrecognised key format"),
+        (
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "unrecognised key format",
+        ),
     ];
     for &(key, expected) in cases {
         let err = WebhookKey::parse(key).expect_err(key);
@@ -570,7 +782,14 @@ fn bad_keys_are_rejected_with_the_reason_and_without_echoing_them() {
         assert!(problem.contains(expected), "{key:?}: {problem}");
         let message = err.to_string();
         assert!(message.starts_with("invalid signing key: "), "{message}");
-        for secret_part in ["secretvalue", "c2VjcmV0", "MfKQ9r8G", "ZlN4eg7d", "MC4CAQAw", "MFkwEwYH"] {
+        for secret_part in [
+            "secretvalue",
+            "c2VjcmV0",
+            "MfKQ9r8G",
+            "ZlN4eg7d",
+            "MC4CAQAw",
+            "MFkwEwYH",
+        ] {
             assert!(!message.contains(secret_part), "{message}");
             assert!(!format!("{err:?}").contains(secret_part));
         }
@@ -580,12 +799,18 @@ fn bad_keys_are_rejected_with_the_reason_and_without_echoing_them() {
 
 #[test]
 fn empty_configurations_are_start_up_errors() {
-    assert_eq!(StripeVerifier::new(Vec::<&str>::new()).unwrap_err(), SignatureError::NoKeys);
+    assert_eq!(
+        StripeVerifier::new(Vec::<&str>::new()).unwrap_err(),
+        SignatureError::NoKeys
+    );
     assert!(matches!(
         StripeVerifier::new(["whsec_a", " \n"]).unwrap_err(),
         SignatureError::InvalidKey { .. }
     ));
-    assert_eq!(StandardWebhooksVerifier::new([]).unwrap_err(), SignatureError::NoKeys);
+    assert_eq!(
+        StandardWebhooksVerifier::new([]).unwrap_err(),
+        SignatureError::NoKeys
+    );
 }
 
 #[test]
@@ -594,7 +819,9 @@ fn stripe_secrets_ignore_surrounding_whitespace_only() {
     let padded = StripeVerifier::new(["whsec_a\n"]).unwrap();
     assert!(padded.verify(&header, BODY, at(T)).is_ok());
     let different = StripeVerifier::new(["whsec_A"]).unwrap();
-    assert!(no_match()(&different.verify(&header, BODY, at(T)).unwrap_err()));
+    assert!(no_match()(
+        &different.verify(&header, BODY, at(T)).unwrap_err()
+    ));
 }
 
 // ---- Redaction and messages -------------------------------------------------------------------
@@ -604,22 +831,45 @@ fn debug_output_never_shows_key_material() {
     let stripe = StripeVerifier::new(["whsec_supersecret"]).unwrap();
     let hmac_key = WebhookKey::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let ed_key = WebhookKey::parse(WHPK).unwrap();
-    let hmac_signer = WebhookSigningKey::hmac_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let hmac_signer =
+        WebhookSigningKey::hmac_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let ed_signer = WebhookSigningKey::ed25519_from_seed(SEED);
     let verifier = StandardWebhooksVerifier::new([hmac_key.clone(), ed_key.clone()]).unwrap();
 
-    assert_eq!(format!("{stripe:?}"), "StripeVerifier { secrets: [Secret(***)], tolerance: 300s }");
-    assert_eq!(format!("{hmac_key:?}"), "WebhookKey { kind: Hmac(Secret(***)) }");
-    assert_eq!(format!("{ed_key:?}"), "WebhookKey { kind: Ed25519(Secret(***)) }");
-    assert_eq!(format!("{ed_signer:?}"), "WebhookSigningKey { kind: Ed25519(Secret(***)) }");
-    assert_eq!(format!("{hmac_signer:?}"), "WebhookSigningKey { kind: Hmac(Secret(***)) }");
+    assert_eq!(
+        format!("{stripe:?}"),
+        "StripeVerifier { secrets: [Secret(***)], tolerance: 300s }"
+    );
+    assert_eq!(
+        format!("{hmac_key:?}"),
+        "WebhookKey { kind: Hmac(Secret(***)) }"
+    );
+    assert_eq!(
+        format!("{ed_key:?}"),
+        "WebhookKey { kind: Ed25519(Secret(***)) }"
+    );
+    assert_eq!(
+        format!("{ed_signer:?}"),
+        "WebhookSigningKey { kind: Ed25519(Secret(***)) }"
+    );
+    assert_eq!(
+        format!("{hmac_signer:?}"),
+        "WebhookSigningKey { kind: Hmac(Secret(***)) }"
+    );
     assert_eq!(
         format!("{verifier:?}"),
         "StandardWebhooksVerifier { keys: [WebhookKey { kind: Hmac(Secret(***)) }, \
          WebhookKey { kind: Ed25519(Secret(***)) }], tolerance: 300s }"
     );
-    let all = format!("{stripe:#?}{hmac_key:#?}{ed_key:#?}{hmac_signer:#?}{ed_signer:#?}{verifier:#?}");
-    for secret in ["supersecret", "MfKQ9r8G", "ZlN4eg7d", "TESTSIGNING", "102, 83"] {
+    let all =
+        format!("{stripe:#?}{hmac_key:#?}{ed_key:#?}{hmac_signer:#?}{ed_signer:#?}{verifier:#?}");
+    for secret in [
+        "supersecret",
+        "MfKQ9r8G",
+        "ZlN4eg7d",
+        "TESTSIGNING",
+        "102, 83",
+    ] {
         assert!(!all.contains(secret), "{secret} in {all}");
     }
 }
@@ -628,15 +878,34 @@ fn debug_output_never_shows_key_material() {
 fn messages_are_lower_case_without_a_trailing_period_and_name_the_problem() {
     let errors = [
         SignatureError::MissingHeader { header: ID_HEADER },
-        SignatureError::MalformedHeader { header: HEADER, problem: "`t=` appears more than once" },
+        SignatureError::MalformedHeader {
+            header: HEADER,
+            problem: "`t=` appears more than once",
+        },
         SignatureError::MissingTimestamp { header: HEADER },
-        SignatureError::InvalidTimestamp { header: TIMESTAMP_HEADER },
-        SignatureError::MissingSignature { header: HEADER, versions: "`v1=`" },
-        SignatureError::NoMatch { signatures: 2, keys: 1 },
-        SignatureError::TimestampTooOld { age_secs: 301, tolerance_secs: 300 },
-        SignatureError::TimestampInFuture { ahead_secs: 400, tolerance_secs: 300 },
+        SignatureError::InvalidTimestamp {
+            header: TIMESTAMP_HEADER,
+        },
+        SignatureError::MissingSignature {
+            header: HEADER,
+            versions: "`v1=`",
+        },
+        SignatureError::NoMatch {
+            signatures: 2,
+            keys: 1,
+        },
+        SignatureError::TimestampTooOld {
+            age_secs: 301,
+            tolerance_secs: 300,
+        },
+        SignatureError::TimestampInFuture {
+            ahead_secs: 400,
+            tolerance_secs: 300,
+        },
         SignatureError::NoKeys,
-        SignatureError::InvalidKey { problem: "the key is empty" },
+        SignatureError::InvalidKey {
+            problem: "the key is empty",
+        },
         SignatureError::Random,
     ];
     for err in &errors {
@@ -648,10 +917,19 @@ fn messages_are_lower_case_without_a_trailing_period_and_name_the_problem() {
     let text = |err: &SignatureError| err.to_string();
     assert!(text(&errors[2]).starts_with("missing `t=` timestamp in `Stripe-Signature`"));
     assert!(text(&errors[5]).starts_with("no signature matched any configured secret"));
-    assert!(text(&errors[6]).starts_with("timestamp is 301 s in the past, beyond the 300 s tolerance"));
-    assert!(text(&errors[7]).starts_with("timestamp is 400 s in the future, beyond the 300 s tolerance"));
+    assert!(
+        text(&errors[6]).starts_with("timestamp is 301 s in the past, beyond the 300 s tolerance")
+    );
+    assert!(
+        text(&errors[7])
+            .starts_with("timestamp is 400 s in the future, beyond the 300 s tolerance")
+    );
     assert!(text(&errors[0]).starts_with("missing `webhook-id` header"));
     assert!(text(&errors[4]).starts_with("no `v1=` signature in `Stripe-Signature`"));
     let boxed: Box<dyn std::error::Error> = Box::new(SignatureError::NoKeys);
-    assert!(boxed.to_string().starts_with("no signing secret or key configured"));
+    assert!(
+        boxed
+            .to_string()
+            .starts_with("no signing secret or key configured")
+    );
 }

@@ -30,8 +30,14 @@ pub struct UiSpec {
 
 impl UiSpec {
     /// A plain control.
-    pub const DEFAULT: UiSpec =
-        UiSpec { label: None, format: None, multi: false, template: false, group: None, row: None };
+    pub const DEFAULT: UiSpec = UiSpec {
+        label: None,
+        format: None,
+        multi: false,
+        template: false,
+        group: None,
+        row: None,
+    };
 
     /// Whether form state computes this field's options or schema.
     pub fn is_dynamic(&self) -> bool {
@@ -96,19 +102,27 @@ pub fn ui_schema(fields: &[FieldSpec]) -> Value {
     for field in fields {
         let mut elements = &mut top;
         if let Some(label) = field.ui.group {
-            let at = match elements.iter().position(|n| matches!(n, Node::Group(l, _) if *l == label)) {
+            let at = match elements
+                .iter()
+                .position(|n| matches!(n, Node::Group(l, _) if *l == label))
+            {
                 Some(at) => at,
                 None => {
                     elements.push(Node::Group(label, Vec::new()));
                     elements.len() - 1
                 }
             };
-            let Node::Group(_, inner) = &mut elements[at] else { unreachable!("position found a group") };
+            let Node::Group(_, inner) = &mut elements[at] else {
+                unreachable!("position found a group")
+            };
             elements = inner;
         }
         let control = control(field);
         match field.ui.row {
-            Some(row) => match elements.iter_mut().find(|n| matches!(n, Node::Row(r, _) if *r == row)) {
+            Some(row) => match elements
+                .iter_mut()
+                .find(|n| matches!(n, Node::Row(r, _) if *r == row))
+            {
                 Some(Node::Row(_, controls)) => controls.push(control),
                 _ => elements.push(Node::Row(row, vec![control])),
             },
@@ -166,5 +180,8 @@ fn control(field: &FieldSpec) -> Value {
 /// assert_eq!(actionkit_core::ui::scope("a/b"), "#/properties/a~1b");
 /// ```
 pub fn scope(name: &str) -> String {
-    format!("#/properties/{}", name.replace('~', "~0").replace('/', "~1"))
+    format!(
+        "#/properties/{}",
+        name.replace('~', "~0").replace('/', "~1")
+    )
 }

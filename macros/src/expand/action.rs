@@ -10,13 +10,27 @@ use crate::check::Layout;
 
 pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
     let ident = cont.ident;
-    let id = cont.attrs.id.as_ref().map(|a| a.value.clone()).expect("checked: actions have ids");
-    let name = cont.attrs.name.as_ref().map_or_else(|| name_of(&ident.to_string()), |a| a.value.clone());
-    let description =
-        match cont.attrs.description.as_ref().map(|a| a.value.clone()).or_else(|| cont.doc.clone()) {
-            Some(d) => quote!(::core::option::Option::Some(#d)),
-            None => quote!(::core::option::Option::None),
-        };
+    let id = cont
+        .attrs
+        .id
+        .as_ref()
+        .map(|a| a.value.clone())
+        .expect("checked: actions have ids");
+    let name = cont
+        .attrs
+        .name
+        .as_ref()
+        .map_or_else(|| name_of(&ident.to_string()), |a| a.value.clone());
+    let description = match cont
+        .attrs
+        .description
+        .as_ref()
+        .map(|a| a.value.clone())
+        .or_else(|| cont.doc.clone())
+    {
+        Some(d) => quote!(::core::option::Option::Some(#d)),
+        None => quote!(::core::option::Option::None),
+    };
     let specs = specs(cont, layout);
     let count = specs.len();
     let assertions = assertions(cont);

@@ -11,25 +11,41 @@ use crate::check::{Layout, Need, needs};
 use crate::ty::TyClass;
 
 pub fn specs(cont: &Container, layout: &Layout) -> Vec<TokenStream> {
-    cont.fields().map(|field| spec(cont, field, layout)).collect()
+    cont.fields()
+        .map(|field| spec(cont, field, layout))
+        .collect()
 }
 
 fn spec(cont: &Container, field: &Field, layout: &Layout) -> TokenStream {
     let ty = field.ty;
     let a = &field.attrs;
     let name = &field.name;
-    let title = a.title.as_ref().map_or_else(|| title_of(&field.rust_name()), |t| t.value.clone());
-    let description =
-        option_str(a.description.as_ref().map(|d| d.value.clone()).or_else(|| field.doc.clone()));
+    let title = a
+        .title
+        .as_ref()
+        .map_or_else(|| title_of(&field.rust_name()), |t| t.value.clone());
+    let description = option_str(
+        a.description
+            .as_ref()
+            .map(|d| d.value.clone())
+            .or_else(|| field.doc.clone()),
+    );
     let input_type = quote_spanned!(ty.span()=> <#ty as ::actionkit::__private::InputType>);
-    let required =
-        if field.serde.default || cont.serde.default { quote!(false) } else { quote!(#input_type::REQUIRED) };
+    let required = if field.serde.default || cont.serde.default {
+        quote!(false)
+    } else {
+        quote!(#input_type::REQUIRED)
+    };
     let keywords = keywords(field);
     let label = option_str(a.label.as_ref().map(|l| l.value.clone()));
     let format = if a.dynamic_select.is_some() {
-        quote!(::core::option::Option::Some(::actionkit::__private::UiFormat::DynamicSelect))
+        quote!(::core::option::Option::Some(
+            ::actionkit::__private::UiFormat::DynamicSelect
+        ))
     } else if a.dynamic_schema.is_some() {
-        quote!(::core::option::Option::Some(::actionkit::__private::UiFormat::DynamicSchema))
+        quote!(::core::option::Option::Some(
+            ::actionkit::__private::UiFormat::DynamicSchema
+        ))
     } else {
         quote!(::core::option::Option::None)
     };
@@ -175,7 +191,11 @@ pub fn name_of(ident: &str) -> String {
         .enumerate()
         .map(|(i, w)| {
             let acronym = w.len() > 1 && w.chars().all(|c| !c.is_lowercase());
-            if i == 0 || acronym { w.clone() } else { w.to_lowercase() }
+            if i == 0 || acronym {
+                w.clone()
+            } else {
+                w.to_lowercase()
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -12,7 +12,9 @@ pub fn object(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let mut generics = cont.input.generics.clone();
     for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!(::actionkit::__private::InputType));
+        param
+            .bounds
+            .push(syn::parse_quote!(::actionkit::__private::InputType));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let specs = specs(cont, &Layout::default());
@@ -60,7 +62,9 @@ pub fn json_schema(cont: &Container) -> TokenStream {
     let name = ident.to_string();
     let mut generics = cont.input.generics.clone();
     for param in generics.type_params_mut() {
-        param.bounds.push(syn::parse_quote!(::actionkit::__private::InputType));
+        param
+            .bounds
+            .push(syn::parse_quote!(::actionkit::__private::InputType));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let schemars = quote!(::actionkit::__private::schemars);

@@ -52,7 +52,9 @@ fn fallback(cont: &Container) -> TokenStream {
         }
     };
     // `Action: DeserializeOwned`: a borrowed field would add serde's lifetime error to ours.
-    let borrows = cont.fields().any(|f| matches!(f.ty, syn::Type::Reference(_)));
+    let borrows = cont
+        .fields()
+        .any(|f| matches!(f.ty, syn::Type::Reference(_)));
     let action =
         (cont.derive == Derive::Action && cont.input.generics.params.is_empty() && !borrows).then(|| {
             let id = cont.attrs.id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
