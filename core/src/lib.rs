@@ -6,6 +6,10 @@
 //! platform adapters to the model.
 
 mod action;
+mod context;
+mod error;
+pub mod handler;
+pub mod runtime;
 pub mod schema;
 pub mod signature;
 pub mod store;
@@ -14,6 +18,9 @@ pub mod ui;
 pub use action::Action;
 #[doc(hidden)]
 pub use action::ActionModel;
+pub use context::{Context, Secret};
+pub use error::{ActionError, ErrorClass, FieldPointer, ResultExt};
+pub use handler::{Executable, FromRef, Handler, State};
 pub use schema::{InputError, InputType};
 
 /// What generated code reaches; not a public API.
@@ -28,6 +35,8 @@ pub mod __private {
         ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,
         SelectInput, TextInput, object_schema,
     };
+    pub use crate::context::Context;
+    pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::ui::{UiFormat, UiSpec};
 
     /// The schema of a unit enum: `{"type": "string", "enum": names}`.

@@ -1,0 +1,177 @@
+//! [`Outcome`]: the platform-neutral answer to one call, which platform adapters render in their
+//! own wire format, and which the idempotency store records and replays.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ActionError, ErrorClass};
+use crate::schema::InputError;
+
+/// What the runtime answers for one call.
+///
+/// ```
+/// use actionkit_core::runtime::{FailureKind, Outcome};
+/// let outcome = Outcome::from(actionkit_core::ActionError::permanent("no such template").at("/template_id"));
+/// let Outcome::Failure(failure) = &outcome else { unreachable!() };
+/// assert_eq!((failure.status, failure.kind), (422, FailureKind::Permanent));
+/// assert_eq!(failure.field.as_deref(), Some("/template_id"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// The handler succeeded with this output (`null` for none).
+    Success {
+        /// The handler's serialised output.
+        output: Value,
+    },
+    /// The call failed; see [`Failure`].
+    Failure(Failure),
+}
+
+/// A failed call: its status, its error type (the `type` in error bodies), a message and, where
+/// known, the offending field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The HTTP status to answer.
+    pub status: u16,
+    /// The error type.
+    pub kind: FailureKind,
+    /// Human-readable; never holds secrets.
+    pub message: String,
+    /// JSON pointer into the input, when one field is at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds the platform should wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// The error types of `server.md`'s status table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// 401: the signature is missing, malformed, wrong or stale.
+    Signature,
+    /// 400: the body is not valid input.
+    InvalidInput,
+    /// 4xx: the handler failed permanently.
+    Permanent,
+    /// 5xx: the handler failed transiently, or a store was unavailable.
+    Transient,
+    /// 500: the handler panicked.
+    Internal,
+    /// 504: the handler passed its deadline.
+    Timeout,
+    /// 503: the same request id is running right now.
+    InProgress,
+    /// 409: the request id was used with a different input.
+    IdempotencyConflict,
+    /// 413: the body is too large.
+    TooLarge,
+    /// 404: no such action or route.
+    NotFound,
+}
+
+impl FailureKind {
+    /// The `type` string in error bodies.
+    ///
+    /// ```
+    /// assert_eq!(actionkit_core::runtime::FailureKind::IdempotencyConflict.as_str(), "idempotency_conflict");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Signature => "signature",
+            FailureKind::InvalidInput => "invalid_input",
+            FailureKind::Permanent => "permanent",
+            FailureKind::Transient => "transient",
+            FailureKind::Internal => "internal",
+            FailureKind::Timeout => "timeout",
+            FailureKind::InProgress => "in_progress",
+            FailureKind::IdempotencyConflict => "idempotency_conflict",
+            FailureKind::TooLarge => "too_large",
+            FailureKind::NotFound => "not_found",
+        }
+    }
+
+    /// Whether a platform should retry (a 5xx).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, FailureKind::Transient | FailureKind::Internal | FailureKind::Timeout | FailureKind::InProgress)
+    }
+}
+
+impl Failure {
+    /// A failure with no field and no retry hint.
+    pub fn new(status: u16, kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure { status, kind, message: message.into(), field: None, retry_after: None }
+    }
+
+    /// Sets the offending field.
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Sets the retry hint, rounded up to whole seconds (at least one).
+    pub fn retry_after(mut self, after: Duration) -> Self {
+        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+}
+
+impl Outcome {
+    /// The HTTP status this outcome is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Outcome::Success { .. } => 200,
+            Outcome::Failure(f) => f.status,
+        }
+    }
+
+    /// The failure, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Outcome::Success { .. } => None,
+            Outcome::Failure(f) => Some(f),
+        }
+    }
+
+    /// A short label for logs: `success` or the failure kind.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Success { .. } => "success",
+            Outcome::Failure(f) => f.kind.as_str(),
+        }
+    }
+}
+
+impl From<Failure> for Outcome {
+    fn from(failure: Failure) -> Self {
+        Outcome::Failure(failure)
+    }
+}
+
+impl From<ActionError> for Outcome {
+    fn from(err: ActionError) -> Self {
+        let kind = match err.class() {
+            ErrorClass::Permanent => FailureKind::Permanent,
+            ErrorClass::Transient => FailureKind::Transient,
+        };
+        Outcome::Failure(Failure {
+            status: err.status(),
+            kind,
+            message: err.message().to_owned(),
+            field: err.field().map(str::to_owned),
+            retry_after: err.retry_after_secs(),
+        })
+    }
+}
+
+impl From<InputError> for Outcome {
+    fn from(err: InputError) -> Self {
+        let failure = Failure::new(400, FailureKind::InvalidInput, err.message());
+        Outcome::Failure(if err.field().is_empty() { failure } else { failure.at(err.field()) })
+    }
+}
