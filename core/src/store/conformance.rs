@@ -558,7 +558,7 @@ pub async fn concurrent_claims_on(
     keys: usize,
     claims_per_key: usize,
 ) {
-    assert!(!stores.is_empty(), "no store to claim on");
+    assert!(!stores.is_empty() && claims_per_key > 0, "nothing to claim");
     let prefix = format!(
         "evt_race_{}",
         SystemTime::now()

@@ -56,9 +56,15 @@ use async_trait::async_trait;
 #[doc(hidden)]
 pub mod conformance;
 mod memory;
+mod open;
+mod postgres;
 mod record;
+mod redb;
 
 pub use self::memory::MemoryStore;
+pub use self::open::{open, open_with_retention};
+pub use self::postgres::{DEFAULT_TABLE, PostgresStore, PostgresStoreBuilder};
+pub use self::redb::{RedbStats, RedbStore, RedbStoreBuilder};
 
 /// How long a completed record is replayed when a store is not told otherwise: 7 days.
 ///
@@ -445,9 +451,12 @@ fn new_token() -> Result<[u8; 16], StoreError> {
     Ok(token)
 }
 
-/// `now + lease`, capped far in the future instead of overflowing.
+/// `now + lease`, with the lease capped at [`MAX_DURATION`].
 fn deadline(now: SystemTime, lease: Duration) -> SystemTime {
-    now.checked_add(lease.min(MAX_DURATION)).unwrap_or(now)
+    let lease = lease.min(MAX_DURATION);
+    // `SystemTime` spans hundreds of billions of years on every supported platform, so this
+    // cannot overflow for a real clock; the fallback only avoids a panic path.
+    now.checked_add(lease).unwrap_or(now)
 }
 
 /// Longest lease or retention the stores honour (100 years); longer ones are capped.

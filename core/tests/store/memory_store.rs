@@ -4,4 +4,6 @@ use std::time::Duration;
 
 use actionkit_core::store::MemoryStore;
 
-conformance_tests!(|retention: Duration| async move { MemoryStore::with_retention(retention) });
+conformance_tests!(Some(|retention: Duration| async move {
+    MemoryStore::with_retention(retention)
+}));

@@ -1,0 +1,600 @@
+//! [`RedbStore`]: the embedded durable file store, on [redb](https://docs.rs/redb).
+//!
+//! One writer thread owns the database. Calls send their operation over a channel and wait for
+//! the answer; the writer takes every operation queued so far, applies them in order inside one
+//! write transaction, commits once (durably: redb's default `Durability::Immediate` syncs the
+//! file before `commit` returns) and only then answers each of them (group commit). A batch that
+//! changed nothing (replays, conflicts, lost leases) is aborted instead of committed, so it costs
+//! no sync.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::redb::{Database, ReadableTable, Table, TableDefinition};
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+
+use super::record::{self, Entry, State};
+use super::{Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, Recorded, StoreError};
+
+/// id → encoded [`Entry`] (see [`encode`]).
+const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("actionkit_idempotency_v1");
+
+/// The most operations one write transaction applies.
+const DEFAULT_MAX_BATCH: usize = 1024;
+
+/// A durable [`IdempotencyStore`] in one redb file: survives restarts and `kill -9` (an outcome
+/// whose [`complete`](IdempotencyStore::complete) returned `Ok` is on disk), and batches
+/// concurrent writers into shared commits.
+///
+/// One process at a time may open a file; a second [`RedbStore`] on the same file (in this
+/// process or another) fails with [`StoreError::Unavailable`]. Dropping the store waits for the
+/// writer thread to finish its current batch and closes the file.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use actionkit_core::store::{Claim, IdempotencyStore, InputHash, RedbStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = RedbStore::open("/var/lib/my-action/idempotency.redb")?;
+/// let claim = store.claim("evt_1", &InputHash([1; 32]), Duration::from_secs(30)).await?;
+/// # let _ = claim;
+/// # Ok::<(), actionkit_core::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+pub struct RedbStore {
+    path: PathBuf,
+    sender: Option<mpsc::Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    stats: Arc<Counters>,
+}
+
+/// Configures and opens a [`RedbStore`]; from [`RedbStore::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use actionkit_core::store::RedbStore;
+/// let store = RedbStore::builder("data/idempotency.redb")
+///     .retention(Duration::from_secs(24 * 3600))
+///     .open()?;
+/// # Ok::<(), actionkit_core::store::StoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedbStoreBuilder {
+    path: PathBuf,
+    retention: Duration,
+    max_batch: usize,
+}
+
+/// Counters of the writer thread, to see group commit at work (and for benchmarks).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("actionkit-doc-stats-{}", std::process::id()));
+/// let store = actionkit_core::store::RedbStore::open(dir.join("store.redb"))?;
+/// let stats = store.stats();
+/// assert_eq!((stats.commits, stats.ops), (0, 0));
+/// # drop(store); std::fs::remove_dir_all(dir)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RedbStats {
+    /// Write transactions committed (each one durable sync).
+    pub commits: u64,
+    /// Operations applied, committed or not.
+    pub ops: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    ops: AtomicU64,
+}
+
+impl RedbStore {
+    /// Opens (or creates, with its parent directories) the store at `path` with the default
+    /// settings.
+    ///
+    /// ```no_run
+    /// let store = actionkit_core::store::RedbStore::open("data/idempotency.redb")?;
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// ```
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Self::builder(path).open()
+    }
+
+    /// Starts configuring a store at `path`.
+    ///
+    /// ```
+    /// let builder = actionkit_core::store::RedbStore::builder("data/idempotency.redb");
+    /// # let _ = builder;
+    /// ```
+    pub fn builder(path: impl Into<PathBuf>) -> RedbStoreBuilder {
+        RedbStoreBuilder {
+            path: path.into(),
+            retention: DEFAULT_RETENTION,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
+
+    /// The file this store lives in.
+    ///
+    /// ```no_run
+    /// let store = actionkit_core::store::RedbStore::open("data/idempotency.redb")?;
+    /// assert!(store.path().ends_with("idempotency.redb"));
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the writer thread has done so far.
+    ///
+    /// ```no_run
+    /// let store = actionkit_core::store::RedbStore::open("data/idempotency.redb")?;
+    /// println!("{} ops in {} commits", store.stats().ops, store.stats().commits);
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// ```
+    pub fn stats(&self) -> RedbStats {
+        RedbStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            ops: self.stats.ops.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn send(&self, op: Op) -> Result<Done, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::unavailable("redb writer", "the writer thread has stopped");
+        self.sender
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(Request { op, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+impl RedbStoreBuilder {
+    /// How long completed records are replayed (default [`DEFAULT_RETENTION`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = actionkit_core::store::RedbStore::builder("x.redb").retention(Duration::from_secs(60));
+    /// # let _ = builder;
+    /// ```
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The most operations one commit applies (default 1024, at least 1).
+    ///
+    /// ```
+    /// let builder = actionkit_core::store::RedbStore::builder("x.redb").max_batch(64);
+    /// # let _ = builder;
+    /// ```
+    pub fn max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch.max(1);
+        self
+    }
+
+    /// Creates the parent directories, opens or creates the file, and starts the writer thread.
+    /// Blocking I/O: call it at start-up. Fails with [`StoreError::Unavailable`] when the file
+    /// cannot be opened (including when another store holds it).
+    ///
+    /// ```no_run
+    /// let store = actionkit_core::store::RedbStore::builder("data/idempotency.redb").open()?;
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// ```
+    pub fn open(self) -> Result<RedbStore, StoreError> {
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::unavailable("creating the redb store's directory", e))?;
+        }
+        let db = Database::create(&self.path)
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        let txn = db
+            .begin_write()
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        txn.open_table(TABLE)
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        txn.commit()
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+
+        let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(Counters::default());
+        let writer = Writer {
+            db,
+            receiver,
+            retention: self.retention,
+            max_batch: self.max_batch,
+            stats: stats.clone(),
+        };
+        let writer = std::thread::Builder::new()
+            .name("actionkit-redb-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::unavailable("starting the redb writer thread", e))?;
+        Ok(RedbStore {
+            path: self.path,
+            sender: Some(sender),
+            writer: Some(writer),
+            stats,
+        })
+    }
+}
+
+impl fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        // Closing the channel stops the writer once it has answered what is queued; joining it
+        // closes the file, so the same path can be opened again right away.
+        drop(self.sender.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for RedbStore {
+    async fn claim(
+        &self,
+        key: &str,
+        input: &InputHash,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        match self
+            .send(Op::Claim {
+                key: key.to_owned(),
+                input: *input,
+                lease,
+            })
+            .await?
+        {
+            Done::Claim(claim) => Ok(claim),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn complete(&self, lease: &Lease, outcome: &Recorded) -> Result<(), StoreError> {
+        match self
+            .send(Op::Complete {
+                lease: lease.clone(),
+                outcome: outcome.clone(),
+            })
+            .await?
+        {
+            Done::Unit => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        match self
+            .send(Op::Release {
+                lease: lease.clone(),
+            })
+            .await?
+        {
+            Done::Unit => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        match self.send(Op::Purge).await? {
+            Done::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(done: Done) -> StoreError {
+    StoreError::unavailable("redb writer", format!("mismatched answer {done:?}"))
+}
+
+enum Op {
+    Claim {
+        key: String,
+        input: InputHash,
+        lease: Duration,
+    },
+    Complete {
+        lease: Lease,
+        outcome: Recorded,
+    },
+    Release {
+        lease: Lease,
+    },
+    Purge,
+}
+
+#[derive(Debug)]
+enum Done {
+    Claim(Claim),
+    Unit,
+    Count(u64),
+}
+
+struct Request {
+    op: Op,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
+}
+
+struct Writer {
+    db: Database,
+    receiver: mpsc::Receiver<Request>,
+    retention: Duration,
+    max_batch: usize,
+    stats: Arc<Counters>,
+}
+
+impl Writer {
+    fn run(self) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while let Ok(first) = self.receiver.recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match self.receiver.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            match self.apply(&batch) {
+                Ok(answers) => {
+                    for (request, answer) in batch.drain(..).zip(answers) {
+                        let _ = request.reply.send(answer);
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for request in batch.drain(..) {
+                        let _ = request.reply.send(Err(StoreError::unavailable(
+                            "writing to the redb store",
+                            message.clone(),
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies `batch` in one write transaction; the answers hold once it is committed.
+    fn apply(&self, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, ::redb::Error> {
+        let txn = self.db.begin_write()?;
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut dirty = false;
+        {
+            let mut table = txn.open_table(TABLE)?;
+            let now = SystemTime::now();
+            for request in batch {
+                answers.push(self.apply_one(&mut table, &request.op, now, &mut dirty)?);
+            }
+        }
+        self.stats
+            .ops
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if dirty {
+            txn.commit()?;
+            self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            txn.abort()?;
+        }
+        Ok(answers)
+    }
+
+    /// Applies one operation. The outer error (storage trouble) fails the whole batch; the inner
+    /// one is this operation's answer.
+    fn apply_one(
+        &self,
+        table: &mut Table<'_, &str, &[u8]>,
+        op: &Op,
+        now: SystemTime,
+        dirty: &mut bool,
+    ) -> Result<Result<Done, StoreError>, ::redb::Error> {
+        let read = |table: &Table<'_, &str, &[u8]>,
+                    key: &str|
+         -> Result<Result<Option<Entry>, StoreError>, ::redb::Error> {
+            Ok(match table.get(key)? {
+                None => Ok(None),
+                Some(bytes) => decode(bytes.value()).map(Some),
+            })
+        };
+        Ok(match op {
+            Op::Claim { key, input, lease } => {
+                let entry = match read(table, key)? {
+                    Ok(entry) => entry,
+                    Err(e) => return Ok(Err(e)),
+                };
+                match record::classify(entry.as_ref(), input, now, self.retention) {
+                    Some(answer) => Ok(Done::Claim(answer)),
+                    None => match Entry::running(key, *input, now, *lease) {
+                        Ok((entry, lease)) => {
+                            table.insert(key.as_str(), encode(&entry).as_slice())?;
+                            *dirty = true;
+                            Ok(Done::Claim(Claim::Acquired(lease)))
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
+            }
+            Op::Complete { lease, outcome } => {
+                let entry = match read(table, lease.key())? {
+                    Ok(entry) => entry,
+                    Err(e) => return Ok(Err(e)),
+                };
+                match record::complete(entry.as_ref(), lease, outcome) {
+                    Ok(Some(done)) => {
+                        table.insert(lease.key(), encode(&done).as_slice())?;
+                        *dirty = true;
+                        Ok(Done::Unit)
+                    }
+                    Ok(None) => Ok(Done::Unit),
+                    Err(e) => Err(e),
+                }
+            }
+            Op::Release { lease } => {
+                let entry = match read(table, lease.key())? {
+                    Ok(entry) => entry,
+                    Err(e) => return Ok(Err(e)),
+                };
+                match record::release(entry.as_ref(), lease) {
+                    Ok(()) => {
+                        table.remove(lease.key())?;
+                        *dirty = true;
+                        Ok(Done::Unit)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Op::Purge => {
+                let mut removed = 0u64;
+                // An undecodable record is kept: purging must not destroy what it cannot read.
+                table.retain(|_, bytes| {
+                    let keep = decode(bytes)
+                        .map(|e| e.is_live(now, self.retention))
+                        .unwrap_or(true);
+                    removed += u64::from(!keep);
+                    keep
+                })?;
+                *dirty |= removed > 0;
+                Ok(Done::Count(removed))
+            }
+        })
+    }
+}
+
+// Record layout, version 1 (all integers big-endian):
+//   [0]       version = 1
+//   [1..33]   input hash
+//   [33..49]  token
+//   [49]      state: 0 = running, 1 = done
+//   running:  [50..58] lease expiry seconds since the epoch, [58..62] nanoseconds
+//   done:     [50..52] status, [52..60] recorded_at seconds, [60..64] nanoseconds, [64..] body
+const VERSION: u8 = 1;
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+
+fn encode(entry: &Entry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.push(VERSION);
+    out.extend_from_slice(&entry.input.0);
+    out.extend_from_slice(&entry.token);
+    match &entry.state {
+        State::Running { expires_at } => {
+            out.push(RUNNING);
+            put_time(&mut out, *expires_at);
+        }
+        State::Done(recorded) => {
+            out.reserve(recorded.body.len());
+            out.push(DONE);
+            out.extend_from_slice(&recorded.status.to_be_bytes());
+            put_time(&mut out, recorded.recorded_at);
+            out.extend_from_slice(&recorded.body);
+        }
+    }
+    out
+}
+
+fn put_time(out: &mut Vec<u8>, at: SystemTime) {
+    // Times before the epoch do not occur in practice; they are stored as the epoch.
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    out.extend_from_slice(&since.as_secs().to_be_bytes());
+    out.extend_from_slice(&since.subsec_nanos().to_be_bytes());
+}
+
+fn decode(bytes: &[u8]) -> Result<Entry, StoreError> {
+    let corrupt = |what: &str| {
+        StoreError::unavailable("reading a redb record", format!("corrupt record: {what}"))
+    };
+    let take = |at: usize, len: usize| bytes.get(at..at + len).ok_or_else(|| corrupt("too short"));
+    if bytes.first() != Some(&VERSION) {
+        return Err(corrupt("unknown version"));
+    }
+    let input = InputHash(take(1, 32)?.try_into().map_err(|_| corrupt("hash"))?);
+    let token: [u8; 16] = take(33, 16)?.try_into().map_err(|_| corrupt("token"))?;
+    let time = |at: usize| -> Result<SystemTime, StoreError> {
+        let secs = u64::from_be_bytes(take(at, 8)?.try_into().map_err(|_| corrupt("time"))?);
+        let nanos = u32::from_be_bytes(take(at + 8, 4)?.try_into().map_err(|_| corrupt("time"))?);
+        if nanos >= 1_000_000_000 {
+            return Err(corrupt("time"));
+        }
+        UNIX_EPOCH
+            .checked_add(Duration::new(secs, nanos))
+            .ok_or_else(|| corrupt("time"))
+    };
+    let state = match *take(49, 1)?.first().ok_or_else(|| corrupt("state"))? {
+        RUNNING => State::Running {
+            expires_at: time(50)?,
+        },
+        DONE => State::Done(Recorded {
+            status: u16::from_be_bytes(take(50, 2)?.try_into().map_err(|_| corrupt("status"))?),
+            recorded_at: time(52)?,
+            body: bytes
+                .get(64..)
+                .ok_or_else(|| corrupt("too short"))?
+                .to_vec(),
+        }),
+        _ => return Err(corrupt("unknown state")),
+    };
+    Ok(Entry {
+        input,
+        token,
+        state,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_redb_records_round_trip() {
+        let at = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        let running = Entry {
+            input: InputHash([1; 32]),
+            token: [2; 16],
+            state: State::Running { expires_at: at },
+        };
+        assert_eq!(decode(&encode(&running)).unwrap(), running);
+        let done = Entry {
+            input: InputHash([3; 32]),
+            token: [4; 16],
+            state: State::Done(Recorded {
+                status: 65535,
+                body: vec![0, 1, 2, 255],
+                recorded_at: at,
+            }),
+        };
+        assert_eq!(decode(&encode(&done)).unwrap(), done);
+        let empty = Entry {
+            state: State::Done(Recorded {
+                status: 204,
+                body: vec![],
+                recorded_at: at,
+            }),
+            ..done.clone()
+        };
+        assert_eq!(decode(&encode(&empty)).unwrap(), empty);
+        for bad in [
+            &[][..],
+            &[2],
+            &encode(&done)[..60],
+            &[&encode(&running)[..49], &[9][..], &[0; 12]].concat(),
+        ] {
+            assert!(decode(bad).unwrap_err().is_unavailable());
+        }
+    }
+}

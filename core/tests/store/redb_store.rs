@@ -1,0 +1,253 @@
+//! `RedbStore`: the conformance suite, reopening, group commit, and a real `kill -9`.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actionkit_core::store::conformance::{self, LONG_LEASE, acquire, claim, outcome};
+use actionkit_core::store::{Claim, IdempotencyStore, RedbStore};
+
+use crate::support::TempDir;
+
+/// A factory of stores, each in a new file of one temporary directory.
+fn factory() -> impl Fn(Duration) -> std::future::Ready<RedbStore> {
+    let dir = TempDir::new("conformance");
+    move |retention| {
+        let path = dir.next_file("redb");
+        std::future::ready(
+            RedbStore::builder(path)
+                .retention(retention)
+                .open()
+                .expect("open redb store"),
+        )
+    }
+}
+
+conformance_tests!(Some(factory()));
+
+#[tokio::test]
+async fn redb_store_reopen_keeps_completed_and_running_keys() {
+    let dir = TempDir::new("reopen");
+    let path = dir.path().join("deeper/still/store.redb");
+    let recorded = outcome(200, b"kept across restarts");
+    let running;
+    {
+        let store = RedbStore::open(&path).expect("open creates parent directories");
+        let lease = acquire(&store, "evt_done", 1, LONG_LEASE).await;
+        store.complete(&lease, &recorded).await.unwrap();
+        running = acquire(&store, "evt_running", 1, LONG_LEASE).await;
+    }
+    // dropping closed the file: it opens again at once
+    let store = RedbStore::open(&path).expect("reopen after drop");
+    assert_eq!(
+        claim(&store, "evt_done", 1, LONG_LEASE).await,
+        Claim::Replay(recorded.clone())
+    );
+    assert!(matches!(
+        claim(&store, "evt_running", 1, LONG_LEASE).await,
+        Claim::InProgress { .. }
+    ));
+    assert_eq!(
+        claim(&store, "evt_done", 2, LONG_LEASE).await,
+        Claim::Conflict
+    );
+    // the lease survives the restart with its token
+    store
+        .complete(&running, &outcome(201, b"finished after restart"))
+        .await
+        .unwrap();
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(
+        claim(&store, "evt_done", 1, LONG_LEASE).await,
+        Claim::Replay(recorded)
+    );
+    assert!(matches!(
+        claim(&store, "evt_running", 1, LONG_LEASE).await,
+        Claim::Replay(_)
+    ));
+}
+
+#[tokio::test]
+async fn redb_store_refuses_a_second_open_of_one_file() {
+    let dir = TempDir::new("double-open");
+    let path = dir.path().join("store.redb");
+    let _first = RedbStore::open(&path).unwrap();
+    let err = RedbStore::open(&path).expect_err("the file is held by the first store");
+    assert!(err.is_unavailable(), "{err}");
+    eprintln!("second open: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redb_store_batches_concurrent_writers_into_shared_commits() {
+    let dir = TempDir::new("batching");
+    let store = Arc::new(RedbStore::open(dir.path().join("store.redb")).unwrap());
+    let start = Instant::now();
+    let dyn_store: Arc<dyn IdempotencyStore> = store.clone();
+    conformance::concurrent_claims_on(&[dyn_store], 100, 5).await;
+    let stats = store.stats();
+    eprintln!(
+        "group commit: {} ops in {} commits ({:.1} ops/commit) in {:?}",
+        stats.ops,
+        stats.commits,
+        stats.ops as f64 / stats.commits.max(1) as f64,
+        start.elapsed()
+    );
+    // 500 claims + 100 completes + 100 replay claims
+    assert_eq!(stats.ops, 700);
+    assert!(
+        stats.commits < 200,
+        "concurrent writers should share commits: {stats:?}"
+    );
+
+    // a batch that changes nothing (a replay) is not committed
+    let before = store.stats();
+    let lease = acquire(&*store, "evt_replayed", 1, LONG_LEASE).await;
+    store.complete(&lease, &outcome(200, b"x")).await.unwrap();
+    claim(&*store, "evt_replayed", 1, LONG_LEASE).await;
+    claim(&*store, "evt_replayed", 2, LONG_LEASE).await;
+    let after = store.stats();
+    assert_eq!(
+        (after.ops - before.ops, after.commits - before.commits),
+        (4, 2),
+        "{before:?} → {after:?}"
+    );
+}
+
+const CHILD_ENV: &str = "ACTIONKIT_TEST_REDB_CRASH_CHILD";
+const CHILD_LEASE: Duration = Duration::from_millis(1500);
+
+/// The child half of `redb_store_survives_kill_9`: does nothing unless the parent started it.
+/// It claims one id without finishing it, then completes ids as fast as it can, printing each
+/// one after `complete` returned `Ok`, until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redb_store_crash_child_process() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let store = Arc::new(RedbStore::open(path).unwrap());
+    let unfinished = acquire(&*store, "evt_unfinished", 1, CHILD_LEASE).await;
+    let expires = unfinished
+        .expires_at()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    println!("CLAIMED {expires}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut round = 0;
+    while Instant::now() < deadline {
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                let key = format!("evt_done_{round}_{i}");
+                tokio::spawn(async move {
+                    let lease = acquire(&*store, &key, 1, LONG_LEASE).await;
+                    store
+                        .complete(&lease, &outcome(200, key.as_bytes()))
+                        .await
+                        .unwrap();
+                    println!("DONE {key}");
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        round += 1;
+    }
+}
+
+/// Kills the child if the test fails before it does.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redb_store_survives_kill_9() {
+    let dir = TempDir::new("crash");
+    let path = dir.path().join("store.redb");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "redb_store::redb_store_crash_child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the child test process");
+    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut expires_at = None;
+    let mut done = HashSet::new();
+    // Let the child commit for a while, then kill it in the middle of its work.
+    while expires_at.is_none() || done.len() < 200 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the child reports progress");
+        // the harness may print `test … ... ` on the same line before the first marker
+        if let Some((_, micros)) = line.split_once("CLAIMED ") {
+            expires_at = Some(UNIX_EPOCH + Duration::from_micros(micros.parse().unwrap()));
+        } else if let Some(key) = line.strip_prefix("DONE ") {
+            done.insert(key.to_owned());
+        }
+    }
+    child.0.kill().expect("SIGKILL the child");
+    let status = child.0.wait().unwrap();
+    assert!(!status.success(), "the child was killed: {status:?}");
+    // whatever the child printed before it died was acknowledged as complete
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        if let Some(key) = line.strip_prefix("DONE ") {
+            done.insert(key.to_owned());
+        }
+    }
+    let expires_at = expires_at.unwrap();
+
+    let store = RedbStore::open(&path).expect("reopen after kill -9");
+    for key in &done {
+        match claim(&store, key, 1, LONG_LEASE).await {
+            Claim::Replay(recorded) => assert_eq!(recorded.body, key.as_bytes()),
+            other => panic!("`{key}` completed before the crash but is now {other:?}"),
+        }
+    }
+    eprintln!(
+        "kill -9: all {} acknowledged completions survived",
+        done.len()
+    );
+    if SystemTime::now() < expires_at {
+        assert!(
+            matches!(
+                claim(&store, "evt_unfinished", 1, LONG_LEASE).await,
+                Claim::InProgress { .. }
+            ),
+            "the dead owner's lease still runs"
+        );
+    }
+    if let Ok(left) = expires_at.duration_since(SystemTime::now()) {
+        tokio::time::sleep(left + Duration::from_millis(50)).await;
+    }
+    let successor = acquire(&store, "evt_unfinished", 1, LONG_LEASE).await;
+    store
+        .complete(&successor, &outcome(200, b"ran again"))
+        .await
+        .unwrap();
+}
