@@ -654,7 +654,7 @@ pub fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         else {
             continue;
         };
-        for line in s.value().lines() {
+        for line in s.value().split('\n') {
             let line = line.trim();
             let current = paragraphs.last_mut().expect("never empty");
             if line.is_empty() {
