@@ -40,6 +40,11 @@ use crate::ui::ui_schema;
 /// let err = PostMessage::decode(serde_json::json!({"channel": 7})).unwrap_err();
 /// assert_eq!(err.field(), "/channel");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an action input",
+    label = "not an action",
+    note = "derive it with `#[derive(Action)]` and `#[action(id = \"...\")]`; an execute handler takes the input as its last argument"
+)]
 pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     /// The stable id (`^[a-zA-Z0-9_\-\.]+$`, checked at compile time).
     const ID: &'static str;

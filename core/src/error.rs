@@ -60,7 +60,14 @@ pub struct ActionError {
 
 impl ActionError {
     fn new(class: ErrorClass, message: impl fmt::Display) -> Self {
-        ActionError { class, status: None, message: message.to_string(), field: None, retry_after: None, source: None }
+        ActionError {
+            class,
+            status: None,
+            message: message.to_string(),
+            field: None,
+            retry_after: None,
+            source: None,
+        }
     }
 
     /// A failure that will not succeed on retry (4xx).
@@ -114,7 +121,10 @@ impl ActionError {
     }
 
     /// Keeps the underlying error for logs (not sent to the platform).
-    pub fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         self.source = Some(source.into());
         self
     }
@@ -141,7 +151,8 @@ impl ActionError {
 
     /// Whole seconds to wait before a retry, if set (rounded up).
     pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        self.retry_after
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
     }
 }
 
@@ -168,7 +179,9 @@ impl fmt::Display for ActionError {
 
 impl std::error::Error for ActionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

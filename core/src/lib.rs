@@ -31,12 +31,12 @@ pub mod __private {
     pub use ::serde_json;
 
     pub use crate::action::ActionModel;
+    pub use crate::context::Context;
+    pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::schema::{
         ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,
         SelectInput, TextInput, object_schema,
     };
-    pub use crate::context::Context;
-    pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::ui::{UiFormat, UiSpec};
 
     /// The schema of a unit enum: `{"type": "string", "enum": names}`.
@@ -66,4 +66,12 @@ pub mod __private {
     pub const fn assert_list<T: ?Sized + ListInput>() {}
     /// See [`assert_text`].
     pub const fn assert_input<T: ?Sized + InputType>() {}
+    /// `#[debug_handler]`: `T` is an extractor for state `S`.
+    pub fn assert_extractor<S, T: crate::handler::FromContext<S>>() {}
+    /// `#[debug_handler]`: `T` is an action input.
+    pub fn assert_action<T: crate::Action>() {}
+    /// `#[debug_handler]`: `T` is a valid handler return type.
+    pub fn assert_outcome<T: crate::handler::IntoOutcome>() {}
+    /// `#[debug_handler]`: the handler's future is `Send`.
+    pub fn assert_send<T: Send>(_: T) {}
 }

@@ -46,6 +46,8 @@ pub struct ActionAttrs {
     pub id: Option<Attr<String>>,
     pub name: Option<Attr<String>>,
     pub description: Option<Attr<String>>,
+    pub execute: Option<Attr<syn::Path>>,
+    pub state: Option<Attr<syn::Type>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
     /// An unknown key was reported: a missing `id` is then most likely that typo.
@@ -102,6 +104,14 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                     }
                 }
                 ROW => out.rows.push(ident_list(&meta, ROW)?),
+                EXECUTE => set(
+                    cx,
+                    &mut out.execute,
+                    EXECUTE,
+                    path(&meta, EXECUTE)?,
+                    "action",
+                ),
+                STATE => set(cx, &mut out.state, STATE, ty(&meta, STATE)?, "action"),
                 other => {
                     cx.error(
                         meta.path.span(),
@@ -288,6 +298,53 @@ fn string(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<String>> {
             format!("`{key}` takes a string, e.g. `{example}`"),
         )),
     }
+}
+
+/// `key = some::path`; a quoted path gets a did-you-mean.
+pub fn path(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<syn::Path>> {
+    let (key_span, expr) = value_expr(meta, key, &format!("{key} = my_function"))?;
+    match &expr {
+        Expr::Path(p) if p.qself.is_none() => Ok(Attr {
+            value: p.path.clone(),
+            key: key_span,
+            span: expr.span(),
+        }),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Err(syn::Error::new_spanned(
+            &expr,
+            format!(
+                "expected a path, found a string; did you mean `{key} = {}`?",
+                s.value()
+            ),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            &expr,
+            format!("`{key}` takes a function path, e.g. `{key} = my_function`"),
+        )),
+    }
+}
+
+/// `key = SomeType`; a quoted type gets a did-you-mean.
+fn ty(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<syn::Type>> {
+    let key_span = meta.path.span();
+    let value = meta.value()?;
+    if value.peek(LitStr) {
+        let s: LitStr = value.parse()?;
+        return Err(syn::Error::new(
+            s.span(),
+            format!(
+                "expected a type, found a string; did you mean `{key} = {}`?",
+                s.value()
+            ),
+        ));
+    }
+    let parsed: syn::Type = value.parse()?;
+    Ok(Attr {
+        span: parsed.span(),
+        value: parsed,
+        key: key_span,
+    })
 }
 
 fn flag(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<()>> {

@@ -11,6 +11,7 @@ mod case;
 mod check;
 mod ctxt;
 mod expand;
+mod handler;
 mod symbol;
 mod ty;
 
@@ -48,4 +49,27 @@ pub fn derive_action(input: TokenStream) -> TokenStream {
 pub fn derive_input_type(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input, ast::Derive::InputType).into()
+}
+
+/// Checks an execute handler argument by argument, like axum's `#[debug_handler]`: a wrong
+/// argument, a misplaced input, a wrong return type or a future that is not `Send` is reported
+/// at the offending token. Give the handler's state type when it takes `State<T>`.
+///
+/// ```
+/// use actionkit::{Action, ActionError, Context, State, debug_handler};
+/// #[derive(Action, serde::Deserialize)]
+/// #[action(id = "ping", execute = ping, state = Counter)]
+/// struct Ping {}
+///
+/// #[derive(Clone)]
+/// struct Counter;
+///
+/// #[debug_handler(state = Counter)]
+/// async fn ping(ctx: Context, State(_counter): State<Counter>, input: Ping) -> Result<(), ActionError> {
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn debug_handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    handler::expand(args.into(), item.into()).into()
 }

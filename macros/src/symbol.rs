@@ -13,6 +13,8 @@ pub const GROUP: &str = "group";
 pub const ROW: &str = "row";
 pub const LABEL: &str = "label";
 pub const FIELDS: &str = "fields";
+pub const EXECUTE: &str = "execute";
+pub const STATE: &str = "state";
 
 // #[field(...)]
 pub const TITLE: &str = "title";
@@ -31,7 +33,7 @@ pub const MULTI: &str = "multi";
 pub const TEMPLATE: &str = "template";
 
 /// Keys of `#[action(...)]`.
-pub const ACTION_KEYS: &[&str] = &[ID, NAME, DESCRIPTION, GROUP, ROW];
+pub const ACTION_KEYS: &[&str] = &[ID, NAME, DESCRIPTION, EXECUTE, STATE, GROUP, ROW];
 /// Keys of `group(...)` inside `#[action(...)]`.
 pub const GROUP_KEYS: &[&str] = &[LABEL, FIELDS];
 /// Keys of `#[field(...)]`.

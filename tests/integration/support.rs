@@ -33,3 +33,39 @@ pub fn assert_draft07(schema: &Value) {
         panic!("not a valid draft-07 schema: {err}\n{schema:#}");
     }
 }
+
+/// A fresh path under the system's temporary directory.
+pub fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "actionkit-test-{}-{}-{name}",
+        std::process::id(),
+        unique()
+    ))
+}
+
+/// A number unique within this process.
+pub fn unique() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The test PostgreSQL server, or `None` with the reason printed. Under CI a missing server
+/// fails the test instead: there it must always run.
+pub fn postgres_url(test: &str) -> Option<String> {
+    use std::io::Write;
+    match std::env::var("ACTIONKIT_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "{test}: ACTIONKIT_TEST_POSTGRES must be set in CI (run under shared/scripts/with-postgres)"
+            )
+        }
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping {test}: ACTIONKIT_TEST_POSTGRES is not set; run under shared/scripts/with-postgres"
+            );
+            None
+        }
+    }
+}

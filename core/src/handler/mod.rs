@@ -44,6 +44,11 @@ pub struct State<T>(pub T);
 
 /// Takes a part of the application state: implement it to let handlers extract `State<Part>`
 /// from an app whose state is `T`. Every `Clone` type is a part of itself.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be taken from the state `{T}`",
+    label = "needs `{Self}: FromRef<{T}>`",
+    note = "implement `FromRef<{T}>` for `{Self}` to take it out of the app's state; for a handler that takes `State<{Self}>`, declare `#[action(state = {Self})]` (and `#[debug_handler(state = {Self})]`)"
+)]
 pub trait FromRef<T> {
     /// Clones the part out of the whole.
     fn from_ref(input: &T) -> Self;
@@ -94,7 +99,8 @@ impl<T: Serialize + Send, E: Into<ActionError> + Send> IntoOutcome for Result<T,
     fn into_outcome(self) -> HandlerResult {
         match self {
             Ok(output) => serde_json::to_value(output).map_err(|e| {
-                ActionError::transient("the handler's output could not be serialised").with_source(e)
+                ActionError::transient("the handler's output could not be serialised")
+                    .with_source(e)
             }),
             Err(err) => Err(err.into()),
         }
@@ -144,7 +150,12 @@ impl_handler!(T1, T2, T3, T4, T5);
 
 /// Calls `handler` with `state` as a concrete type, which is how generated code invokes the
 /// function named in `#[action(execute = ...)]`.
-pub fn call_handler<T, S, A, H: Handler<T, S, A>>(handler: H, ctx: Context, state: S, input: A) -> BoxFuture<HandlerResult> {
+pub fn call_handler<S, A, T, H: Handler<T, S, A>>(
+    handler: H,
+    ctx: Context,
+    state: S,
+    input: A,
+) -> BoxFuture<HandlerResult> {
     handler.call(ctx, state, input)
 }
 

@@ -94,7 +94,11 @@ pub struct Executed {
 
 impl Executed {
     fn refused(outcome: impl Into<Outcome>) -> Self {
-        Executed { outcome: outcome.into(), replayed: false, ran: false }
+        Executed {
+            outcome: outcome.into(),
+            replayed: false,
+            ran: false,
+        }
     }
 }
 
@@ -117,7 +121,12 @@ pub struct ActionInfo {
 
 trait DynAction<S>: Send + Sync {
     fn info(&self) -> ActionInfo;
-    fn prepare(&self, ctx: Context, state: &S, input: Value) -> Result<BoxFuture<HandlerResult>, InputError>;
+    fn prepare(
+        &self,
+        ctx: Context,
+        state: &S,
+        input: Value,
+    ) -> Result<BoxFuture<HandlerResult>, InputError>;
 }
 
 struct Typed<A>(PhantomData<fn() -> A>);
@@ -134,7 +143,12 @@ impl<S, A: Executable<S>> DynAction<S> for Typed<A> {
         }
     }
 
-    fn prepare(&self, ctx: Context, state: &S, input: Value) -> Result<BoxFuture<HandlerResult>, InputError> {
+    fn prepare(
+        &self,
+        ctx: Context,
+        state: &S,
+        input: Value,
+    ) -> Result<BoxFuture<HandlerResult>, InputError> {
         let input = A::decode(input)?;
         Ok(A::execute(ctx, state, input))
     }
@@ -163,7 +177,12 @@ impl<S> std::fmt::Debug for Runtime<S> {
 impl<S: Send + Sync + 'static> Runtime<S> {
     /// A runtime over shared application state `state`, with no actions yet.
     pub fn new(state: S) -> Self {
-        Runtime { state, store: Arc::new(MemoryStore::new()), deadline: DEFAULT_DEADLINE, actions: BTreeMap::new() }
+        Runtime {
+            state,
+            store: Arc::new(MemoryStore::new()),
+            deadline: DEFAULT_DEADLINE,
+            actions: BTreeMap::new(),
+        }
     }
 
     /// Registers action `A`.
@@ -171,8 +190,14 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// # Panics
     /// When an action with the same id is already registered.
     pub fn action<A: Executable<S>>(mut self) -> Self {
-        let previous = self.actions.insert(A::ID, Arc::new(Typed::<A>(PhantomData)));
-        assert!(previous.is_none(), "actionkit: two actions share the id `{}`; ids must be unique", A::ID);
+        let previous = self
+            .actions
+            .insert(A::ID, Arc::new(Typed::<A>(PhantomData)));
+        assert!(
+            previous.is_none(),
+            "actionkit: two actions share the id `{}`; ids must be unique",
+            A::ID
+        );
         self
     }
 
@@ -216,7 +241,11 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// releases the id so a retry runs again.
     pub async fn execute(&self, call: Call) -> Executed {
         let Some(action) = self.actions.get(call.action.as_str()) else {
-            return Executed::refused(Failure::new(404, FailureKind::NotFound, format!("no action `{}`", call.action)));
+            return Executed::refused(Failure::new(
+                404,
+                FailureKind::NotFound,
+                format!("no action `{}`", call.action),
+            ));
         };
         let hash = input_hash(&call.input);
         let mut ctx = Context::new(call.request_id.clone(), call.platform, self.deadline);
@@ -226,17 +255,29 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Err(err) => return Executed::refused(err),
         };
         let key = format!("{}:{}:{}", call.platform, call.action, call.request_id);
-        let lease = match self.store.claim(&key, &hash, self.deadline + LEASE_GRACE).await {
+        let lease = match self
+            .store
+            .claim(&key, &hash, self.deadline + LEASE_GRACE)
+            .await
+        {
             Ok(Claim::Acquired(lease)) => lease,
             Ok(Claim::Replay(recorded)) => return replay(&recorded),
             Ok(Claim::InProgress { retry_after }) => {
-                let failure = Failure::new(503, FailureKind::InProgress, "this request id is being handled right now; retry later")
-                    .retry_after(retry_after);
+                let failure = Failure::new(
+                    503,
+                    FailureKind::InProgress,
+                    "this request id is being handled right now; retry later",
+                )
+                .retry_after(retry_after);
                 return Executed::refused(failure);
             }
             Ok(Claim::Conflict) => {
                 let message = "this request id was already used with a different input; use a new id for a new input";
-                return Executed::refused(Failure::new(409, FailureKind::IdempotencyConflict, message));
+                return Executed::refused(Failure::new(
+                    409,
+                    FailureKind::IdempotencyConflict,
+                    message,
+                ));
             }
             Err(err) => return Executed::refused(store_unavailable(&err)),
         };
@@ -247,30 +288,56 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         };
         let stored = if recorded {
             let body = serde_json::to_vec(&outcome).expect("outcomes serialise");
-            self.store.complete(&lease, &Recorded { status: outcome.status(), body, recorded_at: SystemTime::now() }).await
+            self.store
+                .complete(
+                    &lease,
+                    &Recorded {
+                        status: outcome.status(),
+                        body,
+                        recorded_at: SystemTime::now(),
+                    },
+                )
+                .await
         } else {
             self.store.release(&lease).await
         };
         if let Err(err) = stored {
             tracing::error!(request_id = %call.request_id, action = %call.action, error = %err, "could not record the outcome");
         }
-        Executed { outcome, replayed: false, ran: true }
+        Executed {
+            outcome,
+            replayed: false,
+            ran: true,
+        }
     }
 }
 
 fn replay(recorded: &Recorded) -> Executed {
     match serde_json::from_slice::<Outcome>(&recorded.body) {
-        Ok(outcome) => Executed { outcome, replayed: true, ran: false },
+        Ok(outcome) => Executed {
+            outcome,
+            replayed: true,
+            ran: false,
+        },
         Err(err) => {
             tracing::error!(error = %err, "a recorded outcome could not be read");
-            Executed::refused(Failure::new(500, FailureKind::Internal, "the recorded outcome of this request could not be read"))
+            Executed::refused(Failure::new(
+                500,
+                FailureKind::Internal,
+                "the recorded outcome of this request could not be read",
+            ))
         }
     }
 }
 
 fn store_unavailable(err: &StoreError) -> Failure {
     tracing::error!(error = %err, "idempotency store unavailable");
-    Failure::new(503, FailureKind::Transient, "the idempotency store is unavailable; retry later").retry_after(Duration::from_secs(1))
+    Failure::new(
+        503,
+        FailureKind::Transient,
+        "the idempotency store is unavailable; retry later",
+    )
+    .retry_after(Duration::from_secs(1))
 }
 
 /// Runs the handler on its own task, so a panic is caught and the deadline enforced.
@@ -281,14 +348,26 @@ async fn run(ctx: Context, future: BoxFuture<HandlerResult>) -> Outcome {
         Ok(Ok(Ok(output))) => Outcome::Success { output },
         Ok(Ok(Err(err))) => Outcome::from(err),
         Ok(Err(join)) => {
-            let detail = if join.is_panic() { panic_message(join.into_panic()) } else { "cancelled".to_owned() };
+            let detail = if join.is_panic() {
+                panic_message(join.into_panic())
+            } else {
+                "cancelled".to_owned()
+            };
             tracing::error!(request_id = ctx.request_id(), panic = %detail, "the handler panicked");
-            Outcome::Failure(Failure::new(500, FailureKind::Internal, "the handler failed unexpectedly; the platform may retry"))
+            Outcome::Failure(Failure::new(
+                500,
+                FailureKind::Internal,
+                "the handler failed unexpectedly; the platform may retry",
+            ))
         }
         Err(_) => {
             ctx.cancel_token().cancel();
             abort.abort();
-            Outcome::Failure(Failure::new(504, FailureKind::Timeout, "the handler did not finish before its deadline"))
+            Outcome::Failure(Failure::new(
+                504,
+                FailureKind::Timeout,
+                "the handler did not finish before its deadline",
+            ))
         }
     }
 }
@@ -296,6 +375,9 @@ async fn run(ctx: Context, future: BoxFuture<HandlerResult>) -> Outcome {
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast::<&'static str>().map(|s| (*s).to_owned()).unwrap_or_else(|_| "a non-string panic".to_owned()),
+        Err(payload) => payload
+            .downcast::<&'static str>()
+            .map(|s| (*s).to_owned())
+            .unwrap_or_else(|_| "a non-string panic".to_owned()),
     }
 }

@@ -97,14 +97,26 @@ impl FailureKind {
 
     /// Whether a platform should retry (a 5xx).
     pub fn is_retryable(self) -> bool {
-        matches!(self, FailureKind::Transient | FailureKind::Internal | FailureKind::Timeout | FailureKind::InProgress)
+        matches!(
+            self,
+            FailureKind::Transient
+                | FailureKind::Internal
+                | FailureKind::Timeout
+                | FailureKind::InProgress
+        )
     }
 }
 
 impl Failure {
     /// A failure with no field and no retry hint.
     pub fn new(status: u16, kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure { status, kind, message: message.into(), field: None, retry_after: None }
+        Failure {
+            status,
+            kind,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
     }
 
     /// Sets the offending field.
@@ -172,6 +184,10 @@ impl From<ActionError> for Outcome {
 impl From<InputError> for Outcome {
     fn from(err: InputError) -> Self {
         let failure = Failure::new(400, FailureKind::InvalidInput, err.message());
-        Outcome::Failure(if err.field().is_empty() { failure } else { failure.at(err.field()) })
+        Outcome::Failure(if err.field().is_empty() {
+            failure
+        } else {
+            failure.at(err.field())
+        })
     }
 }

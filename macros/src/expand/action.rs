@@ -1,7 +1,8 @@
 //! `impl Action` (and `InputType`, `JsonSchema`) for an action's input struct.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::fields::{assertions, name_of, specs};
 use super::input_type::json_schema;
@@ -35,6 +36,7 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
     let count = specs.len();
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
+    let executable = executable(cont);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident {
@@ -63,6 +65,59 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
 
         #json_schema
 
+        #executable
+
         const _: () = { #(#assertions;)* };
+    }
+}
+
+/// `impl Executable<S>` calling the function named by `execute = ...`, for every app state `S`
+/// the handler's state can be taken from. The handler is called from a non-generic helper (so
+/// the impl's `FromRef<S>` bound cannot steer inference), spanned at the path, so a function
+/// that is not a handler is reported there.
+fn executable(cont: &Container) -> TokenStream {
+    let Some(execute) = &cont.attrs.execute else {
+        return TokenStream::new();
+    };
+    let ident = cont.ident;
+    let path = &execute.value;
+    let state_ty = match &cont.attrs.state {
+        Some(state) => {
+            let ty = &state.value;
+            quote!(#ty)
+        }
+        None => quote!(()),
+    };
+    let call = quote_spanned!(path.span()=> ::actionkit::__private::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
+    let (bound, take) = match &cont.attrs.state {
+        Some(_) => (
+            quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
+            quote!(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state)),
+        ),
+        None => (quote!(), quote!(())),
+    };
+    quote! {
+        fn __actionkit_execute(
+            ctx: ::actionkit::__private::Context,
+            state: #state_ty,
+            input: #ident,
+        ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
+            #call
+        }
+
+        #[automatically_derived]
+        impl<__S> ::actionkit::Executable<__S> for #ident
+        where
+            #bound
+            __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+        {
+            fn execute(
+                ctx: ::actionkit::__private::Context,
+                state: &__S,
+                input: Self,
+            ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
+                __actionkit_execute(ctx, #take, input)
+            }
+        }
     }
 }

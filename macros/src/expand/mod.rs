@@ -34,7 +34,7 @@ pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
 fn wrap(body: TokenStream) -> TokenStream {
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        #[allow(non_upper_case_globals, unused_qualifications, unused_variables, clippy::all)]
         const _: () = { #body };
     }
 }

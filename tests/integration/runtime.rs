@@ -1,0 +1,403 @@
+//! The runtime core: idempotency, error classes, deadlines and panics, on all three stores.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actionkit::runtime::{Call, FailureKind, Outcome, Runtime};
+use actionkit::store::{IdempotencyStore, MemoryStore, PostgresStore, RedbStore};
+use actionkit::{Action, ActionError, Context, InputType, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::support::{postgres_url, temp_path};
+
+#[derive(InputType, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Succeed,
+    Permanent,
+    Transient,
+    Panic,
+    Slow,
+}
+
+/// A side effect with a controllable outcome.
+#[derive(Action, Serialize, Deserialize, Debug, Clone)]
+#[action(id = "effect", execute = effect, state = Effects)]
+pub struct Effect {
+    #[field(min_length = 1)]
+    pub label: String,
+    pub mode: Option<Mode>,
+    pub sleep_ms: Option<u32>,
+}
+
+/// Every attempt and every completed side effect, by request id.
+#[derive(Clone, Default)]
+pub struct Effects {
+    attempts: Arc<Mutex<BTreeMap<String, usize>>>,
+    done: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+impl Effects {
+    pub fn attempts(&self, id: &str) -> usize {
+        self.attempts.lock().unwrap().get(id).copied().unwrap_or(0)
+    }
+    pub fn done(&self) -> BTreeMap<String, usize> {
+        self.done.lock().unwrap().clone()
+    }
+}
+
+async fn effect(
+    ctx: Context,
+    State(effects): State<Effects>,
+    input: Effect,
+) -> Result<Value, ActionError> {
+    *effects
+        .attempts
+        .lock()
+        .unwrap()
+        .entry(ctx.request_id().to_owned())
+        .or_default() += 1;
+    if let Some(ms) = input.sleep_ms {
+        tokio::time::sleep(Duration::from_millis(ms.into())).await;
+    }
+    match input.mode.unwrap_or(Mode::Succeed) {
+        Mode::Succeed | Mode::Slow => {
+            *effects
+                .done
+                .lock()
+                .unwrap()
+                .entry(ctx.request_id().to_owned())
+                .or_default() += 1;
+            Ok(json!({"label": input.label}))
+        }
+        Mode::Permanent => Err(ActionError::permanent("label refused").at("/label")),
+        Mode::Transient => {
+            Err(ActionError::transient("dependency down").retry_after(Duration::from_secs(7)))
+        }
+        Mode::Panic => panic!("handler bug"),
+    }
+}
+
+fn runtime(effects: &Effects) -> Runtime<Effects> {
+    Runtime::new(effects.clone()).action::<Effect>()
+}
+
+fn call(id: &str, input: Value) -> Call {
+    Call::new("effect", id, input)
+}
+
+fn failure(outcome: &Outcome) -> (u16, FailureKind) {
+    let f = outcome.failure().expect("a failure");
+    (f.status, f.kind)
+}
+
+#[tokio::test]
+async fn success_is_recorded_and_replayed() {
+    let effects = Effects::default();
+    let rt = runtime(&effects);
+    let first = rt.execute(call("r1", json!({"label": "a"}))).await;
+    assert_eq!(
+        first.outcome,
+        Outcome::Success {
+            output: json!({"label": "a"})
+        }
+    );
+    assert!(first.ran && !first.replayed);
+    let again = rt.execute(call("r1", json!({"label": "a"}))).await;
+    assert!(again.replayed && !again.ran);
+    assert_eq!(again.outcome, first.outcome);
+    assert_eq!(effects.attempts("r1"), 1);
+}
+
+#[tokio::test]
+async fn permanent_failures_are_recorded_transient_ones_released() {
+    let effects = Effects::default();
+    let rt = runtime(&effects);
+    let input = json!({"label": "a", "mode": "permanent"});
+    let first = rt.execute(call("p", input.clone())).await;
+    assert_eq!(failure(&first.outcome), (422, FailureKind::Permanent));
+    assert_eq!(
+        first.outcome.failure().unwrap().field.as_deref(),
+        Some("/label")
+    );
+    assert!(rt.execute(call("p", input)).await.replayed);
+    assert_eq!(effects.attempts("p"), 1);
+
+    let input = json!({"label": "a", "mode": "transient"});
+    let first = rt.execute(call("t", input.clone())).await;
+    assert_eq!(failure(&first.outcome), (503, FailureKind::Transient));
+    assert_eq!(first.outcome.failure().unwrap().retry_after, Some(7));
+    let retry = rt.execute(call("t", input)).await;
+    assert!(retry.ran, "a transient failure releases the id");
+    assert_eq!(effects.attempts("t"), 2);
+}
+
+#[tokio::test]
+async fn invalid_input_records_nothing() {
+    let effects = Effects::default();
+    let rt = runtime(&effects);
+    let bad = rt.execute(call("i", json!({"label": ""}))).await;
+    assert_eq!(failure(&bad.outcome), (400, FailureKind::InvalidInput));
+    assert_eq!(
+        bad.outcome.failure().unwrap().field.as_deref(),
+        Some("/label")
+    );
+    assert_eq!(effects.attempts("i"), 0);
+    let good = rt.execute(call("i", json!({"label": "ok"}))).await;
+    assert!(good.ran, "the refused call left no record");
+}
+
+#[tokio::test]
+async fn same_id_with_another_input_is_a_conflict() {
+    let effects = Effects::default();
+    let rt = runtime(&effects);
+    rt.execute(call("c", json!({"label": "a"}))).await;
+    let other = rt.execute(call("c", json!({"label": "b"}))).await;
+    assert_eq!(
+        failure(&other.outcome),
+        (409, FailureKind::IdempotencyConflict)
+    );
+    assert_eq!(effects.attempts("c"), 1);
+    let reordered = rt
+        .execute(call("c", json!({"mode": null, "label": "a"})))
+        .await;
+    assert!(
+        reordered.replayed,
+        "key order and nulls do not change the input"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_while_running_is_in_progress() {
+    let effects = Effects::default();
+    let rt = Arc::new(runtime(&effects));
+    let input = json!({"label": "a", "sleep_ms": 300});
+    let first = tokio::spawn({
+        let rt = rt.clone();
+        let input = input.clone();
+        async move { rt.execute(call("d", input)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let dup = rt.execute(call("d", input.clone())).await;
+    assert_eq!(failure(&dup.outcome), (503, FailureKind::InProgress));
+    assert!(dup.outcome.failure().unwrap().retry_after.unwrap() >= 1);
+    assert!(first.await.unwrap().ran);
+    assert!(rt.execute(call("d", input)).await.replayed);
+    assert_eq!(effects.attempts("d"), 1);
+}
+
+#[tokio::test]
+async fn a_handler_past_its_deadline_times_out_and_releases_the_id() {
+    let effects = Effects::default();
+    let rt = runtime(&effects).deadline(Duration::from_millis(100));
+    let slow = json!({"label": "a", "mode": "slow", "sleep_ms": 2000});
+    let started = std::time::Instant::now();
+    let done = rt.execute(call("s", slow.clone())).await;
+    assert_eq!(failure(&done.outcome), (504, FailureKind::Timeout));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the runtime did not wait for the handler"
+    );
+    assert!(
+        effects.done().is_empty(),
+        "the timed-out handler was stopped"
+    );
+    assert!(
+        rt.execute(call("s", slow)).await.ran,
+        "a timeout releases the id"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_an_internal_error_and_the_runtime_goes_on() {
+    let effects = Effects::default();
+    let rt = runtime(&effects);
+    let boom = rt
+        .execute(call("x", json!({"label": "a", "mode": "panic"})))
+        .await;
+    assert_eq!(failure(&boom.outcome), (500, FailureKind::Internal));
+    assert!(
+        !boom
+            .outcome
+            .failure()
+            .unwrap()
+            .message
+            .contains("handler bug"),
+        "panic text stays in the logs"
+    );
+    let next = rt.execute(call("y", json!({"label": "b"}))).await;
+    assert_eq!(next.outcome.status(), 200);
+    assert!(
+        rt.execute(call("x", json!({"label": "a", "mode": "panic"})))
+            .await
+            .ran,
+        "a panic releases the id"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_action_is_not_found() {
+    let rt = runtime(&Effects::default());
+    let done = rt.execute(Call::new("nope", "1", json!({}))).await;
+    assert_eq!(failure(&done.outcome), (404, FailureKind::NotFound));
+}
+
+/// Five concurrent deliveries of each of 100 ids: exactly one side effect per id.
+async fn deliveries_run_once(runtimes: Vec<Runtime<Effects>>, effects: &Effects) {
+    let runtimes: Vec<Arc<Runtime<Effects>>> = runtimes.into_iter().map(Arc::new).collect();
+    let mut tasks = Vec::new();
+    for delivery in 0..5 {
+        for id in 0..100 {
+            let rt = runtimes[(id + delivery) % runtimes.len()].clone();
+            tasks.push(tokio::spawn(async move {
+                rt.execute(call(
+                    &format!("id-{id}"),
+                    json!({"label": format!("l{id}"), "sleep_ms": 5}),
+                ))
+                .await
+            }));
+        }
+    }
+    for task in tasks {
+        let done = task.await.expect("no panic");
+        let status = done.outcome.status();
+        assert!(
+            status == 200 || (status == 503 && !done.ran),
+            "unexpected {:?}",
+            done.outcome
+        );
+    }
+    let done = effects.done();
+    assert_eq!(done.len(), 100, "every id ran");
+    assert!(
+        done.values().all(|&n| n == 1),
+        "some id ran twice: {done:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_run_once_in_memory() {
+    let effects = Effects::default();
+    let store: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
+    deliveries_run_once(vec![runtime(&effects).store(store)], &effects).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_run_once_on_redb() {
+    let effects = Effects::default();
+    let path = temp_path("deliveries.redb");
+    let store: Arc<dyn IdempotencyStore> = Arc::new(RedbStore::open(&path).expect("open"));
+    deliveries_run_once(vec![runtime(&effects).store(store)], &effects).await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runtimes_sharing_postgres_run_each_id_once() {
+    let Some(url) = postgres_url("two_runtimes_sharing_postgres_run_each_id_once") else {
+        return;
+    };
+    let table = format!(
+        "ak_runtime_{}_{}",
+        std::process::id(),
+        crate::support::unique()
+    );
+    let effects = Effects::default();
+    let mut runtimes = Vec::new();
+    for _ in 0..2 {
+        let store = PostgresStore::builder(url.clone())
+            .table(table.clone())
+            .connect()
+            .await
+            .expect("connect");
+        runtimes.push(runtime(&effects).store(Arc::new(store)));
+    }
+    deliveries_run_once(runtimes, &effects).await;
+}
+
+/// Set by `a_completed_id_survives_kill_9` to run the child half of that test.
+const CRASH_CHILD: &str = "ACTIONKIT_CRASH_CHILD_STORE";
+
+/// The child half of `a_completed_id_survives_kill_9`: executes ids one after another on a redb
+/// store, printing each completed id, until it is killed. Without the variable it does nothing,
+/// so as an ordinary test it passes trivially; the parent test is the one that asserts.
+#[tokio::test]
+async fn crash_child_entry() {
+    let Ok(path) = std::env::var(CRASH_CHILD) else {
+        return;
+    };
+    let store: Arc<dyn IdempotencyStore> = Arc::new(RedbStore::open(&path).expect("open"));
+    let rt = runtime(&Effects::default()).store(store);
+    for id in 0.. {
+        let done = rt
+            .execute(call(
+                &format!("crash-{id}"),
+                json!({"label": "x", "sleep_ms": 2}),
+            ))
+            .await;
+        assert!(done.ran && done.outcome.status() == 200);
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "completed crash-{id}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn a_completed_id_survives_kill_9() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let path = temp_path("crash.redb");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "runtime::crash_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_CHILD, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the child");
+    let mut completed = Vec::new();
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line.expect("utf-8");
+        if let Some(id) = line.strip_prefix("completed ") {
+            completed.push(id.to_owned());
+            if completed.len() == 30 {
+                break;
+            }
+        }
+    }
+    child.kill().expect("SIGKILL the child");
+    child.wait().expect("reap the child");
+    assert_eq!(
+        completed.len(),
+        30,
+        "the child completed ids before it was killed"
+    );
+
+    let tokio = tokio::runtime::Runtime::new().expect("tokio");
+    tokio.block_on(async {
+        let store: Arc<dyn IdempotencyStore> =
+            Arc::new(RedbStore::open(&path).expect("reopen after kill -9"));
+        let effects = Effects::default();
+        let rt = runtime(&effects).store(store);
+        for id in &completed {
+            let done = rt
+                .execute(call(id, json!({"label": "x", "sleep_ms": 2})))
+                .await;
+            assert!(
+                done.replayed && !done.ran,
+                "{id} ran again after the crash: {:?}",
+                done.outcome
+            );
+            assert_eq!(done.outcome.status(), 200);
+        }
+        assert!(effects.done().is_empty());
+    });
+    let _ = std::fs::remove_file(path);
+}
