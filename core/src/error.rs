@@ -44,7 +44,7 @@ impl ErrorClass {
 /// let err = ActionError::permanent("template `welcome` does not exist").at("/template_id");
 /// assert_eq!(err.class(), ErrorClass::Permanent);
 /// assert_eq!(err.status(), 422);
-/// assert_eq!(err.field(), Some("/template_id"));
+/// assert_eq!(err.field_path(), Some("/template_id"));
 ///
 /// let err = ActionError::transient("mail service unavailable").retry_after(std::time::Duration::from_secs(30));
 /// assert_eq!((err.status(), err.retry_after_secs()), (503, Some(30)));
@@ -81,22 +81,21 @@ impl ActionError {
     }
 
     /// Names the offending input field by JSON pointer (`/template_id`). Generated field enums
-    /// offer a typed form, [`ActionError::field_of`].
+    /// offer a typed form, [`ActionError::field`].
     pub fn at(mut self, pointer: impl Into<String>) -> Self {
         self.field = Some(pointer.into());
         self
     }
 
-    /// Names the offending input field through anything that knows its pointer (a generated
-    /// field enum).
+    /// Names the offending input field through the generated field enum.
     ///
     /// ```
     /// use actionkit_core::{ActionError, FieldPointer};
     /// struct Template;
     /// impl FieldPointer for Template { fn pointer(&self) -> String { "/template_id".into() } }
-    /// assert_eq!(ActionError::permanent("unknown").field_of(Template).field(), Some("/template_id"));
+    /// assert_eq!(ActionError::permanent("unknown").field(Template).field_path(), Some("/template_id"));
     /// ```
-    pub fn field_of(self, field: impl FieldPointer) -> Self {
+    pub fn field(self, field: impl FieldPointer) -> Self {
         let pointer = field.pointer();
         self.at(pointer)
     }
@@ -145,7 +144,7 @@ impl ActionError {
     }
 
     /// The offending field's JSON pointer, if named.
-    pub fn field(&self) -> Option<&str> {
+    pub fn field_path(&self) -> Option<&str> {
         self.field.as_deref()
     }
 

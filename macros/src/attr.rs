@@ -48,6 +48,7 @@ pub struct ActionAttrs {
     pub description: Option<Attr<String>>,
     pub execute: Option<Attr<syn::Path>>,
     pub state: Option<Attr<syn::Type>>,
+    pub form_state: Option<Attr<syn::Path>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
     /// An unknown key was reported: a missing `id` is then most likely that typo.
@@ -75,12 +76,32 @@ pub struct FieldAttrs {
     pub maximum: Option<Attr<i128>>,
     pub min_items: Option<Attr<u64>>,
     pub max_items: Option<Attr<u64>>,
+    pub options: Option<Attr<syn::Path>>,
+    pub schema: Option<Attr<syn::Path>>,
+    pub depends_on: Option<Attr<Vec<Ident>>>,
     pub dynamic_select: Option<Attr<()>>,
     pub dynamic_schema: Option<Attr<()>>,
     pub multi: Option<Attr<()>>,
     pub template: Option<Attr<()>>,
     pub group: Option<Attr<String>>,
     pub row: Option<Attr<String>>,
+}
+
+impl FieldAttrs {
+    /// A dropdown: `dynamic_select` or `options = ...`.
+    pub fn is_select(&self) -> bool {
+        self.dynamic_select.is_some() || self.options.is_some()
+    }
+
+    /// A sub-schema: `dynamic_schema` or `schema = ...`.
+    pub fn is_schema(&self) -> bool {
+        self.dynamic_schema.is_some() || self.schema.is_some()
+    }
+
+    /// The provider, if one is named.
+    pub fn provider(&self) -> Option<&Attr<syn::Path>> {
+        self.options.as_ref().or(self.schema.as_ref())
+    }
 }
 
 pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttrs {
@@ -112,6 +133,13 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                     "action",
                 ),
                 STATE => set(cx, &mut out.state, STATE, ty(&meta, STATE)?, "action"),
+                FORM_STATE => set(
+                    cx,
+                    &mut out.form_state,
+                    FORM_STATE,
+                    path(&meta, FORM_STATE)?,
+                    "action",
+                ),
                 other => {
                     cx.error(
                         meta.path.span(),
@@ -200,6 +228,23 @@ pub fn parse_field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs 
                     count(&meta, MAX_ITEMS)?,
                     "field",
                 ),
+                OPTIONS => set(cx, &mut f.options, OPTIONS, path(&meta, OPTIONS)?, "field"),
+                SCHEMA => set(cx, &mut f.schema, SCHEMA, path(&meta, SCHEMA)?, "field"),
+                DEPENDS_ON => {
+                    let key = meta.path.span();
+                    let idents = ident_list(&meta, DEPENDS_ON)?;
+                    set(
+                        cx,
+                        &mut f.depends_on,
+                        DEPENDS_ON,
+                        Attr {
+                            value: idents,
+                            key,
+                            span: key,
+                        },
+                        "field",
+                    );
+                }
                 DYNAMIC_SELECT => set(
                     cx,
                     &mut f.dynamic_select,

@@ -63,6 +63,8 @@ pub fn needs(field: &Field) -> Vec<(&'static str, Span, Need)> {
             out.push((key, span, need));
         }
     };
+    add(OPTIONS, a.options.as_ref().map(|x| x.key), Need::Select);
+    add(SCHEMA, a.schema.as_ref().map(|x| x.key), Need::Object);
     add(
         DYNAMIC_SELECT,
         a.dynamic_select.as_ref().map(|x| x.key),
@@ -131,6 +133,7 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
         "field",
     );
     if cont.derive == Derive::Action {
+        check_form_state(cx, cont);
         layout(cx, cont)
     } else {
         Layout::default()
@@ -233,6 +236,9 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
     }
     if cont.derive == Derive::InputType {
         let ui = [
+            (OPTIONS, a.options.as_ref().map(|x| x.key)),
+            (SCHEMA, a.schema.as_ref().map(|x| x.key)),
+            (DEPENDS_ON, a.depends_on.as_ref().map(|x| x.key)),
             (DYNAMIC_SELECT, a.dynamic_select.as_ref().map(|x| x.key)),
             (DYNAMIC_SCHEMA, a.dynamic_schema.as_ref().map(|x| x.key)),
             (MULTI, a.multi.as_ref().map(|x| x.key)),
@@ -267,9 +273,14 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
             );
         }
     }
-    if let (Some(_), Some(schema)) = (&a.dynamic_select, &a.dynamic_schema) {
+    let schema_key = a
+        .dynamic_schema
+        .as_ref()
+        .map(|x| x.key)
+        .or(a.schema.as_ref().map(|x| x.key));
+    if let (true, Some(schema_key)) = (a.is_select(), schema_key) {
         cx.error(
-            schema.key,
+            schema_key,
             "a field is either `dynamic_select` or `dynamic_schema`, not both",
         );
     }
@@ -463,6 +474,115 @@ fn layout(cx: &mut Ctxt, cont: &Container) -> Layout {
         }
     }
     out
+}
+
+/// Providers, dependencies and the whole-form handler.
+fn check_form_state(cx: &mut Ctxt, cont: &Container) {
+    let fields: Vec<&Field> = cont.fields().collect();
+    let names: Vec<String> = fields.iter().map(|f| f.rust_name()).collect();
+    let any_provider = fields.iter().any(|f| f.attrs.provider().is_some());
+    if let (Some(form_state), true) = (&cont.attrs.form_state, any_provider) {
+        cx.error(
+            form_state.key,
+            "a whole-form handler replaces the field providers; remove `form_state`, or the `options = ...` / `schema = ...` of the fields",
+        );
+    }
+    let mut variants: HashMap<String, &syn::Ident> = HashMap::new();
+    for field in &fields {
+        let variant = crate::case::RenameRule::Pascal.apply_to_field(&field.rust_name());
+        if let Some(first) = variants.insert(variant.clone(), field.ident) {
+            cx.error_spanned_by(
+                field.ident,
+                format!("fields `{first}` and `{}` would both be `{variant}` in the generated field enum; rename one", field.ident),
+            );
+        }
+        let a = &field.attrs;
+        if let (Some(depends), None) = (&a.depends_on, a.provider()) {
+            cx.error(depends.key, "`depends_on` needs a provider on the same field: `options = my_fn` or `schema = my_fn`");
+        }
+        if cont.attrs.form_state.is_none() && a.provider().is_none() {
+            let flag = a
+                .dynamic_select
+                .as_ref()
+                .map(|f| (f.key, DYNAMIC_SELECT, OPTIONS))
+                .or(a
+                    .dynamic_schema
+                    .as_ref()
+                    .map(|f| (f.key, DYNAMIC_SCHEMA, SCHEMA)));
+            if let Some((span, flag, key)) = flag {
+                cx.error(
+                    span,
+                    format!("`{}` is a `{flag}` but nothing computes it; name a provider with `{key} = my_fn`, or a whole-form handler with `#[action(form_state = my_fn)]`", field.rust_name()),
+                );
+            }
+        }
+        for dep in a.depends_on.iter().flat_map(|d| &d.value) {
+            let dep_name = dep.to_string().trim_start_matches("r#").to_owned();
+            if dep_name == field.rust_name() {
+                cx.error_spanned_by(dep, format!("`{dep_name}` cannot depend on itself"));
+            } else if !names.contains(&dep_name) {
+                let hint = match did_you_mean(&dep_name, names.iter().map(String::as_str)) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => format!(
+                        "the fields are {}",
+                        quoted_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
+                    ),
+                };
+                cx.error_spanned_by(
+                    dep,
+                    format!("no field `{dep_name}` in `{}`; {hint}", cont.ident),
+                );
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&fields) {
+        let (field, path) = cycle;
+        let depends = field.attrs.depends_on.as_ref().expect("in a cycle");
+        cx.error(
+            depends.key,
+            format!(
+                "dependency cycle: {}; a field cannot depend on itself through others",
+                path.join(" → ")
+            ),
+        );
+    }
+}
+
+/// A field on a dependency cycle and the cycle as names, if there is one.
+fn find_cycle<'a, 'f>(fields: &'f [&'f Field<'a>]) -> Option<(&'f Field<'a>, Vec<String>)> {
+    let deps = |name: &str| -> Vec<String> {
+        fields
+            .iter()
+            .find(|f| f.rust_name() == name)
+            .and_then(|f| f.attrs.depends_on.as_ref())
+            .map(|d| {
+                d.value
+                    .iter()
+                    .map(|i| i.to_string().trim_start_matches("r#").to_owned())
+                    .filter(|dep| dep != name) // a self-dependency has its own error
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for start in fields.iter().filter(|f| f.attrs.depends_on.is_some()) {
+        let mut stack = vec![(start.rust_name(), vec![start.rust_name()])];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((name, path)) = stack.pop() {
+            for next in deps(&name) {
+                if next == start.rust_name() {
+                    let mut cycle = path.clone();
+                    cycle.push(next);
+                    return Some((start, cycle.iter().map(|n| format!("`{n}`")).collect()));
+                }
+                if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next, longer));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `SendEmail` → `send_email`.

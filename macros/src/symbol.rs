@@ -15,6 +15,10 @@ pub const LABEL: &str = "label";
 pub const FIELDS: &str = "fields";
 pub const EXECUTE: &str = "execute";
 pub const STATE: &str = "state";
+pub const FORM_STATE: &str = "form_state";
+pub const OPTIONS: &str = "options";
+pub const SCHEMA: &str = "schema";
+pub const DEPENDS_ON: &str = "depends_on";
 
 // #[field(...)]
 pub const TITLE: &str = "title";
@@ -33,7 +37,16 @@ pub const MULTI: &str = "multi";
 pub const TEMPLATE: &str = "template";
 
 /// Keys of `#[action(...)]`.
-pub const ACTION_KEYS: &[&str] = &[ID, NAME, DESCRIPTION, EXECUTE, STATE, GROUP, ROW];
+pub const ACTION_KEYS: &[&str] = &[
+    ID,
+    NAME,
+    DESCRIPTION,
+    EXECUTE,
+    STATE,
+    FORM_STATE,
+    GROUP,
+    ROW,
+];
 /// Keys of `group(...)` inside `#[action(...)]`.
 pub const GROUP_KEYS: &[&str] = &[LABEL, FIELDS];
 /// Keys of `#[field(...)]`.
@@ -50,6 +63,9 @@ pub const FIELD_KEYS: &[&str] = &[
     MAXIMUM,
     MIN_ITEMS,
     MAX_ITEMS,
+    OPTIONS,
+    SCHEMA,
+    DEPENDS_ON,
     DYNAMIC_SELECT,
     DYNAMIC_SCHEMA,
     MULTI,

@@ -3,9 +3,9 @@
 use actionkit::{Action, InputType};
 use serde::{Deserialize, Serialize};
 
-#[path = "../../examples/send_email/input.rs"]
-mod send_email;
-pub use send_email::SendEmail;
+#[path = "../../examples/send_email/app.rs"]
+pub mod send_email;
+pub use send_email::input::SendEmail;
 
 /// How urgently to deliver.
 #[derive(InputType, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -48,7 +48,7 @@ pub struct Notify {
     pub last_name: Option<String>,
     pub recipient: Recipient,
     /// Channels to use, in order
-    #[field(min_items = 1, max_items = 3, dynamic_select)]
+    #[field(min_items = 1, max_items = 3, options = channel_options)]
     pub channels: Vec<String>,
     #[serde(default = "normal")]
     #[field(default = "NORMAL")]
@@ -67,6 +67,14 @@ pub struct Notify {
     pub extra: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     pub cached_token: Option<String>,
+}
+
+async fn channel_options()
+-> Result<actionkit::form_state::Options, actionkit::form_state::FieldError> {
+    Ok(["email", "sms", "push"]
+        .into_iter()
+        .map(|c| actionkit::form_state::Choice::new(c, c))
+        .collect())
 }
 
 fn normal() -> Priority {

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod fixtures;
+mod form_state;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;

@@ -38,12 +38,15 @@ use serde_json::Value;
 pub use self::hash::input_hash;
 pub use self::outcome::{Failure, FailureKind, Outcome};
 use crate::context::Context;
+use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
 use crate::store::{Claim, IdempotencyStore, MemoryStore, Recorded, StoreError};
 
 /// The default execute budget: Stripe's 20 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
+/// How long form-state provider answers are reused for the same dependency values.
+pub const DEFAULT_FORM_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How long a claim outlives the deadline before another caller may take the id over.
 pub const LEASE_GRACE: Duration = Duration::from_secs(10);
 
@@ -121,6 +124,12 @@ pub struct ActionInfo {
 
 trait DynAction<S>: Send + Sync {
     fn info(&self) -> ActionInfo;
+    fn has_form_state(&self) -> bool;
+    fn form_state(
+        &self,
+        state: &S,
+        request: FormStateRequest,
+    ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
     fn prepare(
         &self,
         ctx: Context,
@@ -129,9 +138,24 @@ trait DynAction<S>: Send + Sync {
     ) -> Result<BoxFuture<HandlerResult>, InputError>;
 }
 
-struct Typed<A>(PhantomData<fn() -> A>);
+struct Typed<A> {
+    memo: Arc<FormMemo>,
+    _action: PhantomData<fn() -> A>,
+}
 
-impl<S, A: Executable<S>> DynAction<S> for Typed<A> {
+impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
+    fn has_form_state(&self) -> bool {
+        A::HAS_FORM_STATE
+    }
+
+    fn form_state(
+        &self,
+        state: &S,
+        request: FormStateRequest,
+    ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
+        A::form_state(state, request, &self.memo)
+    }
+
     fn info(&self) -> ActionInfo {
         ActionInfo {
             id: A::ID,
@@ -162,6 +186,7 @@ pub struct Runtime<S> {
     state: S,
     store: Arc<dyn IdempotencyStore>,
     deadline: Duration,
+    form_cache_ttl: Duration,
     actions: BTreeMap<&'static str, Arc<dyn DynAction<S>>>,
 }
 
@@ -181,6 +206,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             state,
             store: Arc::new(MemoryStore::new()),
             deadline: DEFAULT_DEADLINE,
+            form_cache_ttl: DEFAULT_FORM_CACHE_TTL,
             actions: BTreeMap::new(),
         }
     }
@@ -189,10 +215,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     ///
     /// # Panics
     /// When an action with the same id is already registered.
-    pub fn action<A: Executable<S>>(mut self) -> Self {
-        let previous = self
-            .actions
-            .insert(A::ID, Arc::new(Typed::<A>(PhantomData)));
+    pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
+        let typed = Typed::<A> {
+            memo: Arc::new(FormMemo::new(self.form_cache_ttl)),
+            _action: PhantomData,
+        };
+        let previous = self.actions.insert(A::ID, Arc::new(typed));
         assert!(
             previous.is_none(),
             "actionkit: two actions share the id `{}`; ids must be unique",
@@ -211,6 +239,53 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
+    }
+
+    /// Sets how long form-state provider answers are reused (default
+    /// [`DEFAULT_FORM_CACHE_TTL`]; zero turns the memo off). Applies to actions registered after.
+    pub fn form_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.form_cache_ttl = ttl;
+        self
+    }
+
+    /// Whether action `id` answers form-state calls.
+    pub fn has_form_state(&self, id: &str) -> bool {
+        self.actions.get(id).is_some_and(|a| a.has_form_state())
+    }
+
+    /// Answers a form-state call for action `action`.
+    ///
+    /// # Errors
+    /// `404 not_found` for an unknown action or one without form state, `400 invalid_input` for
+    /// an unknown `changed_field`. Provider failures are field errors inside a success.
+    pub async fn form_state(
+        &self,
+        action: &str,
+        request: FormStateRequest,
+    ) -> Result<FormStateResponse, Failure> {
+        let not_found = || {
+            Failure::new(
+                404,
+                FailureKind::NotFound,
+                format!("action `{action}` has no form state"),
+            )
+        };
+        let entry = self.actions.get(action).ok_or_else(not_found)?;
+        let future = entry
+            .form_state(&self.state, request)
+            .ok_or_else(not_found)?;
+        match tokio::spawn(future).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => match Outcome::from(err) {
+                Outcome::Failure(failure) => Err(failure),
+                Outcome::Success { .. } => unreachable!("input errors are failures"),
+            },
+            Err(_) => Err(Failure::new(
+                500,
+                FailureKind::Internal,
+                "the form-state handler failed unexpectedly",
+            )),
+        }
     }
 
     /// The execute budget.

@@ -175,7 +175,7 @@ impl From<ActionError> for Outcome {
             status: err.status(),
             kind,
             message: err.message().to_owned(),
-            field: err.field().map(str::to_owned),
+            field: err.field_path().map(str::to_owned),
             retry_after: err.retry_after_secs(),
         })
     }

@@ -24,3 +24,12 @@ pub use spec::{FieldSpec, Keyword, Literal};
 
 /// The `$schema` URI of every generated input schema (JSON Schema draft-07).
 pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
+
+/// The JSON pointer of a top-level property: `/<name>`, escaped.
+///
+/// ```
+/// assert_eq!(actionkit_core::schema::pointer("a/b~c"), "/a~1b~0c");
+/// ```
+pub fn pointer(name: &str) -> String {
+    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
+}

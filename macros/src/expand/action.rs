@@ -37,6 +37,7 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
     let executable = executable(cont);
+    let form_dispatch = super::form::dispatch(cont);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident {
@@ -66,6 +67,8 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
         #json_schema
 
         #executable
+
+        #form_dispatch
 
         const _: () = { #(#assertions;)* };
     }

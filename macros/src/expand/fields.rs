@@ -38,11 +38,11 @@ fn spec(cont: &Container, field: &Field, layout: &Layout) -> TokenStream {
     };
     let keywords = keywords(field);
     let label = option_str(a.label.as_ref().map(|l| l.value.clone()));
-    let format = if a.dynamic_select.is_some() {
+    let format = if a.is_select() {
         quote!(::core::option::Option::Some(
             ::actionkit::__private::UiFormat::DynamicSelect
         ))
-    } else if a.dynamic_schema.is_some() {
+    } else if a.is_schema() {
         quote!(::core::option::Option::Some(
             ::actionkit::__private::UiFormat::DynamicSchema
         ))

@@ -3,6 +3,7 @@
 
 mod action;
 mod fields;
+mod form;
 mod input_type;
 
 use proc_macro2::TokenStream;
@@ -24,7 +25,11 @@ pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
     }
     let body = match (&cont.body, derive) {
         (Body::Enum(variants), _) => input_type::string_enum(&cont, variants),
-        (_, Derive::Action) => action::expand(&cont, &layout),
+        (_, Derive::Action) => {
+            let types = form::types(&cont);
+            let body = wrap(action::expand(&cont, &layout));
+            return quote!(#types #body);
+        }
         (_, Derive::InputType) => input_type::object(&cont),
     };
     wrap(body)
@@ -73,5 +78,11 @@ fn fallback(cont: &Container) -> TokenStream {
                 }
             }
         });
-    wrap(quote!(#input_type #action))
+    // The form-state types only mention field types; with those sound they keep the user's
+    // references to `<Action>Field` & co. compiling.
+    let sound_types =
+        matches!(cont.body, Body::Struct(_)) && cont.fields().all(|f| f.class.is_ok());
+    let form_types = (cont.derive == Derive::Action && sound_types).then(|| form::types(cont));
+    let wrapped = wrap(quote!(#input_type #action));
+    quote!(#form_types #wrapped)
 }

@@ -1,0 +1,353 @@
+//! The generated dispatch's engine: which fields to compute, clearing, disabling, stale-value
+//! warnings, per-field errors, concurrency and the memo.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::content::{FieldError, Options, Schema};
+use super::wire::{FormStateRequest, FormStateResponse, SlotMut};
+use super::{FormAction, FormConfig, FormField, FormRequest};
+use crate::handler::BoxFuture;
+use crate::schema::InputError;
+
+/// What a provider computes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    /// Dropdown entries.
+    Options(Options),
+    /// A sub-schema.
+    Schema(Schema),
+}
+
+/// The kind of a dynamic field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DynamicKind {
+    /// `dynamic_select`: `options = provider`.
+    Select,
+    /// `dynamic_schema`: `schema = provider`.
+    Schema,
+}
+
+/// What a provider's glue resolves to.
+pub type ProviderFuture = BoxFuture<Result<Content, FieldError>>;
+
+/// Memo key: the field and its dependency values as JSON.
+type MemoKey = (&'static str, String);
+
+/// A provider as the generated code registers it: the field's serde name, its kind, the serde
+/// names of its dependencies, and glue that reads the dependencies out of the values and calls
+/// the user's function.
+pub struct DynamicField<S> {
+    /// Serde name of the field.
+    pub name: &'static str,
+    /// Dropdown or sub-schema.
+    pub kind: DynamicKind,
+    /// Serde names of the fields it depends on.
+    pub depends_on: &'static [&'static str],
+    /// The generated glue.
+    pub provider: fn(S, Map<String, Value>) -> ProviderFuture,
+}
+
+impl<S> std::fmt::Debug for DynamicField<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicField")
+            .field("name", &self.name)
+            .field("depends_on", &self.depends_on)
+            .finish()
+    }
+}
+
+/// Per-process memo of provider answers, keyed by (action, field, dependency values), each
+/// kept for a TTL. Failures are never memoised.
+///
+/// ```
+/// use std::time::Duration;
+/// let memo = actionkit_core::form_state::FormMemo::new(Duration::from_secs(30));
+/// assert_eq!(memo.ttl(), Duration::from_secs(30));
+/// ```
+#[derive(Debug)]
+pub struct FormMemo {
+    ttl: Duration,
+    entries: Mutex<HashMap<MemoKey, (Instant, Content)>>,
+}
+
+/// How many answers a memo keeps before it drops expired ones (and, if still full, all).
+const MEMO_CAPACITY: usize = 10_000;
+
+impl FormMemo {
+    /// A memo keeping answers for `ttl` (zero disables it).
+    pub fn new(ttl: Duration) -> Self {
+        FormMemo {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long answers are kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn get(&self, key: &MemoKey) -> Option<Content> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: MemoKey, content: Content) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MEMO_CAPACITY {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= MEMO_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), content));
+    }
+}
+
+/// Parses the wire request for action `A`: an unknown `changed_field` is refused.
+///
+/// # Errors
+/// `/changed_field` when it names no field of `A`.
+pub fn request<A: FormAction>(request: FormStateRequest) -> Result<FormRequest<A>, InputError> {
+    let changed = match request.changed_field.as_deref() {
+        None => None,
+        Some(name) => Some(A::Field::from_name(name).ok_or_else(|| unknown_field::<A>(name))?),
+    };
+    Ok(FormRequest::new(changed, request.values))
+}
+
+fn unknown_field<A: FormAction>(name: &str) -> InputError {
+    let expected: Vec<String> = A::Field::ALL
+        .iter()
+        .map(|f| format!("`{}`", f.name()))
+        .collect();
+    InputError::new(
+        "/changed_field",
+        format!(
+            "unknown field `{name}`; expected one of {}",
+            expected.join(", ")
+        ),
+    )
+}
+
+/// Whether a value counts as set: not absent, `null`, `""`, `[]` or `{}`.
+fn is_set(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// Reads a dependency for a provider; generated glue calls it.
+///
+/// # Errors
+/// When the value does not have the field's type (a stale or hand-edited value).
+pub fn dependency<T: DeserializeOwned>(
+    values: &Map<String, Value>,
+    name: &str,
+) -> Result<T, FieldError> {
+    let value = values.get(name).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value).map_err(|_| {
+        FieldError::new(format!(
+            "the value of `{name}` is not valid; choose it again"
+        ))
+    })
+}
+
+/// Reads one field for a generated values view: `None` when absent, `null` or of the wrong type.
+pub fn tolerant<T: DeserializeOwned>(values: &Map<String, Value>, name: &str) -> Option<T> {
+    match values.get(name) {
+        None | Some(Value::Null) => None,
+        Some(value) => serde_json::from_value(value.clone()).ok(),
+    }
+}
+
+/// Every field that depends on `changed`, directly or through other fields.
+fn dependents<S>(fields: &[DynamicField<S>], changed: &str) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    let mut frontier = vec![changed.to_owned()];
+    while let Some(name) = frontier.pop() {
+        for field in fields
+            .iter()
+            .filter(|f| f.depends_on.contains(&name.as_str()))
+        {
+            if out.insert(field.name) {
+                frontier.push(field.name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Answers a form-state request from the action's providers; see the module docs for the
+/// behaviour.
+///
+/// # Errors
+/// Only for an unknown `changed_field`; provider failures become field errors.
+pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
+    state: S,
+    wire: FormStateRequest,
+    fields: &'static [DynamicField<S>],
+    memo: Arc<FormMemo>,
+) -> Result<FormStateResponse, InputError> {
+    let request = request::<A>(wire)?;
+    let mut values = request.raw;
+    if let Some(changed) = request.changed {
+        for dependent in dependents(fields, changed.name()) {
+            values.insert(dependent.to_owned(), Value::Null);
+        }
+    }
+    let mut config = A::Config::__empty();
+    let mut pending = Vec::new();
+    for field in fields {
+        let ready = field.depends_on.iter().all(|d| is_set(values.get(*d)));
+        let slot_field =
+            A::Field::from_name(field.name).expect("generated providers name real fields");
+        if !ready {
+            if let Some(mut slot) = config.slot_mut(slot_field) {
+                slot.state().disabled = true;
+            }
+            continue;
+        }
+        let deps: Vec<&Value> = field.depends_on.iter().map(|d| &values[*d]).collect();
+        let key = (
+            field.name,
+            serde_json::to_string(&deps).expect("JSON values serialise"),
+        );
+        match memo.get(&key) {
+            Some(content) => fill(&mut config, slot_field, &values, Ok(content)),
+            None => pending.push((
+                field,
+                slot_field,
+                key,
+                tokio::spawn((field.provider)(state.clone(), values.clone())),
+            )),
+        }
+    }
+    for (field, slot_field, key, task) in pending {
+        let result = match task.await {
+            Ok(result) => result,
+            Err(err) => {
+                tracing::error!(field = field.name, error = %err, "a form-state provider panicked");
+                Err(FieldError::new(
+                    "the look-up failed unexpectedly; try again",
+                ))
+            }
+        };
+        if let Ok(content) = &result {
+            memo.put(key, content.clone());
+        }
+        fill(&mut config, slot_field, &values, result);
+    }
+    Ok(FormStateResponse {
+        values,
+        config: config.to_wire(),
+    })
+}
+
+fn fill<F: FormField>(
+    config: &mut impl FormConfig<Field = F>,
+    field: F,
+    values: &Map<String, Value>,
+    result: Result<Content, FieldError>,
+) {
+    let Some(slot) = config.slot_mut(field) else {
+        return;
+    };
+    match (slot, result) {
+        (SlotMut::Select(slot), Ok(Content::Options(options))) => {
+            if let Some(stale) = stale_value(values.get(field.name()), &options) {
+                slot.state.warning = Some(format!(
+                    "`{stale}` is no longer one of the options; pick another or keep it knowingly"
+                ));
+            }
+            slot.options = options;
+        }
+        (SlotMut::Schema(slot), Ok(Content::Schema(schema))) => slot.schema = schema,
+        (mut slot, Err(err)) => slot.state().error = Some(err.message().to_owned()),
+        (mut slot, Ok(_)) => {
+            slot.state().error = Some("the provider returned the wrong kind of content".to_owned());
+        }
+    }
+}
+
+/// The first saved value (a string, or one of an array of strings) that the options lack.
+fn stale_value(value: Option<&Value>, options: &Options) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.is_empty() && !options.contains(s) => Some(s.clone()),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|s| !options.contains(s))
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(_: (), _: Map<String, Value>) -> BoxFuture<Result<Content, FieldError>> {
+        Box::pin(async { Ok(Content::Options(Options::default())) })
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        let fields = [
+            DynamicField {
+                name: "b",
+                kind: DynamicKind::Select,
+                depends_on: &["a"],
+                provider,
+            },
+            DynamicField {
+                name: "c",
+                kind: DynamicKind::Select,
+                depends_on: &["b"],
+                provider,
+            },
+            DynamicField {
+                name: "d",
+                kind: DynamicKind::Select,
+                depends_on: &[],
+                provider,
+            },
+        ];
+        assert_eq!(
+            dependents(&fields, "a").into_iter().collect::<Vec<_>>(),
+            ["b", "c"]
+        );
+        assert!(dependents(&fields, "d").is_empty());
+    }
+
+    #[test]
+    fn stale_values_are_found() {
+        let options: Options = [super::super::Choice::new("a", "A")].into_iter().collect();
+        assert_eq!(
+            stale_value(Some(&Value::from("b")), &options),
+            Some("b".into())
+        );
+        assert_eq!(stale_value(Some(&Value::from("a")), &options), None);
+        assert_eq!(
+            stale_value(Some(&serde_json::json!(["a", "z"])), &options),
+            Some("z".into())
+        );
+        assert!(!is_set(Some(&Value::from(""))) && is_set(Some(&Value::from(0))));
+    }
+}

@@ -1,0 +1,385 @@
+//! The form-state types of an action (`<A>Field`, `<A>Values`, `<A>Config`) and its dispatch:
+//! provider glue or the whole-form handler.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{GenericArgument, PathArguments, Type};
+
+use crate::ast::{Container, Field};
+use crate::case::RenameRule;
+
+pub struct Names {
+    pub field: syn::Ident,
+    pub values: syn::Ident,
+    pub config: syn::Ident,
+}
+
+pub fn names(cont: &Container) -> Names {
+    Names {
+        field: format_ident!("{}Field", cont.ident),
+        values: format_ident!("{}Values", cont.ident),
+        config: format_ident!("{}Config", cont.ident),
+    }
+}
+
+/// The generated public types; they live beside the user's struct.
+pub fn types(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let Names {
+        field: field_enum,
+        values,
+        config,
+    } = names(cont);
+    let fields: Vec<&Field> = cont.fields().collect();
+    let variants: Vec<syn::Ident> = fields.iter().map(|f| variant(f)).collect();
+    let wire: Vec<&String> = fields.iter().map(|f| &f.name).collect();
+    let variant_docs = wire.iter().map(|w| format!("`{w}`"));
+    let enum_doc = format!(
+        "The fields of [`{ident}`], by their names on the wire: name them in errors, form-state helpers and tests."
+    );
+    let values_doc = format!(
+        "The values of a [`{ident}`] form while it is being configured: every field optional, a missing or ill-typed value reads as `None`."
+    );
+    let config_doc = format!("The form-state config of [`{ident}`]: one slot per dynamic field.");
+    let value_fields = fields.iter().map(|f| {
+        let name = f.ident;
+        let ty = without_option(f.ty);
+        let doc = format!("`{}`", f.name);
+        quote!(#[doc = #doc] pub #name: ::core::option::Option<#ty>)
+    });
+    let value_reads = fields.iter().map(|f| {
+        let name = f.ident;
+        let wire = &f.name;
+        quote!(#name: ::actionkit::__private::tolerant(values, #wire))
+    });
+    let dynamic: Vec<&&Field> = fields
+        .iter()
+        .filter(|f| f.attrs.is_select() || f.attrs.is_schema())
+        .collect();
+    let slot_fields = dynamic.iter().map(|f| {
+        let name = f.ident;
+        let ty = slot_type(f);
+        let doc = format!("The config of `{}`.", f.name);
+        quote!(#[doc = #doc] pub #name: #ty)
+    });
+    let slot_arms = dynamic.iter().map(|f| {
+        let name = f.ident;
+        let v = variant(f);
+        let kind = if f.attrs.is_select() { quote!(Select) } else { quote!(Schema) };
+        quote!(#field_enum::#v => ::core::option::Option::Some(::actionkit::__private::SlotMut::#kind(&mut self.#name)))
+    });
+    let wire_entries = dynamic.iter().map(|f| {
+        let name = f.ident;
+        let wire = &f.name;
+        quote!(map.insert(::std::string::String::from(#wire), ::actionkit::__private::serde_json::to_value(self.#name.to_wire()).expect("config serialises"));)
+    });
+    let empty_slots = dynamic.iter().map(|f| {
+        let name = f.ident;
+        quote!(#name: ::core::default::Default::default())
+    });
+    quote! {
+        #[doc = #enum_doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #vis enum #field_enum {
+            #(#[doc = #variant_docs] #variants,)*
+        }
+
+        #[doc = #values_doc]
+        #[allow(dead_code)]
+        #vis struct #values {
+            #(#value_fields,)*
+        }
+
+        #[doc = #config_doc]
+        #vis struct #config {
+            #(#slot_fields,)*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl ::actionkit::__private::FormField for #field_enum {
+                const ALL: &'static [Self] = &[#(Self::#variants),*];
+                fn name(self) -> &'static str {
+                    match self { #(Self::#variants => #wire,)* }
+                }
+                fn from_name(name: &str) -> ::core::option::Option<Self> {
+                    match name {
+                        #(#wire => ::core::option::Option::Some(Self::#variants),)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl ::actionkit::FieldPointer for #field_enum {
+                fn pointer(&self) -> ::std::string::String {
+                    ::actionkit::schema::pointer(::actionkit::__private::FormField::name(*self))
+                }
+            }
+
+            #[automatically_derived]
+            impl ::core::fmt::Display for #field_enum {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(::actionkit::__private::FormField::name(*self))
+                }
+            }
+
+            #[automatically_derived]
+            impl ::actionkit::__private::FormValues for #values {
+                fn from_map(values: &::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>) -> Self {
+                    Self { #(#value_reads,)* }
+                }
+            }
+
+            #[automatically_derived]
+            impl ::actionkit::__private::FormConfig for #config {
+                type Field = #field_enum;
+                #[allow(unreachable_patterns)]
+                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<::actionkit::__private::SlotMut<'_>> {
+                    match field {
+                        #(#slot_arms,)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+                fn to_wire(&self) -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+                    #[allow(unused_mut)]
+                    let mut map = ::actionkit::__private::serde_json::Map::new();
+                    #(#wire_entries)*
+                    map
+                }
+                fn __empty() -> Self {
+                    Self { #(#empty_slots,)* }
+                }
+            }
+
+            #[automatically_derived]
+            impl ::actionkit::__private::FormAction for #ident {
+                type Field = #field_enum;
+                type Values = #values;
+                type Config = #config;
+            }
+        };
+    }
+}
+
+/// `impl FormDispatch<S>`: provider glue, a whole-form handler, or no form state at all.
+pub fn dispatch(cont: &Container) -> TokenStream {
+    let ident = cont.ident;
+    let state_ty = match &cont.attrs.state {
+        Some(state) => {
+            let ty = &state.value;
+            quote!(#ty)
+        }
+        None => quote!(()),
+    };
+    let state_arg = cont
+        .attrs
+        .state
+        .as_ref()
+        .map(|_| quote!(::actionkit::State(state),));
+    let providers: Vec<&Field> = cont
+        .fields()
+        .filter(|f| f.attrs.provider().is_some())
+        .collect();
+    let body = if let Some(handler) = &cont.attrs.form_state {
+        let path = &handler.value;
+        let call = quote_spanned!(path.span()=> #path(#state_arg request));
+        quote! {
+            fn __actionkit_form_state(
+                state: #state_ty,
+                request: ::actionkit::__private::FormStateRequest,
+                _memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+            ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
+                ::std::boxed::Box::pin(async move {
+                    let request = ::actionkit::__private::form_request::<#ident>(request)?;
+                    let answer: ::actionkit::__private::FormState<#ident> = #call.await;
+                    ::core::result::Result::Ok(answer.into_response())
+                })
+            }
+        }
+    } else if !providers.is_empty() {
+        let glue: Vec<syn::Ident> = providers
+            .iter()
+            .map(|f| format_ident!("__actionkit_provide_{}", f.rust_name()))
+            .collect();
+        let entries = providers.iter().zip(&glue).map(|(f, glue)| {
+            let name = &f.name;
+            let kind = if f.attrs.options.is_some() {
+                quote!(Select)
+            } else {
+                quote!(Schema)
+            };
+            let deps = dependency_names(cont, f);
+            quote! {
+                ::actionkit::__private::DynamicField {
+                    name: #name,
+                    kind: ::actionkit::__private::DynamicKind::#kind,
+                    depends_on: &[#(#deps),*],
+                    provider: #glue,
+                }
+            }
+        });
+        let count = providers.len();
+        let functions = providers
+            .iter()
+            .zip(&glue)
+            .map(|(f, glue)| provider_glue(cont, f, glue, &state_ty, state_arg.as_ref()));
+        quote! {
+            #(#functions)*
+
+            fn __actionkit_form_state(
+                state: #state_ty,
+                request: ::actionkit::__private::FormStateRequest,
+                memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+            ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
+                static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
+                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo))
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    let has_form_state = !body.is_empty();
+    let (bound, call) = match (&cont.attrs.state, has_form_state) {
+        (_, false) => (quote!(), quote!(::core::option::Option::None)),
+        (Some(_), true) => (
+            quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
+            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo)))),
+        ),
+        (None, true) => (
+            quote!(),
+            quote!(::core::option::Option::Some(__actionkit_form_state(
+                (),
+                request,
+                ::std::sync::Arc::clone(memo)
+            ))),
+        ),
+    };
+    quote! {
+        #body
+
+        #[automatically_derived]
+        impl<__S> ::actionkit::__private::FormDispatch<__S> for #ident
+        where
+            #bound
+            __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+        {
+            const HAS_FORM_STATE: bool = #has_form_state;
+
+            fn form_state(
+                state: &__S,
+                request: ::actionkit::__private::FormStateRequest,
+                memo: &::std::sync::Arc<::actionkit::__private::FormMemo>,
+            ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
+                #call
+            }
+        }
+    }
+}
+
+fn provider_glue(
+    cont: &Container,
+    field: &Field,
+    glue: &syn::Ident,
+    state_ty: &TokenStream,
+    state_arg: Option<&TokenStream>,
+) -> TokenStream {
+    let provider = field.attrs.provider().expect("only fields with providers");
+    let path = &provider.value;
+    let deps: Vec<&Field> = field
+        .attrs
+        .depends_on
+        .iter()
+        .flat_map(|d| &d.value)
+        .map(|d| {
+            cont.fields()
+                .find(|f| f.ident == d || *d == f.rust_name())
+                .expect("checked: dependencies exist")
+        })
+        .collect();
+    let dep_idents: Vec<&syn::Ident> = field
+        .attrs
+        .depends_on
+        .iter()
+        .flat_map(|d| &d.value)
+        .collect();
+    let locals: Vec<syn::Ident> = deps
+        .iter()
+        .zip(&dep_idents)
+        .map(|(d, at)| format_ident!("__actionkit_{}", d.rust_name(), span = at.span()))
+        .collect();
+    // Each argument is spanned at its name in `depends_on(...)`, so a type mismatch lands there.
+    let args = field
+        .attrs
+        .depends_on
+        .iter()
+        .flat_map(|d| &d.value)
+        .zip(&locals)
+        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local));
+    let reads = deps.iter().zip(&locals).map(|(d, local)| {
+        let ty = without_option(d.ty);
+        let wire = &d.name;
+        quote!(let #local: #ty = ::actionkit::__private::dependency(&values, #wire)?;)
+    });
+    let (content, output) = if field.attrs.options.is_some() {
+        (quote!(Options), quote!(::actionkit::__private::Options))
+    } else {
+        (quote!(Schema), quote!(::actionkit::__private::Schema))
+    };
+    let call = quote_spanned!(path.span()=> #path(#state_arg #(#args),*));
+    let result = quote_spanned!(path.span()=> let result: ::core::result::Result<#output, ::actionkit::__private::FieldError> = #call.await;);
+    quote! {
+        fn #glue(
+            state: #state_ty,
+            values: ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
+        ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::Content, ::actionkit::__private::FieldError>> {
+            ::std::boxed::Box::pin(async move {
+                #(#reads)*
+                #result
+                result.map(::actionkit::__private::Content::#content)
+            })
+        }
+    }
+}
+
+fn dependency_names(cont: &Container, field: &Field) -> Vec<String> {
+    field
+        .attrs
+        .depends_on
+        .iter()
+        .flat_map(|d| &d.value)
+        .filter_map(|d| {
+            cont.fields()
+                .find(|f| f.rust_name() == d.to_string().trim_start_matches("r#"))
+                .map(|f| f.name.clone())
+        })
+        .collect()
+}
+
+fn variant(field: &Field) -> syn::Ident {
+    format_ident!("{}", RenameRule::Pascal.apply_to_field(&field.rust_name()))
+}
+
+fn slot_type(field: &Field) -> TokenStream {
+    if field.attrs.is_select() {
+        quote!(::actionkit::__private::SelectConfig)
+    } else {
+        quote!(::actionkit::__private::SchemaConfig)
+    }
+}
+
+/// `Option<T>` → `T`; anything else as is.
+fn without_option(ty: &Type) -> &Type {
+    if let Type::Path(p) = ty
+        && p.qself.is_none()
+        && let Some(last) = p.path.segments.last()
+        && last.ident == "Option"
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(GenericArgument::Type(inner)) = args.args.first()
+    {
+        return inner;
+    }
+    ty
+}
