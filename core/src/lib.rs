@@ -6,6 +6,7 @@
 //! platform adapters to the model.
 
 mod action;
+pub mod export;
 pub mod schema;
 pub mod signature;
 pub mod store;
