@@ -8,6 +8,7 @@
 mod action;
 mod context;
 mod error;
+pub mod export;
 pub mod form_state;
 pub mod handler;
 pub mod runtime;
