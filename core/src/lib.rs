@@ -11,8 +11,10 @@ mod error;
 pub mod export;
 pub mod form_state;
 pub mod handler;
+pub mod platform;
 pub mod runtime;
 pub mod schema;
+pub mod server;
 pub mod signature;
 pub mod store;
 pub mod ui;
@@ -24,6 +26,13 @@ pub use context::{Context, Secret};
 pub use error::{ActionError, ErrorClass, FieldPointer, ResultExt};
 pub use handler::{Executable, FromRef, Handler, State};
 pub use schema::{InputError, InputType};
+pub use server::App;
+
+/// The names most actions need: `use actionkit::prelude::*;`.
+pub mod prelude {
+    pub use crate::form_state::{Choice, FieldError, FormRequest, FormState, Options, Schema};
+    pub use crate::{Action, ActionError, App, Context, FromRef, InputType, ResultExt, State};
+}
 
 /// What generated code reaches; not a public API.
 #[doc(hidden)]

@@ -1,22 +1,46 @@
-//! The flagship example: the documented "send email" custom action.
+//! The flagship example: the documented "send email" custom action, served for Stripe.
 //!
-//! Its input struct reproduces the platforms' reference input schema and UI schema exactly
-//! (the integration tests compare them byte for byte); its form cascades (audience → segments,
-//! template → merge variables) come from a built-in catalog, so it runs with no services.
+//! ```sh
+//! cargo run --example send_email -- serve          # the server, with embedded defaults
+//! cargo run --example send_email -- export --out stripe-app
+//! cargo run --example send_email -- sign --route /stripe/send_email/execute --body '{...}'
+//! ```
+//!
+//! Its input struct reproduces the platforms' reference input and UI schemas exactly; its form
+//! cascades (audience → segments, template → merge variables) come from a built-in catalog, and
+//! every delivered email is one JSON line in the outbox file, so it runs with no services.
 
 mod app;
 
-use actionkit::Action;
-use app::input::SendEmail;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-fn main() {
-    let _runtime = actionkit::runtime::Runtime::new(app::mailer::Mailer::new(".actionkit/outbox.jsonl")).action::<SendEmail>();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(SendEmail::input_schema()).expect("JSON")
-    );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(SendEmail::ui_schema()).expect("JSON")
-    );
+use actionkit::App;
+use actionkit::server::cli::{Command, clap};
+use app::input::SendEmail;
+use app::mailer::Mailer;
+
+/// Serve, export and try the send_email action.
+#[derive(clap::Parser)]
+struct Cli {
+    /// Where delivered emails are appended, one JSON line each.
+    #[arg(
+        long,
+        global = true,
+        env = "SEND_EMAIL_OUTBOX",
+        default_value = ".actionkit/outbox.jsonl"
+    )]
+    outbox: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    App::new(Mailer::new(&cli.outbox))
+        .version(env!("CARGO_PKG_VERSION"))
+        .action::<SendEmail>()
+        .run(cli.command)
+        .await
 }

@@ -83,7 +83,8 @@ const INTERFACE_ID: &str = "extend.workflows.custom_action";
 /// The permission a custom action needs to run.
 const PERMISSION: &str = "workflow_custom_action_run_write";
 /// The purpose Stripe shows for [`PERMISSION`].
-const PURPOSE: &str = "Runs custom actions in workflows and accesses data from earlier workflow steps";
+const PURPOSE: &str =
+    "Runs custom actions in workflows and accesses data from earlier workflow steps";
 /// How remote-function methods are implemented.
 const REMOTE_FUNCTION: &str = "remote_function";
 
@@ -235,30 +236,53 @@ impl ManifestError {
 
     fn syntax(error: &ScanError) -> Self {
         let marker = error.marker();
-        Self::Syntax { line: marker.line(), column: marker.col() + 1, problem: error.info().to_owned() }
+        Self::Syntax {
+            line: marker.line(),
+            column: marker.col() + 1,
+            problem: error.info().to_owned(),
+        }
     }
 }
 
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Syntax { line, column, problem } => {
-                write!(f, "invalid YAML at line {line}, column {column}: {problem}; {}", syntax_hint(problem))
+            Self::Syntax {
+                line,
+                column,
+                problem,
+            } => {
+                write!(
+                    f,
+                    "invalid YAML at line {line}, column {column}: {problem}; {}",
+                    syntax_hint(problem)
+                )
             }
             Self::DuplicateKey { key, line, column } => {
-                write!(f, "duplicate key `{key}` at line {line}, column {column}; keep only one of them")
+                write!(
+                    f,
+                    "duplicate key `{key}` at line {line}, column {column}; keep only one of them"
+                )
             }
             Self::MultipleDocuments { line } => write!(
                 f,
                 "the manifest holds more than one YAML document (another starts at line {line}); keep \
                  only the app manifest in `stripe-app.yaml`"
             ),
-            Self::NotAMapping { line, column, found } => write!(
+            Self::NotAMapping {
+                line,
+                column,
+                found,
+            } => write!(
                 f,
                 "the top level of the manifest (line {line}, column {column}) must be a mapping of keys \
                  such as `id:` and `extensions:`, found {found}"
             ),
-            Self::ExtensionsNotASequence { line, column, found } => write!(
+            Self::ExtensionsNotASequence {
+                line,
+                column,
+                found,
+            } => write!(
                 f,
                 "`extensions` at line {line}, column {column} must be a list of `- id: …` entries, found \
                  {found}; write each extension as a `- ` item under `extensions:`"
@@ -269,8 +293,15 @@ impl fmt::Display for ManifestError {
                  {column}); remove the duplicate entry"
             ),
             Self::InvalidExtension { id, problem } => write!(f, "extension `{id}`: {problem}"),
-            Self::Unsupported { line, column, problem } => {
-                write!(f, "cannot edit the manifest at line {line}, column {column}: {problem}")
+            Self::Unsupported {
+                line,
+                column,
+                problem,
+            } => {
+                write!(
+                    f,
+                    "cannot edit the manifest at line {line}, column {column}: {problem}"
+                )
             }
         }
     }
@@ -386,7 +417,10 @@ fn syntax_hint(problem: &str) -> &'static str {
 /// assert_eq!(err.position(), Some((2, 9)));
 /// # Ok::<(), actionkit_core::export::stripe_manifest::ManifestError>(())
 /// ```
-pub fn merge(existing: Option<&str>, extensions: &[StripeExtension]) -> Result<String, ManifestError> {
+pub fn merge(
+    existing: Option<&str>,
+    extensions: &[StripeExtension],
+) -> Result<String, ManifestError> {
     validate(extensions)?;
     let src = existing.unwrap_or("");
     let (root, document_end) = Tree::parse(src)?;
@@ -404,11 +438,17 @@ pub fn merge(existing: Option<&str>, extensions: &[StripeExtension]) -> Result<S
 /// Rejects extensions that would produce a manifest Stripe refuses.
 fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
     let invalid = |ext: &StripeExtension, problem: String| {
-        Err(ManifestError::InvalidExtension { id: ext.id.clone(), problem })
+        Err(ManifestError::InvalidExtension {
+            id: ext.id.clone(),
+            problem,
+        })
     };
     for (index, ext) in extensions.iter().enumerate() {
         let id_ok = !ext.id.is_empty()
-            && ext.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            && ext
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !id_ok {
             return invalid(
                 ext,
@@ -417,11 +457,20 @@ fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
                     .into(),
             );
         }
-        if extensions[..index].iter().any(|earlier| earlier.id == ext.id) {
-            return invalid(ext, "the id is given twice; pass each extension once".into());
+        if extensions[..index]
+            .iter()
+            .any(|earlier| earlier.id == ext.id)
+        {
+            return invalid(
+                ext,
+                "the id is given twice; pass each extension once".into(),
+            );
         }
         if ext.name.trim().is_empty() {
-            return invalid(ext, "the name is empty; give the action a display name".into());
+            return invalid(
+                ext,
+                "the name is empty; give the action a display name".into(),
+            );
         }
         if !is_semver(&ext.version) {
             return invalid(
@@ -432,11 +481,15 @@ fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
                 ),
             );
         }
-        for (what, path) in
-            [("input_schema_path", &ext.input_schema_path), ("ui_schema_path", &ext.ui_schema_path)]
-        {
+        for (what, path) in [
+            ("input_schema_path", &ext.input_schema_path),
+            ("ui_schema_path", &ext.ui_schema_path),
+        ] {
             if path.trim().is_empty() {
-                return invalid(ext, format!("`{what}` is empty; give the path of the schema file"));
+                return invalid(
+                    ext,
+                    format!("`{what}` is empty; give the path of the schema file"),
+                );
             }
         }
     }
@@ -467,7 +520,9 @@ fn is_semver(version: &str) -> bool {
     };
     let mut numbers = core.split('.');
     let core_ok = (0..3).all(|_| numbers.next().is_some_and(numeric)) && numbers.next().is_none();
-    core_ok && pre.is_none_or(|p| identifiers(p, true)) && build.is_none_or(|b| identifiers(b, false))
+    core_ok
+        && pre.is_none_or(|p| identifiers(p, true))
+        && build.is_none_or(|b| identifiers(b, false))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,20 +572,29 @@ impl Want {
 fn managed_entry(ext: &StripeExtension) -> Want {
     use Quote::{Auto, Double};
     let schema = |kind: &str, path: &str| {
-        Want::Map(vec![("type", Want::str(kind, Auto)), ("content", Want::str(path, Auto))])
+        Want::Map(vec![
+            ("type", Want::str(kind, Auto)),
+            ("content", Want::str(path, Auto)),
+        ])
     };
     let execute = Want::Map(vec![
         ("implementation_type", Want::str(REMOTE_FUNCTION, Auto)),
         (
             "custom_input",
             Want::Map(vec![
-                ("input_schema", schema("json_schema", &ext.input_schema_path)),
+                (
+                    "input_schema",
+                    schema("json_schema", &ext.input_schema_path),
+                ),
                 ("ui_schema", schema("jsonforms", &ext.ui_schema_path)),
             ]),
         ),
     ]);
     let get_form_state = if ext.form_state {
-        Want::Map(vec![("implementation_type", Want::str(REMOTE_FUNCTION, Auto))])
+        Want::Map(vec![(
+            "implementation_type",
+            Want::str(REMOTE_FUNCTION, Auto),
+        )])
     } else {
         Want::Absent
     };
@@ -546,7 +610,13 @@ fn managed_entry(ext: &StripeExtension) -> Want {
                 ("purpose", Want::str(PURPOSE, Double)),
             ])]),
         ),
-        ("methods", Want::Map(vec![("execute", execute), ("get_form_state", get_form_state)])),
+        (
+            "methods",
+            Want::Map(vec![
+                ("execute", execute),
+                ("get_form_state", get_form_state),
+            ]),
+        ),
     ])
 }
 
@@ -570,10 +640,20 @@ struct Node {
 
 #[derive(Debug)]
 enum Kind {
-    Scalar { value: String, style: ScalarStyle, tagged: bool },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tagged: bool,
+    },
     Alias,
-    Map { flow: bool, entries: Vec<Entry> },
-    Seq { flow: bool, items: Vec<Node> },
+    Map {
+        flow: bool,
+        entries: Vec<Entry>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Node>,
+    },
 }
 
 #[derive(Debug)]
@@ -612,9 +692,11 @@ impl Node {
     /// Whether this reads as exactly the string `want`, for any YAML reader.
     fn is_string(&self, want: &str) -> bool {
         match &self.kind {
-            Kind::Scalar { value, style, tagged: false } => {
-                value == want && (*style != ScalarStyle::Plain || plain_is_string(value))
-            }
+            Kind::Scalar {
+                value,
+                style,
+                tagged: false,
+            } => value == want && (*style != ScalarStyle::Plain || plain_is_string(value)),
             _ => false,
         }
     }
@@ -627,11 +709,16 @@ impl Node {
     }
 
     fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries().iter().find(|entry| entry.key.text() == Some(key))
+        self.entries()
+            .iter()
+            .find(|entry| entry.key.text() == Some(key))
     }
 
     fn is_flow(&self) -> bool {
-        matches!(self.kind, Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. })
+        matches!(
+            self.kind,
+            Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+        )
     }
 
     /// A collection that holds something (empty ones are `{}` / `[]`, always flow).
@@ -680,12 +767,23 @@ impl<'s> Tree<'s> {
             }
             events.push((event, span));
         }
-        let offsets = src.char_indices().map(|(offset, _)| offset).chain([src.len()]).collect();
-        let mut tree = Tree { src, offsets, events, next: 0 };
+        let offsets = src
+            .char_indices()
+            .map(|(offset, _)| offset)
+            .chain([src.len()])
+            .collect();
+        let mut tree = Tree {
+            src,
+            offsets,
+            events,
+            next: 0,
+        };
         let (mut root, mut document_end) = (None, None);
         while let Some((event, span)) = tree.events.get(tree.next) {
             if matches!(event, Event::DocumentStart(_)) && root.is_some() {
-                return Err(ManifestError::MultipleDocuments { line: span.start.line() });
+                return Err(ManifestError::MultipleDocuments {
+                    line: span.start.line(),
+                });
             }
             if matches!(event, Event::DocumentEnd) && !span.is_empty() {
                 document_end = Some(tree.byte(span.start));
@@ -707,15 +805,21 @@ impl<'s> Tree<'s> {
     }
 
     fn peek_is(&self, end: fn(&Event<'s>) -> bool) -> bool {
-        self.events.get(self.next).is_some_and(|(event, _)| end(event))
+        self.events
+            .get(self.next)
+            .is_some_and(|(event, _)| end(event))
     }
 
     fn take(&mut self) -> Result<(Event<'s>, Span), ManifestError> {
-        let (event, span) = self.events.get(self.next).cloned().ok_or_else(|| ManifestError::Syntax {
-            line: self.src.lines().count().max(1),
-            column: 1,
-            problem: "unexpected end of the document".into(),
-        })?;
+        let (event, span) =
+            self.events
+                .get(self.next)
+                .cloned()
+                .ok_or_else(|| ManifestError::Syntax {
+                    line: self.src.lines().count().max(1),
+                    column: 1,
+                    problem: "unexpected end of the document".into(),
+                })?;
         self.next += 1;
         Ok((event, span))
     }
@@ -728,8 +832,19 @@ impl<'s> Tree<'s> {
             Event::Scalar(value, style, _, tag) => {
                 // An empty scalar can be given the span of the next token (`}` in `{ a: }`).
                 let empty = value.is_empty() && style == ScalarStyle::Plain && tag.is_none();
-                let end = if empty { start } else { self.scalar_end(style, start, self.byte(span.end)) };
-                (Kind::Scalar { value: value.into_owned(), style, tagged: tag.is_some() }, end)
+                let end = if empty {
+                    start
+                } else {
+                    self.scalar_end(style, start, self.byte(span.end))
+                };
+                (
+                    Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        tagged: tag.is_some(),
+                    },
+                    end,
+                )
             }
             Event::Alias(_) => (Kind::Alias, self.byte(span.end)),
             Event::SequenceStart(..) => {
@@ -739,8 +854,11 @@ impl<'s> Tree<'s> {
                 }
                 let (_, close) = self.take()?;
                 let flow = !close.is_empty();
-                let end =
-                    if flow { self.byte(close.start) + 1 } else { items.last().map_or(start, |n| n.end) };
+                let end = if flow {
+                    self.byte(close.start) + 1
+                } else {
+                    items.last().map_or(start, |n| n.end)
+                };
                 (Kind::Seq { flow, items }, end)
             }
             Event::MappingStart(..) => {
@@ -764,7 +882,11 @@ impl<'s> Tree<'s> {
                             column: key.column,
                         });
                     }
-                    entries.push(Entry { key, value, colon_end });
+                    entries.push(Entry {
+                        key,
+                        value,
+                        colon_end,
+                    });
                 }
                 let (_, close) = self.take()?;
                 let flow = !close.is_empty();
@@ -783,7 +905,13 @@ impl<'s> Tree<'s> {
                 });
             }
         };
-        Ok(Node { kind, start, end, line, column })
+        Ok(Node {
+            kind,
+            start,
+            end,
+            line,
+            column,
+        })
     }
 
     /// The end of a scalar's own text. The parser's span may run on over spaces, a comment or
@@ -800,8 +928,16 @@ impl<'s> Tree<'s> {
         match style {
             ScalarStyle::Plain => trim_back(span_end, start),
             ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted => {
-                let quote = if style == ScalarStyle::DoubleQuoted { b'"' } else { b'\'' };
-                let Some(open) = bytes[start..].iter().position(|&b| b == quote).map(|i| start + i) else {
+                let quote = if style == ScalarStyle::DoubleQuoted {
+                    b'"'
+                } else {
+                    b'\''
+                };
+                let Some(open) = bytes[start..]
+                    .iter()
+                    .position(|&b| b == quote)
+                    .map(|i| start + i)
+                else {
                     return trim_back(span_end, start);
                 };
                 let mut i = open + 1;
@@ -818,7 +954,11 @@ impl<'s> Tree<'s> {
             // The span starts at the content, after the `|` / `>` header line.
             ScalarStyle::Literal | ScalarStyle::Folded => {
                 let end = trim_back(span_end, start);
-                if end > start { end } else { trim_back(start, 0) }
+                if end > start {
+                    end
+                } else {
+                    trim_back(start, 0)
+                }
             }
         }
     }
@@ -827,7 +967,9 @@ impl<'s> Tree<'s> {
     fn colon_after(&self, key_end: usize) -> Option<usize> {
         let rest = &self.src[key_end..];
         let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
-        rest[skipped..].starts_with(':').then_some(key_end + skipped + 1)
+        rest[skipped..]
+            .starts_with(':')
+            .then_some(key_end + skipped + 1)
     }
 }
 
@@ -850,7 +992,12 @@ struct Splicer<'s> {
 impl<'s> Splicer<'s> {
     fn new(src: &'s str, document_end: Option<usize>) -> Self {
         let nl = if src.contains("\r\n") { "\r\n" } else { "\n" };
-        Splicer { src, nl, edits: Vec::new(), document_end: document_end.unwrap_or(src.len()) }
+        Splicer {
+            src,
+            nl,
+            edits: Vec::new(),
+            document_end: document_end.unwrap_or(src.len()),
+        }
     }
 
     fn replace(&mut self, start: usize, end: usize, text: String) {
@@ -859,7 +1006,9 @@ impl<'s> Splicer<'s> {
 
     /// The start of the line after the one holding `pos` (the end of the file on the last line).
     fn next_line(&self, pos: usize) -> usize {
-        self.src[pos..].find('\n').map_or(self.src.len(), |i| pos + i + 1)
+        self.src[pos..]
+            .find('\n')
+            .map_or(self.src.len(), |i| pos + i + 1)
     }
 
     /// Inserts whole lines after the line holding `pos`.
@@ -875,16 +1024,25 @@ impl<'s> Splicer<'s> {
     /// Inserts whole lines at a line start, or at the end of a file whose last line has no line
     /// ending (which then gets one first).
     fn insert_lines_at(&mut self, at: usize, lines: String) {
-        let unterminated = at == self.src.len() && !self.src.is_empty() && !self.src.ends_with('\n');
-        let already = self.edits.iter().any(|(start, end, _)| *start == at && *end == at);
-        let lines = if unterminated && !already { format!("{}{lines}", self.nl) } else { lines };
+        let unterminated =
+            at == self.src.len() && !self.src.is_empty() && !self.src.ends_with('\n');
+        let already = self
+            .edits
+            .iter()
+            .any(|(start, end, _)| *start == at && *end == at);
+        let lines = if unterminated && !already {
+            format!("{}{lines}", self.nl)
+        } else {
+            lines
+        };
         self.edits.push((at, at, lines));
     }
 
     fn apply(mut self) -> String {
         // Insertions before a replacement starting at the same byte; otherwise in push order,
         // which puts deeper keys before shallower ones and keeps the wanted key order.
-        self.edits.sort_by_key(|(start, end, _)| (*start, start != end));
+        self.edits
+            .sort_by_key(|(start, end, _)| (*start, start != end));
         let mut out = String::with_capacity(self.src.len() + 1024);
         let mut cursor = 0;
         for (start, end, text) in self.edits {
@@ -918,7 +1076,11 @@ impl<'s> Splicer<'s> {
     }
 
     fn unsupported(node: &Node, problem: &str) -> ManifestError {
-        ManifestError::Unsupported { line: node.line, column: node.column, problem: problem.to_owned() }
+        ManifestError::Unsupported {
+            line: node.line,
+            column: node.column,
+            problem: problem.to_owned(),
+        }
     }
 }
 
@@ -938,7 +1100,11 @@ fn merge_root(edits: &mut Splicer<'_>, root: &Node, wanted: &[Want]) -> Result<(
         if *flow {
             let list = render_flow(&Want::List(Vec::new()), Some(wanted));
             match entries.last() {
-                Some(last) => edits.replace(last.value.end, last.value.end, format!(", extensions: {list}")),
+                Some(last) => edits.replace(
+                    last.value.end,
+                    last.value.end,
+                    format!(", extensions: {list}"),
+                ),
                 None => edits.replace(root.start, root.end, format!("{{ extensions: {list} }}")),
             }
         } else {
@@ -955,10 +1121,14 @@ fn merge_root(edits: &mut Splicer<'_>, root: &Node, wanted: &[Want]) -> Result<(
     match &list.kind {
         Kind::Seq { items, .. } if !items.is_empty() => merge_list(edits, list, wanted, true),
         // `[]`, `~`, `null` or nothing at all: filled in when there is something to write.
-        Kind::Seq { .. } | Kind::Scalar { .. } if wanted.is_empty() && (list.is_flow() || list.is_null()) => {
+        Kind::Seq { .. } | Kind::Scalar { .. }
+            if wanted.is_empty() && (list.is_flow() || list.is_null()) =>
+        {
             Ok(())
         }
-        Kind::Seq { .. } => replace_value(edits, root, entry, &Want::List(Vec::new()), Some(wanted)),
+        Kind::Seq { .. } => {
+            replace_value(edits, root, entry, &Want::List(Vec::new()), Some(wanted))
+        }
         Kind::Scalar { .. } if list.is_null() => {
             replace_value(edits, root, entry, &Want::List(Vec::new()), Some(wanted))
         }
@@ -979,11 +1149,17 @@ fn merge_list(
     wanted: &[Want],
     strict: bool,
 ) -> Result<(), ManifestError> {
-    let Kind::Seq { flow, items } = &list.kind else { unreachable!("merge_list takes a list") };
+    let Kind::Seq { flow, items } = &list.kind else {
+        unreachable!("merge_list takes a list")
+    };
     let mut missing = Vec::new();
     for want in wanted {
-        let Some((key, id)) = want.identity() else { continue };
-        let mut matches = items.iter().filter(|item| item.get(key).and_then(|e| e.value.text()) == Some(id));
+        let Some((key, id)) = want.identity() else {
+            continue;
+        };
+        let mut matches = items
+            .iter()
+            .filter(|item| item.get(key).and_then(|e| e.value.text()) == Some(id));
         match matches.next() {
             Some(item) => {
                 if strict && let Some(again) = matches.next() {
@@ -993,7 +1169,9 @@ fn merge_list(
                         column: again.column,
                     });
                 }
-                let Want::Map(managed) = want else { unreachable!("list items are mappings") };
+                let Want::Map(managed) = want else {
+                    unreachable!("list items are mappings")
+                };
                 merge_map(edits, item, managed)?;
             }
             None => missing.push(want),
@@ -1053,7 +1231,9 @@ fn merge_map(
         }
     }
     if !pending.is_empty() {
-        let last = anchor.or(entries.last()).expect("a filled mapping has entries");
+        let last = anchor
+            .or(entries.last())
+            .expect("a filled mapping has entries");
         insert_entries(edits, map, Place::After(last), &pending);
     }
     Ok(())
@@ -1067,8 +1247,16 @@ enum Place<'a> {
 }
 
 /// Inserts new managed entries into `map`.
-fn insert_entries(edits: &mut Splicer<'_>, map: &Node, place: Place<'_>, new: &[(&'static str, &Want)]) {
-    let flow_entries = || new.iter().map(|(key, want)| format!("{key}: {}", render_flow(want, None)));
+fn insert_entries(
+    edits: &mut Splicer<'_>,
+    map: &Node,
+    place: Place<'_>,
+    new: &[(&'static str, &Want)],
+) {
+    let flow_entries = || {
+        new.iter()
+            .map(|(key, want)| format!("{key}: {}", render_flow(want, None)))
+    };
     match place {
         Place::After(after) if map.is_flow() => {
             let text: String = flow_entries().map(|entry| format!(", {entry}")).collect();
@@ -1101,7 +1289,12 @@ fn insert_entries(edits: &mut Splicer<'_>, map: &Node, place: Place<'_>, new: &[
 }
 
 /// Brings one present entry of `map` to its wanted value.
-fn merge_entry(edits: &mut Splicer<'_>, map: &Node, entry: &Entry, want: &Want) -> Result<(), ManifestError> {
+fn merge_entry(
+    edits: &mut Splicer<'_>,
+    map: &Node,
+    entry: &Entry,
+    want: &Want,
+) -> Result<(), ManifestError> {
     let value = &entry.value;
     match want {
         Want::Absent => remove_entry(edits, map, entry),
@@ -1135,7 +1328,10 @@ fn remove_entry(edits: &mut Splicer<'_>, map: &Node, entry: &Entry) -> Result<()
     if !src[line_start..entry.key.start].trim().is_empty() {
         return Err(Splicer::unsupported(
             &entry.key,
-            &format!("`{}` shares its line with other content; put it on a line of its own", key_name(entry)),
+            &format!(
+                "`{}` shares its line with other content; put it on a line of its own",
+                key_name(entry)
+            ),
         ));
     }
     let end = edits.next_line(entry.value.end);
@@ -1160,12 +1356,23 @@ fn replace_value(
     let Some(colon_end) = entry.colon_end else {
         return Err(Splicer::unsupported(
             &entry.key,
-            &format!("`{}` has no `:` after it; write it as `{}: …`", key_name(entry), key_name(entry)),
+            &format!(
+                "`{}` has no `:` after it; write it as `{}: …`",
+                key_name(entry),
+                key_name(entry)
+            ),
         ));
     };
-    let block_value =
-        matches!(&value.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. })
-            || matches!(&value.kind, Kind::Map { flow: false, .. } | Kind::Seq { flow: false, .. });
+    let block_value = matches!(
+        &value.kind,
+        Kind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        }
+    ) || matches!(
+        &value.kind,
+        Kind::Map { flow: false, .. } | Kind::Seq { flow: false, .. }
+    );
     let inline = |edits: &mut Splicer<'_>, text: String| {
         if value.is_empty_null() || block_value {
             edits.replace(colon_end, value.end, format!(" {text}"));
@@ -1229,7 +1436,9 @@ fn render_entry(out: &mut String, key: &str, want: &Want, indent: usize, nl: &st
     let pad = " ".repeat(indent);
     match want {
         Want::Absent => {}
-        Want::Str(text, quote) => out.push_str(&format!("{pad}{key}: {}{nl}", render_scalar(text, *quote))),
+        Want::Str(text, quote) => {
+            out.push_str(&format!("{pad}{key}: {}{nl}", render_scalar(text, *quote)))
+        }
         Want::Map(entries) => {
             out.push_str(&format!("{pad}{key}:{nl}"));
             render_map(out, entries, indent + 2, nl);
@@ -1251,7 +1460,9 @@ fn render_map(out: &mut String, entries: &[(&'static str, Want)], indent: usize,
 
 /// A `- ` list item with its dash at `dash`.
 fn render_item(out: &mut String, want: &Want, dash: usize, nl: &str) {
-    let Want::Map(entries) = want else { unreachable!("list items are mappings") };
+    let Want::Map(entries) = want else {
+        unreachable!("list items are mappings")
+    };
     let mut item = String::new();
     render_map(&mut item, entries, dash + 2, nl);
     out.push_str(&" ".repeat(dash));
@@ -1269,12 +1480,23 @@ fn render_flow(want: &Want, items: Option<&[Want]>) -> String {
                 .filter(|(_, want)| !matches!(want, Want::Absent))
                 .map(|(key, want)| format!("{key}: {}", render_flow(want, None)))
                 .collect();
-            if parts.is_empty() { "{}".into() } else { format!("{{ {} }}", parts.join(", ")) }
+            if parts.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
         }
         Want::List(own) => {
-            let parts: Vec<String> =
-                items.unwrap_or(own).iter().map(|item| render_flow(item, None)).collect();
-            if parts.is_empty() { "[]".into() } else { format!("[ {} ]", parts.join(", ")) }
+            let parts: Vec<String> = items
+                .unwrap_or(own)
+                .iter()
+                .map(|item| render_flow(item, None))
+                .collect();
+            if parts.is_empty() {
+                "[]".into()
+            } else {
+                format!("[ {} ]", parts.join(", "))
+            }
         }
         Want::Absent => "null".into(),
     }
@@ -1324,7 +1546,9 @@ fn plain_is_string(text: &str) -> bool {
         || unsigned.starts_with(".inf")
         || unsigned.starts_with(".nan")
         || unsigned.starts_with('.') && unsigned[1..].starts_with(|c: char| c.is_ascii_digit()))
-        && unsigned.chars().all(|c| c.is_ascii_hexdigit() || "xob._:+-tz infa".contains(c));
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || "xob._:+-tz infa".contains(c));
     !keyword && !numberish
 }
 
@@ -1333,14 +1557,18 @@ fn plain_is_safe(text: &str) -> bool {
     plain_is_string(text)
         && text.trim() == text
         && !text.starts_with([
-            '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+            '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%',
+            '@', '`',
         ])
         && !text.contains(": ")
         && !text.contains(" #")
         && !text.ends_with(':')
         && !text.chars().any(|c| {
             c.is_control()
-                || matches!(c, ',' | '[' | ']' | '{' | '}' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+                || matches!(
+                    c,
+                    ',' | '[' | ']' | '{' | '}' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+                )
         })
 }
 
@@ -1377,14 +1605,21 @@ mod tests {
                 Kind::Seq { items, .. } => Value::Array(items.iter().map(convert).collect()),
             }
         }
-        Tree::parse(src).expect("output parses").0.map_or(Value::Null, |root| convert(&root))
+        Tree::parse(src)
+            .expect("output parses")
+            .0
+            .map_or(Value::Null, |root| convert(&root))
     }
 
     /// The entry with `id` in the file.
     fn entry(src: &str, id: &str) -> Value {
         let doc = to_json(src);
-        let found: Vec<&Value> =
-            doc["extensions"].as_array().expect("a list").iter().filter(|e| e["id"] == id).collect();
+        let found: Vec<&Value> = doc["extensions"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|e| e["id"] == id)
+            .collect();
         assert_eq!(found.len(), 1, "one `{id}` entry in:\n{src}");
         found[0].clone()
     }
@@ -1413,16 +1648,27 @@ mod tests {
             json!({"type": "jsonforms", "content": ext.ui_schema_path})
         );
         match ext.form_state {
-            true => assert_eq!(entry["methods"]["get_form_state"]["implementation_type"], REMOTE_FUNCTION),
+            true => assert_eq!(
+                entry["methods"]["get_form_state"]["implementation_type"],
+                REMOTE_FUNCTION
+            ),
             false => {
-                assert!(entry["methods"].get("get_form_state").is_none(), "get_form_state left in:\n{src}")
+                assert!(
+                    entry["methods"].get("get_form_state").is_none(),
+                    "get_form_state left in:\n{src}"
+                )
             }
         }
     }
 
     fn merged(existing: &str, extensions: &[StripeExtension]) -> String {
-        let out = merge(Some(existing), extensions).unwrap_or_else(|e| panic!("{e}\nin:\n{existing}"));
-        assert_eq!(merge(Some(&out), extensions).as_ref(), Ok(&out), "not idempotent; first output:\n{out}");
+        let out =
+            merge(Some(existing), extensions).unwrap_or_else(|e| panic!("{e}\nin:\n{existing}"));
+        assert_eq!(
+            merge(Some(&out), extensions).as_ref(),
+            Ok(&out),
+            "not idempotent; first output:\n{out}"
+        );
         for ext in extensions {
             assert_managed(&out, ext);
         }
@@ -1478,7 +1724,10 @@ mod tests {
         );
         assert_eq!(out, expected);
         assert_managed(&out, &create_task);
-        assert_eq!(merge(Some(&out), &[ext("send_email", true), create_task]).unwrap(), out);
+        assert_eq!(
+            merge(Some(&out), &[ext("send_email", true), create_task]).unwrap(),
+            out
+        );
         assert_eq!(merge(None, &[]).unwrap(), "extensions: []\n");
     }
 
@@ -1529,7 +1778,10 @@ post_install_action:
 
     #[test]
     fn merge_into_a_realistic_manifest_touches_only_managed_keys() {
-        let out = merged(REALISTIC, &[ext("send_email", false), ext("create_task", true)]);
+        let out = merged(
+            REALISTIC,
+            &[ext("send_email", false), ext("create_task", true)],
+        );
         let expected = r#"# Stripe App manifest for the Mailer app.
 # Edited by hand; `actionkit` manages the custom actions below.
 id: com.example.mailer
@@ -1606,9 +1858,16 @@ post_install_action:
             .replace("purpose: \"Runs", "purpose: \"Ran");
         let existing = format!("id: com.example.app\nextensions:\n{stale}");
         let out = merged(&existing, &[ext("send_email", true)]);
-        assert_eq!(out, format!("id: com.example.app\nextensions:\n{SEND_EMAIL_ENTRY}"));
+        assert_eq!(
+            out,
+            format!("id: com.example.app\nextensions:\n{SEND_EMAIL_ENTRY}")
+        );
         // Only the stale lines changed.
-        let changed = existing.lines().zip(out.lines()).filter(|(a, b)| a != b).count();
+        let changed = existing
+            .lines()
+            .zip(out.lines())
+            .filter(|(a, b)| a != b)
+            .count();
         assert_eq!(changed, 5);
         assert_eq!(existing.lines().count(), out.lines().count());
     }
@@ -1617,16 +1876,20 @@ post_install_action:
     fn get_form_state_is_removed_and_added_back() {
         let existing = format!(
             "extensions:\n{}  # a trailing comment\nother: 1\n",
-            SEND_EMAIL_ENTRY
-                .replace("      get_form_state:", "      # dynamic form\n      get_form_state:  # on")
+            SEND_EMAIL_ENTRY.replace(
+                "      get_form_state:",
+                "      # dynamic form\n      get_form_state:  # on"
+            )
         );
         let out = merged(&existing, &[ext("send_email", false)]);
         assert_eq!(
             out,
             format!(
                 "extensions:\n{}      # dynamic form\n  # a trailing comment\nother: 1\n",
-                SEND_EMAIL_ENTRY
-                    .replace("      get_form_state:\n        implementation_type: remote_function\n", "")
+                SEND_EMAIL_ENTRY.replace(
+                    "      get_form_state:\n        implementation_type: remote_function\n",
+                    ""
+                )
             )
         );
         // Added back right after `execute`, the managed key before it.
@@ -1648,7 +1911,10 @@ post_install_action:
                 "id: com.example.app\nname: App\n# last comment\nextensions:\n",
             ),
             ("id: com.example.app", "id: com.example.app\nextensions:\n"),
-            ("id: com.example.app\nextensions:\nname: App\n", "id: com.example.app\nextensions:\n"),
+            (
+                "id: com.example.app\nextensions:\nname: App\n",
+                "id: com.example.app\nextensions:\n",
+            ),
             (
                 "id: com.example.app\nextensions: # none yet\n",
                 "id: com.example.app\nextensions: # none yet\n",
@@ -1659,20 +1925,29 @@ post_install_action:
         ];
         for (existing, prefix) in cases {
             let out = merged(existing, &[ext("send_email", true)]);
-            let rest = out.strip_prefix(prefix).unwrap_or_else(|| panic!("{existing:?} gave:\n{out}"));
+            let rest = out
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{existing:?} gave:\n{out}"));
             assert!(rest.starts_with(entry), "{existing:?} gave:\n{out}");
             if existing.contains("name: App\n") && existing.contains("extensions:") {
                 assert!(rest.ends_with("name: App\n"), "{out}");
             }
         }
-        for (existing, key_line) in
-            [("id: a\nextensions: []\n", "extensions:"), ("id: a\nextensions: ~\n", "extensions:")]
-        {
-            assert_eq!(merged(existing, &[ext("send_email", true)]), format!("id: a\n{key_line}\n{entry}"));
+        for (existing, key_line) in [
+            ("id: a\nextensions: []\n", "extensions:"),
+            ("id: a\nextensions: ~\n", "extensions:"),
+        ] {
+            assert_eq!(
+                merged(existing, &[ext("send_email", true)]),
+                format!("id: a\n{key_line}\n{entry}")
+            );
         }
         // Nothing to write: the file is left alone.
         assert_eq!(merge(Some("id: a\n"), &[]).unwrap(), "id: a\n");
-        assert_eq!(merge(Some("id: a\nextensions: []\n"), &[]).unwrap(), "id: a\nextensions: []\n");
+        assert_eq!(
+            merge(Some("id: a\nextensions: []\n"), &[]).unwrap(),
+            "id: a\nextensions: []\n"
+        );
     }
 
     #[test]
@@ -1717,17 +1992,23 @@ post_install_action:
         );
         let flow_list = "extensions: [{ id: a }]\n";
         let out = merged(flow_list, &[ext("b", false)]);
-        assert!(out.starts_with("extensions: [{ id: a }, { id: \"b\", name: \"Send email\""), "{out}");
+        assert!(
+            out.starts_with("extensions: [{ id: a }, { id: \"b\", name: \"Send email\""),
+            "{out}"
+        );
     }
 
     #[test]
     fn user_spelling_of_an_equal_value_is_kept() {
-        let existing = "extensions:\n  - id: send_email\n    name: Send email\n    version: '0.1.0'\n";
+        let existing =
+            "extensions:\n  - id: send_email\n    name: Send email\n    version: '0.1.0'\n";
         let out = merged(existing, &[ext("send_email", false)]);
         assert!(out.starts_with(existing), "{out}");
         // A plain `0.1.0` could read as a number to a YAML 1.1 reader: it gets quotes.
-        let out =
-            merged("extensions:\n  - id: send_email\n    version: 0.1.0\n", &[ext("send_email", false)]);
+        let out = merged(
+            "extensions:\n  - id: send_email\n    version: 0.1.0\n",
+            &[ext("send_email", false)],
+        );
         assert!(out.contains("    version: \"0.1.0\"\n"), "{out}");
     }
 
@@ -1742,7 +2023,10 @@ post_install_action:
              workflow_custom_action_run_write\n"
         ));
         assert!(out.contains("    methods:\n      execute:\n"), "{out}");
-        assert!(out.contains("    interface_id: extend.workflows.custom_action\n"), "{out}");
+        assert!(
+            out.contains("    interface_id: extend.workflows.custom_action\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -1763,12 +2047,18 @@ post_install_action:
         );
         assert_eq!(err.position(), Some((2, 13)));
         let err = merge(Some("extensions:\n\t- id: a\n"), &[]).unwrap_err();
-        assert!(matches!(err, ManifestError::Syntax { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, ManifestError::Syntax { line: 2, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("indent with spaces"), "{err}");
         let err = merge(Some("extensions:\n  - id: a\n   name: b\n"), &[]).unwrap_err();
         assert_eq!(err.position(), Some((3, 4)), "{err}");
         let err = merge(Some("name: \"unclosed\nid: a\n"), &[]).unwrap_err();
-        assert!(matches!(err, ManifestError::Syntax { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, ManifestError::Syntax { line: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1786,7 +2076,10 @@ post_install_action:
              `extensions:`, found a list"
         );
         let err = merge(Some("id: a\nid: b\n"), &[]).unwrap_err();
-        assert_eq!(err.to_string(), "duplicate key `id` at line 2, column 1; keep only one of them");
+        assert_eq!(
+            err.to_string(),
+            "duplicate key `id` at line 2, column 1; keep only one of them"
+        );
         let err = merge(Some("id: a\n---\nid: b\n"), &[]).unwrap_err();
         assert_eq!(err, ManifestError::MultipleDocuments { line: 2 });
         let twice = "extensions:\n  - id: send_email\n  - id: \"send_email\"\n";
@@ -1808,25 +2101,43 @@ post_install_action:
             (|e| e.version = "1.0".into(), "version `1.0` is not semver"),
             (|e| e.version = "01.0.0".into(), "is not semver"),
             (|e| e.name = " ".into(), "the name is empty"),
-            (|e| e.ui_schema_path = String::new(), "`ui_schema_path` is empty"),
+            (
+                |e| e.ui_schema_path = String::new(),
+                "`ui_schema_path` is empty",
+            ),
         ];
         for (break_it, message) in cases {
             let mut bad = ext("send_email", false);
             break_it(&mut bad);
             let err = merge(Some("not: [valid"), &[bad]).unwrap_err();
-            assert!(matches!(err, ManifestError::InvalidExtension { .. }), "{err}");
+            assert!(
+                matches!(err, ManifestError::InvalidExtension { .. }),
+                "{err}"
+            );
             assert!(err.to_string().contains(message), "{err}");
         }
         let err = merge(None, &[ext("a", false), ext("a", true)]).unwrap_err();
-        assert_eq!(err.to_string(), "extension `a`: the id is given twice; pass each extension once");
+        assert_eq!(
+            err.to_string(),
+            "extension `a`: the id is given twice; pass each extension once"
+        );
         assert!(is_semver("1.2.3-rc.1+build.5") && !is_semver("1.2.3-01") && !is_semver("1.2"));
     }
 
     #[test]
     fn scalars_round_trip_through_quoting() {
-        for text in
-            ["plain/path.json", "yes", "1.0", "a: b", "#x", "tab\there", "quote \" and \\", "-", "", "é ü"]
-        {
+        for text in [
+            "plain/path.json",
+            "yes",
+            "1.0",
+            "a: b",
+            "#x",
+            "tab\there",
+            "quote \" and \\",
+            "-",
+            "",
+            "é ü",
+        ] {
             let src = format!("k: {}\n", render_scalar(text, Quote::Auto));
             assert_eq!(to_json(&src)["k"], text, "{src}");
             let src = format!("k: {{ x: {} }}\n", render_scalar(text, Quote::Auto));
@@ -1878,7 +2189,10 @@ post_install_action:
         let out = merged(existing, &[ext("send_email", true)]);
         assert_eq!(
             out,
-            format!("extensions:\n{}", SEND_EMAIL_ENTRY.replace("id: \"send_email\"", "id: send_email"))
+            format!(
+                "extensions:\n{}",
+                SEND_EMAIL_ENTRY.replace("id: \"send_email\"", "id: send_email")
+            )
         );
     }
 
@@ -1886,16 +2200,26 @@ post_install_action:
     fn unusual_but_valid_layouts_stay_valid() {
         // The top level's indentation comes from its lines, not from a key after `? `.
         let out = merged("? a\n? b\nc:\n", &[ext("send_email", false)]);
-        assert!(out.starts_with("? a\n? b\nc:\nextensions:\n  - id: \"send_email\"\n"), "{out}");
-        // An explicit document end stays last.
-        let out = merged("id: app\n...\n# after the document\n", &[ext("send_email", false)]);
         assert!(
-            out.starts_with("id: app\nextensions:\n") && out.ends_with("\n...\n# after the document\n"),
+            out.starts_with("? a\n? b\nc:\nextensions:\n  - id: \"send_email\"\n"),
+            "{out}"
+        );
+        // An explicit document end stays last.
+        let out = merged(
+            "id: app\n...\n# after the document\n",
+            &[ext("send_email", false)],
+        );
+        assert!(
+            out.starts_with("id: app\nextensions:\n")
+                && out.ends_with("\n...\n# after the document\n"),
             "{out}"
         );
         // A flow top level with an empty value at its end.
         let out = merged("{ id: app, note: }\n", &[ext("send_email", false)]);
-        assert!(out.starts_with("{ id: app, note:, extensions: [ { id: \"send_email\""), "{out}");
+        assert!(
+            out.starts_with("{ id: app, note:, extensions: [ { id: \"send_email\""),
+            "{out}"
+        );
     }
 
     proptest! {

@@ -1,0 +1,135 @@
+//! Stripe's remote-function wire format. Parts that Stripe has not published are **assumed**
+//! (see the project's `spec/stripe.md`) and kept in this one module, so they can be corrected
+//! without touching users' code:
+//!
+//! - `execute` request: `{"id": "<request id>", "custom_input": {...}, "context": {...}?}`;
+//!   only the snake_case form is accepted, and unknown keys are refused;
+//! - `get_form_state` request: `{"id"?: "...", "values": {...}, "changed_field": null | "<name>"}`;
+//! - `execute` success: `200 {"output": <handler output or null>}`;
+//! - every non-2xx answer: `{"error": {"type": "...", "message": "...", "field"?: "<JSON pointer>"}}`.
+
+use serde_json::{Map, Value, json};
+
+use crate::runtime::{Failure, FailureKind, Outcome};
+
+/// Stripe's `context` of an execute call (execution metadata), passed to handlers untouched
+/// through [`Context::extension`](crate::Context::extension).
+///
+/// ```
+/// # use actionkit_core::platform::stripe::StripeContext;
+/// let ctx = StripeContext(serde_json::json!({"workflow_run": "wr_1"}));
+/// assert_eq!(ctx.0["workflow_run"], "wr_1");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StripeContext(pub Value);
+
+/// A decoded `execute` body.
+#[derive(Debug, PartialEq)]
+pub struct ExecuteBody {
+    /// The idempotency key.
+    pub id: String,
+    /// The configured values: the action's untrusted input.
+    pub custom_input: Value,
+    /// Execution metadata.
+    pub context: Value,
+}
+
+const EXECUTE_KEYS: &[&str] = &["id", "custom_input", "context"];
+
+/// Decodes an `execute` body.
+///
+/// # Errors
+/// A `400 invalid_input` failure naming what is wrong with the envelope.
+///
+/// ```
+/// use actionkit_core::platform::stripe::wire::decode_execute;
+/// let body = decode_execute(br#"{"id": "req_1", "custom_input": {"a": 1}}"#).unwrap();
+/// assert_eq!(body.id, "req_1");
+/// let err = decode_execute(br#"{"id": "req_1", "customInput": {}}"#).unwrap_err();
+/// assert!(err.message.contains("snake_case"));
+/// ```
+pub fn decode_execute(body: &[u8]) -> Result<ExecuteBody, Failure> {
+    let mut object = object(body)?;
+    if let Some(key) = object.keys().find(|k| !EXECUTE_KEYS.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "unknown key `{key}` in the request body; the remote-function format is snake_case with `id`, `custom_input` and `context`"
+        )));
+    }
+    let id = match object.remove("id") {
+        Some(Value::String(id)) if !id.is_empty() => id,
+        Some(_) => {
+            return Err(invalid(
+                "`id` in the request body must be a non-empty string",
+            ));
+        }
+        None => {
+            return Err(invalid(
+                "missing `id` in the request body: it is the idempotency key",
+            ));
+        }
+    };
+    let custom_input = match object.remove("custom_input") {
+        Some(input @ Value::Object(_)) => input,
+        Some(_) => {
+            return Err(invalid(
+                "`custom_input` in the request body must be an object",
+            ));
+        }
+        None => return Err(invalid("missing `custom_input` in the request body")),
+    };
+    let context = object.remove("context").unwrap_or(Value::Null);
+    Ok(ExecuteBody {
+        id,
+        custom_input,
+        context,
+    })
+}
+
+/// Decodes a `get_form_state` body.
+///
+/// # Errors
+/// A `400 invalid_input` failure naming what is wrong.
+pub fn decode_form_state(body: &[u8]) -> Result<crate::form_state::FormStateRequest, Failure> {
+    let object = object(body)?;
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| invalid(format!("the form-state request body is not valid: {e}")))
+}
+
+fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(invalid("the request body must be a JSON object")),
+        Err(e) => Err(invalid(format!("the request body is not JSON: {e}"))),
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Failure {
+    Failure::new(400, FailureKind::InvalidInput, message)
+}
+
+/// The response body for an outcome.
+///
+/// ```
+/// use actionkit_core::platform::stripe::wire::outcome_body;
+/// use actionkit_core::runtime::{Failure, FailureKind, Outcome};
+/// assert_eq!(outcome_body(&Outcome::Success { output: serde_json::json!(1) }), serde_json::json!({"output": 1}));
+/// let failure = Failure::new(409, FailureKind::IdempotencyConflict, "id reused");
+/// assert_eq!(outcome_body(&Outcome::Failure(failure))["error"]["type"], "idempotency_conflict");
+/// ```
+pub fn outcome_body(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::Success { output } => json!({"output": output}),
+        Outcome::Failure(failure) => error_body(failure),
+    }
+}
+
+/// The error body: `{"error": {"type", "message", "field"?}}`.
+pub fn error_body(failure: &Failure) -> Value {
+    let mut error = Map::new();
+    error.insert("type".into(), failure.kind.as_str().into());
+    error.insert("message".into(), failure.message.clone().into());
+    if let Some(field) = &failure.field {
+        error.insert("field".into(), field.clone().into());
+    }
+    json!({"error": error})
+}

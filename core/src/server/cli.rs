@@ -1,0 +1,348 @@
+//! The command line a user's binary gets from [`App::run_cli`]: `serve`, `export`, `sign`,
+//! configured by the environment variables of `server.md`, overridable by flags.
+//!
+//! To add flags of your own, flatten [`Command`] into your own clap parser and call
+//! [`App::run`]:
+//!
+//! ```no_run
+//! use actionkit_core::server::cli::{Command, clap};
+//! #[derive(clap::Parser)]
+//! struct Cli {
+//!     /// Where sent emails go.
+//!     #[arg(long, global = true, default_value = "outbox.jsonl")]
+//!     outbox: std::path::PathBuf,
+//!     #[command(subcommand)]
+//!     command: Command,
+//! }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use clap;
+use clap::{Args, Parser, Subcommand};
+
+use super::{App, ServerConfig};
+use crate::signature::stripe;
+
+/// Where `serve` saves a generated development secret so `sign` can find it.
+pub const DEV_SECRET_FILE: &str = ".actionkit/stripe-dev-secret";
+
+/// `serve | export | sign`.
+#[derive(Debug, Parser)]
+#[command(about = "Serve, export and try custom workflow actions", long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the actions over HTTP (Stripe remote functions, health check).
+    Serve(ServeArgs),
+    /// Write (or with --check, verify) the schema and manifest files the platform needs.
+    Export(ExportArgs),
+    /// Print a correctly signed request, as a curl command, for trying the server.
+    Sign(SignArgs),
+}
+
+/// `serve` flags; each falls back to its environment variable.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Listen address.
+    #[arg(long, env = "ACTIONKIT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Stripe signing secret(s), comma-separated; generated for development when absent.
+    #[arg(
+        long = "stripe-secret",
+        env = "STRIPE_SIGNING_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub stripe_secrets: Vec<String>,
+    /// Idempotency store: `memory`, `file:<path>` or `postgres://…`.
+    #[arg(
+        long,
+        env = "ACTIONKIT_STORE",
+        default_value = "file:.actionkit/idempotency.db",
+        hide_env_values = true
+    )]
+    pub store: String,
+    /// Execute budget in milliseconds.
+    #[arg(
+        long = "deadline-ms",
+        env = "ACTIONKIT_DEADLINE_MS",
+        default_value_t = 20_000
+    )]
+    pub deadline_ms: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long = "body-limit", env = "ACTIONKIT_BODY_LIMIT", default_value_t = super::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Route prefix, e.g. `/actions`.
+    #[arg(long, env = "ACTIONKIT_PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("addr", &self.addr)
+            .field(
+                "stripe_secrets",
+                &format_args!("[{} redacted]", self.stripe_secrets.len()),
+            )
+            .field("deadline_ms", &self.deadline_ms)
+            .field("body_limit", &self.body_limit)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `export` flags.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The Stripe app directory (holding `stripe-app.yaml`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Do not write: exit non-zero with a diff when the files on disk are stale.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `sign` flags.
+#[derive(Args)]
+pub struct SignArgs {
+    /// The route to call, e.g. `/stripe/send_email/execute`.
+    #[arg(long)]
+    pub route: String,
+    /// The JSON body, sent byte for byte as given.
+    #[arg(long)]
+    pub body: String,
+    /// The signing secret; defaults to STRIPE_SIGNING_SECRET, then to the development secret
+    /// `serve` saved.
+    #[arg(
+        long,
+        env = "STRIPE_SIGNING_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub secret: Vec<String>,
+    /// The server's address.
+    #[arg(long, env = "ACTIONKIT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for SignArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignArgs")
+            .field("route", &self.route)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// Parses the process's arguments and runs the command. Logs go to stderr (`RUST_LOG`
+    /// filters them, default `info`).
+    pub async fn run_cli(self) -> ExitCode {
+        self.run(Cli::parse().command).await
+    }
+
+    /// Runs one command.
+    pub async fn run(self, command: Command) -> ExitCode {
+        init_logging();
+        let result = match command {
+            Command::Serve(args) => self.serve_command(args).await,
+            Command::Export(args) => export_command(&self, &args),
+            Command::Sign(args) => sign_command(&args),
+        };
+        match result {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn serve_command(self, args: ServeArgs) -> Result<ExitCode, String> {
+        let store = crate::store::open(&args.store)
+            .await
+            .map_err(|e| format!("ACTIONKIT_STORE: {e}"))?;
+        let mut secrets: Vec<String> = args
+            .stripe_secrets
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        if secrets.is_empty() {
+            secrets.push(development_secret()?);
+        }
+        let config = ServerConfig::new()
+            .addr(args.addr)
+            .stripe_secrets(secrets)
+            .store(store)
+            .deadline(Duration::from_millis(args.deadline_ms))
+            .body_limit(args.body_limit)
+            .prefix(args.prefix);
+        let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(addr = %local, actions = ?ids, store = store_kind(&args.store), deadline_ms = args.deadline_ms, "serving");
+        eprintln!(
+            "actionkit: serving {} on http://{local} (store {})",
+            ids.join(", "),
+            store_kind(&args.store)
+        );
+        self.serve_on(listener, &config, super::shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn store_kind(spec: &str) -> &str {
+    if spec.starts_with("postgres") {
+        "postgres"
+    } else {
+        spec
+    }
+}
+
+/// Generates a Stripe secret for this run, prints it once and saves it for `sign`.
+fn development_secret() -> Result<String, String> {
+    let secret = stripe::generate_secret().map_err(|e| e.to_string())?;
+    let path = Path::new(DEV_SECRET_FILE);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    write_private(path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "actionkit: no STRIPE_SIGNING_SECRET set; generated a development secret for this run: {secret}\n\
+         actionkit: (saved to {DEV_SECRET_FILE} for `sign`; every request is still verified)"
+    );
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(contents.as_bytes())
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, contents)
+}
+
+fn export_command(
+    app: &impl crate::export::Exportable,
+    args: &ExportArgs,
+) -> Result<ExitCode, String> {
+    if args.check {
+        return match crate::export::check(app, &args.out) {
+            Ok(()) => {
+                eprintln!("actionkit: {} is up to date", args.out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(err @ crate::export::ExportError::Stale { .. }) => {
+                println!("{err}");
+                Ok(ExitCode::FAILURE)
+            }
+            Err(err) => Err(err.to_string()),
+        };
+    }
+    let changed = crate::export::write(app, &args.out).map_err(|e| e.to_string())?;
+    for path in &changed {
+        eprintln!("actionkit: wrote {}", args.out.join(path).display());
+    }
+    if changed.is_empty() {
+        eprintln!("actionkit: {} was already up to date", args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign_command(args: &SignArgs) -> Result<ExitCode, String> {
+    serde_json::from_str::<serde_json::Value>(&args.body)
+        .map_err(|e| format!("--body is not JSON: {e}"))?;
+    let secret = match args.secret.iter().find(|s| !s.trim().is_empty()) {
+        Some(secret) => secret.trim().to_owned(),
+        None => std::fs::read_to_string(DEV_SECRET_FILE).map(|s| s.trim().to_owned()).map_err(|_| {
+            format!("no secret: pass --secret, set STRIPE_SIGNING_SECRET, or start `serve` first so it saves {DEV_SECRET_FILE}")
+        })?,
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let header = stripe::sign(&secret, now, args.body.as_bytes());
+    println!(
+        "curl -sS -X POST 'http://{}{}' \\\n  -H 'Content-Type: application/json' \\\n  -H '{}: {header}' \\\n  --data-raw {}",
+        args.addr,
+        args.route,
+        stripe::HEADER,
+        shell_quote(&args.body)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Single-quotes `text` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_single_quotes() {
+        assert_eq!(shell_quote(r#"{"a":"it's"}"#), r#"'{"a":"it'\''s"}'"#);
+    }
+
+    #[test]
+    fn the_cli_parses_server_md_flags() {
+        let cli = Cli::try_parse_from([
+            "app",
+            "serve",
+            "--addr",
+            "127.0.0.1:9000",
+            "--stripe-secret",
+            "a,b",
+            "--deadline-ms",
+            "500",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.addr.port(), 9000);
+        assert_eq!(args.stripe_secrets, ["a", "b"]);
+        assert!(!format!("{args:?}").contains('a') || !format!("{args:?}").contains("\"a\""));
+        let cli = Cli::try_parse_from(["app", "export", "--out", "dir", "--check"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Export(ExportArgs { check: true, .. })
+        ));
+    }
+}

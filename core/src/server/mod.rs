@@ -1,0 +1,202 @@
+//! Serving actions over HTTP: [`App`] registers actions once and gives a nestable axum
+//! [`Router`], a server with graceful shutdown, and a CLI (`serve`, `export`, `sign`).
+//!
+//! ```no_run
+//! use actionkit_core::server::App;
+//! # #[derive(actionkit::Action, serde::Deserialize)]
+//! # #[action(id = "ping", execute = ping)]
+//! # struct Ping {}
+//! # async fn ping(_: Ping) -> Result<(), actionkit_core::ActionError> { Ok(()) }
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     App::new(()).action::<Ping>().run_cli().await
+//! }
+//! ```
+
+pub mod cli;
+mod config;
+pub(crate) mod response;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::json;
+
+pub use self::config::{DEFAULT_BODY_LIMIT, ServerConfig};
+use self::response::json_response;
+use crate::export::{ExportAction, Exportable, Manifest};
+use crate::form_state::FormDispatch;
+use crate::handler::Executable;
+use crate::platform;
+use crate::runtime::Runtime;
+use crate::signature::stripe::StripeVerifier;
+
+/// An app: shared state plus the actions it serves.
+pub struct App<S> {
+    runtime: Runtime<S>,
+    version: String,
+}
+
+impl<S> std::fmt::Debug for App<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("runtime", &self.runtime)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl<S: Send + Sync + 'static> App<S> {
+    /// An app over shared state `state` (handlers extract it with `State<T>`).
+    pub fn new(state: S) -> Self {
+        App {
+            runtime: Runtime::new(state),
+            version: "0.1.0".to_owned(),
+        }
+    }
+
+    /// Registers action `A`.
+    ///
+    /// # Panics
+    /// When an action with the same id is already registered.
+    pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
+        self.runtime = self.runtime.action::<A>();
+        self
+    }
+
+    /// The version written into exported manifests (default `0.1.0`; pass
+    /// `env!("CARGO_PKG_VERSION")`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Sets how long form-state provider answers are reused.
+    pub fn form_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.runtime = self.runtime.form_cache_ttl(ttl);
+        self
+    }
+
+    /// The runtime, for calling actions in-process.
+    pub fn runtime(&self) -> &Runtime<S> {
+        &self.runtime
+    }
+
+    fn export_manifest(&self) -> Manifest {
+        Manifest {
+            version: self.version.clone(),
+            actions: self
+                .runtime
+                .actions()
+                .map(|info| ExportAction {
+                    form_state: self.runtime.has_form_state(info.id),
+                    info,
+                })
+                .collect(),
+        }
+    }
+
+    /// The routes of `server.md` (`/stripe/...`, `/healthz`), under `config.prefix`, as an axum
+    /// router that can be served alone or nested into an existing app.
+    ///
+    /// # Errors
+    /// When a configured Stripe secret is unusable (empty).
+    pub fn into_router(
+        self,
+        config: &ServerConfig,
+    ) -> Result<Router, crate::signature::SignatureError> {
+        let verifier = if config.stripe_secrets.is_empty() {
+            None
+        } else {
+            Some(StripeVerifier::new(config.stripe_secrets.iter().cloned())?)
+        };
+        let runtime = Arc::new(
+            self.runtime
+                .store(config.store.clone())
+                .deadline(config.deadline),
+        );
+        let routes = Router::new()
+            .merge(platform::stripe::routes(runtime, verifier))
+            .route(
+                "/healthz",
+                get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),
+            )
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(DefaultBodyLimit::max(config.body_limit));
+        let prefix = config.prefix.trim_end_matches('/');
+        Ok(if prefix.is_empty() {
+            routes
+        } else {
+            Router::new().nest(prefix, routes).fallback(not_found)
+        })
+    }
+
+    /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests and returns.
+    ///
+    /// # Errors
+    /// When the address cannot be bound or a secret is unusable.
+    pub async fn serve(self, config: ServerConfig) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        self.serve_on(listener, &config, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
+    ///
+    /// # Errors
+    /// When serving fails or a secret is unusable.
+    pub async fn serve_on(
+        self,
+        listener: tokio::net::TcpListener,
+        config: &ServerConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.into_router(config).map_err(std::io::Error::other)?;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+impl<S: Send + Sync + 'static> Exportable for App<S> {
+    fn manifest(&self) -> Manifest {
+        self.export_manifest()
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    let body = json!({"error": {"type": "not_found", "message": format!("no route `{method} {}`", uri.path())}});
+    json_response(StatusCode::NOT_FOUND, &body, None)
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let body = json!({"error": {"type": "method_not_allowed", "message": format!("`{}` does not accept `{method}`", uri.path())}});
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &body, None)
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

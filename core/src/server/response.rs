@@ -1,0 +1,45 @@
+//! JSON responses and body reading shared by the platform adapters.
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+
+use crate::runtime::{Failure, FailureKind};
+
+/// A JSON response, with `Retry-After` when given.
+pub fn json_response(status: StatusCode, body: &Value, retry_after: Option<u64>) -> Response {
+    let mut response = Response::new(Body::from(
+        serde_json::to_vec(body).expect("JSON values serialise"),
+    ));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// The buffered body, or `413 too_large` / `400 invalid_input`.
+pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Failure> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Failure::new(
+                413,
+                FailureKind::TooLarge,
+                "the request body is larger than the server accepts",
+            )
+        } else {
+            Failure::new(
+                400,
+                FailureKind::InvalidInput,
+                format!("the request body could not be read: {rejection}"),
+            )
+        }
+    })
+}
