@@ -183,7 +183,7 @@ pub fn write(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<PathBuf
     Ok(changed)
 }
 
-/// Checks that the files in `dir` are what [`write`] would write.
+/// Checks that the files in `dir` are what [`write()`] would write.
 ///
 /// # Errors
 /// [`ExportError::Stale`] with a unified diff when any file is missing or differs.
