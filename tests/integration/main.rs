@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod export;
 mod fixtures;
 mod form_state;
 mod runtime;
@@ -7,4 +8,5 @@ mod schema_agreement;
 mod schema_decode;
 mod schema_reference;
 mod schema_snapshots;
+mod stripe_server;
 mod support;

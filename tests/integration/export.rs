@@ -1,0 +1,129 @@
+//! Export: the Stripe app files from the flagship example, merged into an existing manifest,
+//! and the drift check on fresh and stale trees, through the library and the CLI.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use actionkit::App;
+use actionkit::export::{self, ExportError};
+use actionkit::server::cli::{Command, ExportArgs};
+
+use crate::fixtures::send_email::input::SendEmail;
+use crate::fixtures::send_email::mailer::Mailer;
+use crate::support::temp_path;
+
+fn app() -> App<Mailer> {
+    App::new(Mailer::new(temp_path("outbox.jsonl")))
+        .version("1.2.0")
+        .action::<SendEmail>()
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+const FRESH_MANIFEST: &str = r#"extensions:
+  - id: "send_email"
+    name: "Send email"
+    version: "1.2.0"
+    interface_id: extend.workflows.custom_action
+    permissions:
+      - permission: workflow_custom_action_run_write
+        purpose: "Runs custom actions in workflows and accesses data from earlier workflow steps"
+    methods:
+      execute:
+        implementation_type: remote_function
+        custom_input:
+          input_schema:
+            type: json_schema
+            content: extensions/send_email/input_schema.json
+          ui_schema:
+            type: jsonforms
+            content: extensions/send_email/ui_schema.json
+      get_form_state:
+        implementation_type: remote_function
+"#;
+
+#[test]
+fn a_fresh_export_writes_the_documented_files() {
+    let dir = temp_path("stripe-app");
+    let written = export::write(&app(), &dir).expect("export");
+    assert_eq!(written.len(), 3);
+    let input: serde_json::Value =
+        serde_json::from_str(&read(&dir, "extensions/send_email/input_schema.json")).unwrap();
+    assert_eq!(&input, <SendEmail as actionkit::Action>::input_schema());
+    let ui = read(&dir, "extensions/send_email/ui_schema.json");
+    assert!(ui.ends_with("}\n"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&ui).unwrap()["elements"][3]["options"]["format"],
+        "dynamic_schema"
+    );
+    assert_eq!(read(&dir, "stripe-app.yaml"), FRESH_MANIFEST);
+    assert!(
+        export::write(&app(), &dir).unwrap().is_empty(),
+        "a second export changes nothing"
+    );
+    export::check(&app(), &dir).expect("fresh files pass the check");
+}
+
+#[test]
+fn the_entry_is_merged_into_an_existing_manifest() {
+    let dir = temp_path("stripe-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let existing = "# My Stripe app\nid: com.example.mailer\nversion: 1.2.0\nname: Mailer # shown in the marketplace\npermissions:\n  - permission: customer_read\n    purpose: \"Look up recipients\"\nextensions:\n  - id: footer\n    interface_id: extend.invoicing.footer\n";
+    std::fs::write(dir.join("stripe-app.yaml"), existing).unwrap();
+    export::write(&app(), &dir).unwrap();
+    let merged = read(&dir, "stripe-app.yaml");
+    assert!(
+        merged.starts_with(&existing[..existing.find("extensions:").unwrap()]),
+        "everything before extensions is byte for byte the same:\n{merged}"
+    );
+    assert!(merged.contains("  - id: footer\n    interface_id: extend.invoicing.footer\n"));
+    assert!(merged.contains("  - id: \"send_email\"\n"));
+    assert!(merged.contains("content: extensions/send_email/ui_schema.json"));
+    export::check(&app(), &dir).expect("fresh after the merge");
+}
+
+#[test]
+fn a_stale_tree_fails_the_check_with_a_diff() {
+    let dir = temp_path("stripe-app");
+    export::write(&app(), &dir).unwrap();
+    let path = dir.join("extensions/send_email/input_schema.json");
+    let stale = read(&dir, "extensions/send_email/input_schema.json")
+        .replace("Select a mailing list", "Pick a list");
+    std::fs::write(&path, stale).unwrap();
+    std::fs::remove_file(dir.join("extensions/send_email/ui_schema.json")).unwrap();
+    let Err(ExportError::Stale { diff, paths }) = export::check(&app(), &dir) else {
+        panic!("stale files must fail the check")
+    };
+    assert_eq!(paths.len(), 2);
+    assert!(
+        diff.contains("-    \"audience_id\": {")
+            || diff.contains("-      \"description\": \"Pick a list\""),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+      \"description\": \"Select a mailing list\""),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("b/extensions/send_email/ui_schema.json"),
+        "{diff}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_export_and_check_exit_codes() {
+    let dir = temp_path("stripe-app");
+    let run = |check: bool| {
+        app().run(Command::Export(ExportArgs {
+            out: dir.clone(),
+            check,
+        }))
+    };
+    assert_eq!(run(true).await, ExitCode::FAILURE, "nothing exported yet");
+    assert_eq!(run(false).await, ExitCode::SUCCESS);
+    assert_eq!(run(true).await, ExitCode::SUCCESS);
+    std::fs::write(dir.join("stripe-app.yaml"), "extensions: []\n").unwrap();
+    assert_eq!(run(true).await, ExitCode::FAILURE, "a stale manifest");
+}
