@@ -24,14 +24,16 @@ pub use action::Action;
 pub use action::ActionModel;
 pub use context::{Context, Secret};
 pub use error::{ActionError, ErrorClass, FieldPointer, ResultExt};
-pub use handler::{Executable, FromRef, Handler, State};
+pub use handler::{Executable, FromRef, Handler, Skipped, State};
 pub use schema::{InputError, InputType};
 pub use server::App;
 
 /// The names most actions need: `use actionkit::prelude::*;`.
 pub mod prelude {
     pub use crate::form_state::{Choice, FieldError, FormRequest, FormState, Options, Schema};
-    pub use crate::{Action, ActionError, App, Context, FromRef, InputType, ResultExt, State};
+    pub use crate::{
+        Action, ActionError, App, Context, FromRef, InputType, ResultExt, Skipped, State,
+    };
 }
 
 /// What generated code reaches; not a public API.

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per concern.
 
+mod epilot_server;
 mod export;
 mod fixtures;
 mod form_state;
+mod harness;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;

@@ -20,6 +20,7 @@ pub enum Mode {
     Transient,
     Panic,
     Slow,
+    Skip,
 }
 
 /// A side effect with a controllable outcome.
@@ -37,6 +38,7 @@ pub struct Effect {
 pub struct Effects {
     attempts: Arc<Mutex<BTreeMap<String, usize>>>,
     done: Arc<Mutex<BTreeMap<String, usize>>>,
+    events: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl Effects {
@@ -45,6 +47,10 @@ impl Effects {
     }
     pub fn done(&self) -> BTreeMap<String, usize> {
         self.done.lock().unwrap().clone()
+    }
+    /// What each request's handler saw of an epilot event, as `Debug` text.
+    pub fn events(&self) -> BTreeMap<String, String> {
+        self.events.lock().unwrap().clone()
     }
 }
 
@@ -59,6 +65,18 @@ async fn effect(
         .unwrap()
         .entry(ctx.request_id().to_owned())
         .or_default() += 1;
+    if let Some(event) = ctx.extension::<actionkit::platform::epilot::EpilotEvent>() {
+        let token = event.token.as_ref().map(|t| t.expose().len()).unwrap_or(0);
+        let seen = format!(
+            "{event:?} entity={} trigger={} token_len={token}",
+            event.entity, event.trigger_event
+        );
+        effects
+            .events
+            .lock()
+            .unwrap()
+            .insert(ctx.request_id().to_owned(), seen);
+    }
     if let Some(ms) = input.sleep_ms {
         tokio::time::sleep(Duration::from_millis(ms.into())).await;
     }
@@ -77,6 +95,9 @@ async fn effect(
             Err(ActionError::transient("dependency down").retry_after(Duration::from_secs(7)))
         }
         Mode::Panic => panic!("handler bug"),
+        Mode::Skip => {
+            Ok(serde_json::to_value(actionkit::Skipped::because("nothing to do")).unwrap())
+        }
     }
 }
 

@@ -28,6 +28,29 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// What a handler resolves to, erased: the serialised output or a classified failure.
 pub type HandlerResult = Result<Value, ActionError>;
 
+/// A handler output saying the action had nothing to do, and why. epilot answers it as
+/// `{"skip_reason": …}`; elsewhere it is an ordinary output.
+///
+/// ```
+/// use actionkit_core::handler::Skipped;
+/// let skipped = Skipped::because("the contact has no email address");
+/// assert_eq!(serde_json::to_value(&skipped).unwrap(), serde_json::json!({"skip_reason": "the contact has no email address"}));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Why nothing was done.
+    pub skip_reason: String,
+}
+
+impl Skipped {
+    /// Skipped for this reason.
+    pub fn because(reason: impl Into<String>) -> Self {
+        Skipped {
+            skip_reason: reason.into(),
+        }
+    }
+}
+
 /// Shared application state, extracted by type like axum's `State`.
 ///
 /// ```

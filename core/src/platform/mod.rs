@@ -5,4 +5,5 @@
 //! [`Call`]: crate::runtime::Call
 //! [`Outcome`]: crate::runtime::Outcome
 
+pub mod epilot;
 pub mod stripe;

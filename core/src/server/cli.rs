@@ -64,6 +64,22 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub stripe_secrets: Vec<String>,
+    /// epilot's Ed25519 public key (PEM or `whpk_…`); without it (and WEBHOOK_SECRET) the epilot
+    /// route refuses every request.
+    #[arg(
+        long = "epilot-public-key",
+        env = "EPILOT_PUBLIC_KEY",
+        hide_env_values = true
+    )]
+    pub epilot_public_key: Option<String>,
+    /// Standard Webhooks `whsec_…` secret(s) for `v1` senders, comma-separated.
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secrets: Vec<String>,
     /// Idempotency store: `memory`, `file:<path>` or `postgres://…`.
     #[arg(
         long,
@@ -94,6 +110,14 @@ impl std::fmt::Debug for ServeArgs {
             .field(
                 "stripe_secrets",
                 &format_args!("[{} redacted]", self.stripe_secrets.len()),
+            )
+            .field(
+                "epilot_public_key",
+                &self.epilot_public_key.as_ref().map(|_| "redacted"),
+            )
+            .field(
+                "webhook_secrets",
+                &format_args!("[{} redacted]", self.webhook_secrets.len()),
             )
             .field("deadline_ms", &self.deadline_ms)
             .field("body_limit", &self.body_limit)
@@ -131,6 +155,18 @@ pub struct SignArgs {
         hide_env_values = true
     )]
     pub secret: Vec<String>,
+    /// For `/epilot/...` routes: a Standard Webhooks `whsec_…` secret the server trusts
+    /// (`WEBHOOK_SECRET`); the request is signed `v1` with it.
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secret: Vec<String>,
+    /// For `/epilot/...` routes: the `webhook-id` (the idempotency key); random when absent.
+    #[arg(long = "webhook-id")]
+    pub webhook_id: Option<String>,
     /// The server's address.
     #[arg(long, env = "ACTIONKIT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
@@ -181,9 +217,17 @@ impl<S: Send + Sync + 'static> App<S> {
         if secrets.is_empty() {
             secrets.push(development_secret()?);
         }
+        let epilot_keys: Vec<String> = args
+            .epilot_public_key
+            .iter()
+            .chain(&args.webhook_secrets)
+            .filter(|k| !k.trim().is_empty())
+            .cloned()
+            .collect();
         let config = ServerConfig::new()
             .addr(args.addr)
             .stripe_secrets(secrets)
+            .epilot_keys(epilot_keys)
             .store(store)
             .deadline(Duration::from_millis(args.deadline_ms))
             .body_limit(args.body_limit)
@@ -276,6 +320,10 @@ fn export_command(
 fn sign_command(args: &SignArgs) -> Result<ExitCode, String> {
     serde_json::from_str::<serde_json::Value>(&args.body)
         .map_err(|e| format!("--body is not JSON: {e}"))?;
+    if args.route.trim_start_matches('/').starts_with("epilot/") || args.route.contains("/epilot/")
+    {
+        return sign_epilot(args);
+    }
     let secret = match args.secret.iter().find(|s| !s.trim().is_empty()) {
         Some(secret) => secret.trim().to_owned(),
         None => std::fs::read_to_string(DEV_SECRET_FILE).map(|s| s.trim().to_owned()).map_err(|_| {
@@ -292,6 +340,36 @@ fn sign_command(args: &SignArgs) -> Result<ExitCode, String> {
         args.addr,
         args.route,
         stripe::HEADER,
+        shell_quote(&args.body)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign_epilot(args: &SignArgs) -> Result<ExitCode, String> {
+    use crate::signature::standard_webhooks::{
+        ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSigningKey,
+    };
+    let secret = args.webhook_secret.iter().find(|s| !s.trim().is_empty()).ok_or(
+        "epilot routes are signed with a Standard Webhooks secret: pass --webhook-secret whsec_… (the server must trust it through WEBHOOK_SECRET)",
+    )?;
+    let key = WebhookSigningKey::hmac_secret(secret.trim())
+        .map_err(|e| format!("--webhook-secret: {e}"))?;
+    let id = match &args.webhook_id {
+        Some(id) => id.clone(),
+        None => {
+            let random = stripe::generate_secret().map_err(|e| e.to_string())?;
+            format!("msg_{}", &random.trim_start_matches("whsec_")[..24])
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let signature = key.sign(&id, now, args.body.as_bytes());
+    println!(
+        "curl -sS -X POST 'http://{}{}' \\\n  -H 'Content-Type: application/json' \\\n  -H '{ID_HEADER}: {id}' \\\n  -H '{TIMESTAMP_HEADER}: {now}' \\\n  -H '{SIGNATURE_HEADER}: {signature}' \\\n  --data-raw {}",
+        args.addr,
+        args.route,
         shell_quote(&args.body)
     );
     Ok(ExitCode::SUCCESS)

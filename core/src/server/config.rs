@@ -16,8 +16,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 ///
 /// ```
 /// use actionkit_core::server::ServerConfig;
-/// let config = ServerConfig::new().stripe_secrets(["whsec_test"]);
+/// let config = ServerConfig::new().stripe_secrets(["whsec_test"]).epilot_keys(["whsec_other"]);
 /// assert!(!format!("{config:?}").contains("whsec_test"));
+/// assert!(!format!("{config:?}").contains("whsec_other"));
 /// ```
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -31,6 +32,9 @@ pub struct ServerConfig {
     pub deadline: Duration,
     /// Stripe signing secrets (`STRIPE_SIGNING_SECRET`); several at once during rotation.
     pub stripe_secrets: Vec<String>,
+    /// Standard Webhooks keys for the epilot route: epilot's Ed25519 public key
+    /// (`EPILOT_PUBLIC_KEY`, PEM or `whpk_…`) and `whsec_…` secrets (`WEBHOOK_SECRET`).
+    pub epilot_keys: Vec<String>,
     /// The idempotency store.
     pub store: Arc<dyn IdempotencyStore>,
 }
@@ -45,6 +49,7 @@ impl ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             deadline: crate::runtime::DEFAULT_DEADLINE,
             stripe_secrets: Vec::new(),
+            epilot_keys: Vec::new(),
             store: Arc::new(MemoryStore::new()),
         }
     }
@@ -52,6 +57,12 @@ impl ServerConfig {
     /// Sets the Stripe signing secrets.
     pub fn stripe_secrets<S: Into<String>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
         self.stripe_secrets = secrets.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the keys trusted on the epilot route (PEM, `whpk_…` or `whsec_…`).
+    pub fn epilot_keys<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
+        self.epilot_keys = keys.into_iter().map(Into::into).collect();
         self
     }
 

@@ -33,6 +33,7 @@ use crate::form_state::FormDispatch;
 use crate::handler::Executable;
 use crate::platform;
 use crate::runtime::Runtime;
+use crate::signature::standard_webhooks::{StandardWebhooksVerifier, WebhookKey};
 use crate::signature::stripe::StripeVerifier;
 
 /// An app: shared state plus the actions it serves.
@@ -104,7 +105,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// router that can be served alone or nested into an existing app.
     ///
     /// # Errors
-    /// When a configured Stripe secret is unusable (empty).
+    /// When a configured secret or key is unusable (empty, malformed, a private key…).
     pub fn into_router(
         self,
         config: &ServerConfig,
@@ -114,13 +115,24 @@ impl<S: Send + Sync + 'static> App<S> {
         } else {
             Some(StripeVerifier::new(config.stripe_secrets.iter().cloned())?)
         };
+        let epilot = if config.epilot_keys.is_empty() {
+            None
+        } else {
+            let keys = config
+                .epilot_keys
+                .iter()
+                .map(|k| WebhookKey::parse(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(StandardWebhooksVerifier::new(keys)?)
+        };
         let runtime = Arc::new(
             self.runtime
                 .store(config.store.clone())
                 .deadline(config.deadline),
         );
         let routes = Router::new()
-            .merge(platform::stripe::routes(runtime, verifier))
+            .merge(platform::stripe::routes(runtime.clone(), verifier))
+            .merge(platform::epilot::routes(runtime, epilot))
             .route(
                 "/healthz",
                 get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),

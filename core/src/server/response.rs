@@ -43,3 +43,29 @@ pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Failure> 
         }
     })
 }
+
+/// The one value of header `name`: `None` when absent; a `401 signature` failure when it appears
+/// more than once or is not text (signature headers are only trusted when unambiguous).
+pub fn single_header(
+    headers: &axum::http::HeaderMap,
+    name: &str,
+) -> Result<Option<String>, Failure> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Failure::new(
+            401,
+            FailureKind::Signature,
+            format!("`{name}` appears more than once"),
+        ));
+    }
+    first.to_str().map(|v| Some(v.to_owned())).map_err(|_| {
+        Failure::new(
+            401,
+            FailureKind::Signature,
+            format!("`{name}` is not valid text"),
+        )
+    })
+}

@@ -337,6 +337,27 @@ impl WebhookSigningKey {
         WebhookKey { kind }
     }
 
+    /// The Ed25519 public key as `whpk_<base64>`, the form [`WebhookKey::parse`] and
+    /// `EPILOT_PUBLIC_KEY` accept; `None` for an HMAC secret (which must stay secret).
+    ///
+    /// ```
+    /// use actionkit_core::signature::standard_webhooks::{WebhookKey, WebhookSigningKey};
+    ///
+    /// let signer = WebhookSigningKey::ed25519_from_seed([7; 32]);
+    /// let public = signer.public_key().unwrap();
+    /// assert!(public.starts_with("whpk_") && WebhookKey::parse(&public).is_ok());
+    /// ```
+    #[must_use]
+    pub fn public_key(&self) -> Option<String> {
+        match &self.kind {
+            SigningKind::Hmac(_) => None,
+            SigningKind::Ed25519(Secret(key)) => Some(format!(
+                "whpk_{}",
+                STANDARD.encode(key.verifying_key().to_bytes())
+            )),
+        }
+    }
+
     /// Signs `"<id>.<timestamp>.<body>"` and returns one `webhook-signature` entry,
     /// `v1,<base64>` or `v1a,<base64>`. Send `timestamp` as the `webhook-timestamp` header.
     ///

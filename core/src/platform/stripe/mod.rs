@@ -17,7 +17,7 @@ use axum::routing::post;
 
 pub use self::wire::StripeContext;
 use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{json_response, read_body};
+use crate::server::response::{json_response, read_body, single_header};
 use crate::signature::stripe::{HEADER, StripeVerifier};
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
@@ -140,25 +140,15 @@ fn admit<S: Send + Sync + 'static>(
             "no Stripe signing secret is configured; set STRIPE_SIGNING_SECRET",
         ));
     };
-    let header = headers
-        .get(HEADER)
-        .ok_or_else(|| {
-            Failure::new(
-                401,
-                FailureKind::Signature,
-                format!("missing `{HEADER}` header"),
-            )
-        })?
-        .to_str()
-        .map_err(|_| {
-            Failure::new(
-                401,
-                FailureKind::Signature,
-                format!("`{HEADER}` is not valid text"),
-            )
-        })?;
+    let header = single_header(headers, HEADER)?.ok_or_else(|| {
+        Failure::new(
+            401,
+            FailureKind::Signature,
+            format!("missing `{HEADER}` header"),
+        )
+    })?;
     verifier
-        .verify(header, &body, SystemTime::now())
+        .verify(&header, &body, SystemTime::now())
         .map_err(|e| Failure::new(401, FailureKind::Signature, e.to_string()))?;
     if shared.runtime.action_info(action).is_none() {
         return Err(Failure::new(
