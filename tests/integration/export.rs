@@ -48,7 +48,20 @@ const FRESH_MANIFEST: &str = r#"extensions:
 fn a_fresh_export_writes_the_documented_files() {
     let dir = temp_path("stripe-app");
     let written = export::write(&app(), &dir).expect("export");
-    assert_eq!(written.len(), 3);
+    assert_eq!(written.len(), 4);
+    let component: serde_json::Value =
+        serde_json::from_str(&read(&dir, "epilot/send_email.json")).unwrap();
+    assert_eq!(component["component_type"], "CUSTOM_FLOW_ACTION");
+    assert_eq!(
+        component["name"],
+        serde_json::json!({"de": "Send email", "en": "Send email"})
+    );
+    assert_eq!(component["configuration"]["type"], "external_integration");
+    assert_eq!(
+        component["configuration"]["external_integration_settings"]["url"],
+        "{{actionkit_base_url}}/epilot/send_email"
+    );
+    assert_eq!(component["options"][0]["key"], "actionkit_base_url");
     let input: serde_json::Value =
         serde_json::from_str(&read(&dir, "extensions/send_email/input_schema.json")).unwrap();
     assert_eq!(&input, <SendEmail as actionkit::Action>::input_schema());

@@ -1,4 +1,5 @@
-//! Computing, writing and checking the export files.
+//! Computing, writing and checking the export files: Stripe's schemas and manifest entry, and
+//! epilot's component JSON (`epilot/<id>.json`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -131,6 +132,12 @@ pub fn files(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<ExportF
             form_state: action.form_state,
         });
     }
+    for action in &manifest.actions {
+        out.push(ExportFile {
+            path: PathBuf::from("epilot").join(format!("{}.json", action.info.id)),
+            contents: pretty(&epilot_component(&action.info)),
+        });
+    }
     let manifest_path = dir.join("stripe-app.yaml");
     let existing = match std::fs::read_to_string(&manifest_path) {
         Ok(text) => Some(text),
@@ -211,6 +218,37 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     } else {
         Err(ExportError::Stale { diff, paths })
     }
+}
+
+/// The install option holding the server's base URL, filled into the component's URL template.
+pub const EPILOT_URL_OPTION: &str = "actionkit_base_url";
+
+/// The epilot app-manifest component of an action: a `CUSTOM_FLOW_ACTION` calling the
+/// server's `/epilot/<id>` route. Names and descriptions are given in German and English alike
+/// (German is required); translate the German in the exported file if you need to.
+fn epilot_component(info: &ActionInfo) -> serde_json::Value {
+    let description = info.description.unwrap_or(info.name);
+    serde_json::json!({
+        "id": info.id,
+        "component_type": "CUSTOM_FLOW_ACTION",
+        "name": {"de": info.name, "en": info.name},
+        "description": {"de": description, "en": description},
+        "options": [{
+            "key": EPILOT_URL_OPTION,
+            "type": "text",
+            "label": "Server URL",
+            "required": true,
+            "description": "Base URL of the actionkit server, e.g. https://actions.example.com"
+        }],
+        "configuration": {
+            "type": "external_integration",
+            "external_integration_settings": {
+                "url": format!("{{{{{EPILOT_URL_OPTION}}}}}/epilot/{}", info.id),
+                "headers": {}
+            },
+            "wait_for_callback": false
+        }
+    })
 }
 
 fn pretty(value: &serde_json::Value) -> String {

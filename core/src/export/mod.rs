@@ -1,6 +1,7 @@
 //! Files the platforms' app packages need, generated from the action model: per action
-//! `extensions/<id>/input_schema.json` and `ui_schema.json`, and the `stripe-app.yaml` extension
-//! entries (merged into an existing manifest without losing anything else in it).
+//! `extensions/<id>/input_schema.json` and `ui_schema.json`, the `stripe-app.yaml` extension
+//! entries (merged into an existing manifest without losing anything else in it), and the epilot
+//! app-manifest component `epilot/<id>.json` (`CUSTOM_FLOW_ACTION`, `external_integration`).
 //!
 //! The same functions serve the CLI (`export --out DIR [--check]`), a drift test in a user's test
 //! suite, and a `build.rs`; all are synchronous and need no runtime:
