@@ -17,6 +17,7 @@ pub mod schema;
 pub mod server;
 pub mod signature;
 pub mod store;
+pub mod testing;
 pub mod ui;
 
 pub use action::Action;

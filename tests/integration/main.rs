@@ -10,5 +10,6 @@ mod schema_agreement;
 mod schema_decode;
 mod schema_reference;
 mod schema_snapshots;
+mod simulator;
 mod stripe_server;
 mod support;

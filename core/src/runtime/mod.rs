@@ -31,6 +31,7 @@ mod outcome;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -124,6 +125,7 @@ pub struct ActionInfo {
 
 trait DynAction<S>: Send + Sync {
     fn info(&self) -> ActionInfo;
+    fn runs(&self) -> &AtomicU64;
     fn has_form_state(&self) -> bool;
     fn form_state(
         &self,
@@ -140,12 +142,17 @@ trait DynAction<S>: Send + Sync {
 
 struct Typed<A> {
     memo: Arc<FormMemo>,
+    runs: AtomicU64,
     _action: PhantomData<fn() -> A>,
 }
 
 impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
     fn has_form_state(&self) -> bool {
         A::HAS_FORM_STATE
+    }
+
+    fn runs(&self) -> &AtomicU64 {
+        &self.runs
     }
 
     fn form_state(
@@ -218,6 +225,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
         let typed = Typed::<A> {
             memo: Arc::new(FormMemo::new(self.form_cache_ttl)),
+            runs: AtomicU64::new(0),
             _action: PhantomData,
         };
         let previous = self.actions.insert(A::ID, Arc::new(typed));
@@ -246,6 +254,14 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     pub fn form_cache_ttl(mut self, ttl: Duration) -> Self {
         self.form_cache_ttl = ttl;
         self
+    }
+
+    /// How many times action `id`'s execute handler has run in this process (replays and refused
+    /// calls do not count): what a test asserts to prove a side effect ran once.
+    pub fn handler_runs(&self, id: &str) -> u64 {
+        self.actions
+            .get(id)
+            .map_or(0, |a| a.runs().load(Ordering::Relaxed))
     }
 
     /// Whether action `id` answers form-state calls.
@@ -356,6 +372,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             }
             Err(err) => return Executed::refused(store_unavailable(&err)),
         };
+        action.runs().fetch_add(1, Ordering::Relaxed);
         let outcome = run(ctx, future).await;
         let recorded = match &outcome {
             Outcome::Success { .. } => true,

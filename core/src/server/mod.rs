@@ -110,6 +110,14 @@ impl<S: Send + Sync + 'static> App<S> {
         self,
         config: &ServerConfig,
     ) -> Result<Router, crate::signature::SignatureError> {
+        self.into_parts(config).map(|(_, router)| router)
+    }
+
+    /// The router and the shared runtime behind it (the simulator reads handler counts from it).
+    pub(crate) fn into_parts(
+        self,
+        config: &ServerConfig,
+    ) -> Result<(Arc<Runtime<S>>, Router), crate::signature::SignatureError> {
         let verifier = if config.stripe_secrets.is_empty() {
             None
         } else {
@@ -132,7 +140,7 @@ impl<S: Send + Sync + 'static> App<S> {
         );
         let routes = Router::new()
             .merge(platform::stripe::routes(runtime.clone(), verifier))
-            .merge(platform::epilot::routes(runtime, epilot))
+            .merge(platform::epilot::routes(runtime.clone(), epilot))
             .route(
                 "/healthz",
                 get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),
@@ -141,11 +149,12 @@ impl<S: Send + Sync + 'static> App<S> {
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(config.body_limit));
         let prefix = config.prefix.trim_end_matches('/');
-        Ok(if prefix.is_empty() {
+        let router = if prefix.is_empty() {
             routes
         } else {
             Router::new().nest(prefix, routes).fallback(not_found)
-        })
+        };
+        Ok((runtime, router))
     }
 
     /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests and returns.

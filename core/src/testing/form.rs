@@ -1,0 +1,164 @@
+//! Form-state sessions: initial load, then one change at a time, each answer checked.
+
+use std::marker::PhantomData;
+
+use serde_json::{Map, Value, json};
+
+use super::{Simulator, now};
+use crate::form_state::{Choice, FieldConfig, FormAction, FormField};
+use crate::signature::stripe;
+
+/// A form-state session for action `A`, before its initial load.
+pub struct FormSession<'s, S, A> {
+    sim: &'s Simulator<S>,
+    values: Map<String, Value>,
+    _action: PhantomData<fn() -> A>,
+}
+
+impl<'s, S: Send + Sync + 'static, A: FormAction> FormSession<'s, S, A> {
+    pub(super) fn new(sim: &'s Simulator<S>) -> Self {
+        FormSession {
+            sim,
+            values: Map::new(),
+            _action: PhantomData,
+        }
+    }
+
+    /// Starts from saved values (as when someone reopens a configured step).
+    pub fn with_value(mut self, field: A::Field, value: impl Into<Value>) -> Self {
+        self.values.insert(field.name().to_owned(), value.into());
+        self
+    }
+
+    /// The initial load (`changed_field: null`).
+    pub async fn load(self) -> FormView<'s, S, A> {
+        FormView::fetch(self.sim, self.values, None).await
+    }
+}
+
+/// One answer of the form-state session, checked against the contract: one config entry per
+/// dynamic field of `A`, each with `options` and `schema`.
+pub struct FormView<'s, S, A> {
+    sim: &'s Simulator<S>,
+    values: Map<String, Value>,
+    config: Map<String, Value>,
+    _action: PhantomData<fn() -> A>,
+}
+
+impl<S, A> std::fmt::Debug for FormView<'_, S, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormView")
+            .field("values", &self.values)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
+    async fn fetch(
+        sim: &'s Simulator<S>,
+        values: Map<String, Value>,
+        changed: Option<A::Field>,
+    ) -> Self {
+        let running = sim.running().await;
+        let body = serde_json::to_vec(
+            &json!({"values": values, "changed_field": changed.map(|f| f.name())}),
+        )
+        .expect("JSON");
+        let response = running
+            .client
+            .post(format!(
+                "http://{}/stripe/{}/get_form_state",
+                running.addr,
+                A::ID
+            ))
+            .header(
+                stripe::HEADER,
+                stripe::sign(&running.stripe_secret, now(), &body),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the simulated server answers");
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(
+            status,
+            200,
+            "get_form_state of `{}` answered {status}: {answer}",
+            A::ID
+        );
+        let values = answer
+            .get("values")
+            .and_then(Value::as_object)
+            .cloned()
+            .expect("`values` in every answer");
+        let config = answer
+            .get("config")
+            .and_then(Value::as_object)
+            .cloned()
+            .expect("`config` in every answer");
+        let dynamic: Vec<&str> = A::fields()
+            .iter()
+            .filter(|f| f.ui.is_dynamic())
+            .map(|f| f.name)
+            .collect();
+        let keys: Vec<&str> = config.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            dynamic,
+            "the config must hold every dynamic field of `{}`, in order, and nothing else",
+            A::ID
+        );
+        for (name, entry) in &config {
+            if let Err(e) = serde_json::from_value::<FieldConfig>(entry.clone()) {
+                panic!("the config of `{name}` breaks the contract ({e}): {entry}");
+            }
+            assert!(
+                entry.get("options").is_some() && entry.get("schema").is_some(),
+                "`{name}` lacks options or schema"
+            );
+        }
+        FormView {
+            sim,
+            values,
+            config,
+            _action: PhantomData,
+        }
+    }
+
+    /// Changes `field` to `value` and fetches the next answer (`changed_field` = the field).
+    pub async fn set(self, field: A::Field, value: impl Into<Value>) -> FormView<'s, S, A> {
+        let mut values = self.values;
+        values.insert(field.name().to_owned(), value.into());
+        FormView::fetch(self.sim, values, Some(field)).await
+    }
+
+    /// The config entry of a dynamic field.
+    ///
+    /// # Panics
+    /// When `field` is not dynamic.
+    pub fn config(&self, field: A::Field) -> FieldConfig {
+        let entry = self
+            .config
+            .get(field.name())
+            .unwrap_or_else(|| panic!("`{}` is not a dynamic field", field.name()));
+        serde_json::from_value(entry.clone()).expect("checked when fetched")
+    }
+
+    /// The dropdown entries of a dynamic field.
+    pub fn options(&self, field: A::Field) -> Vec<Choice> {
+        self.config(field).options
+    }
+
+    /// The current value of a field, if set.
+    pub fn value(&self, field: A::Field) -> Option<&Value> {
+        self.values.get(field.name()).filter(|v| !v.is_null())
+    }
+
+    /// All current values.
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+}
