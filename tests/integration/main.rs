@@ -5,6 +5,7 @@ mod export;
 mod fixtures;
 mod form_state;
 mod harness;
+mod logs;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;
