@@ -132,12 +132,13 @@ trait DynAction<S>: Send + Sync {
         state: &S,
         request: FormStateRequest,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
-    fn prepare(
+        fn prepare(
         &self,
         ctx: Context,
         state: &S,
         input: Value,
     ) -> Result<BoxFuture<HandlerResult>, InputError>;
+    fn check(&self, input: Value) -> Result<(), InputError>;
 }
 
 struct Typed<A> {
@@ -180,8 +181,12 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         state: &S,
         input: Value,
     ) -> Result<BoxFuture<HandlerResult>, InputError> {
-        let input = A::decode(input)?;
+                let input = A::decode(input)?;
         Ok(A::execute(ctx, state, input))
+    }
+
+    fn check(&self, input: Value) -> Result<(), InputError> {
+        A::decode(input).map(drop)
     }
 }
 
@@ -264,6 +269,19 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             .map_or(0, |a| a.runs().load(Ordering::Relaxed))
     }
 
+        /// Checks `input` against action `action`'s schema without running anything (for work that
+    /// is queued and run later).
+    ///
+    /// # Errors
+    /// `404 not_found` for an unknown action, `400 invalid_input` naming the field.
+    pub fn check_input(&self, action: &str, input: Value) -> Result<(), Failure> {
+        let entry = self
+            .actions
+            .get(action)
+            .ok_or_else(|| Failure::new(404, FailureKind::NotFound, format!("no action `{action}`")))?;
+        entry.check(input).map_err(Failure::from)
+    }
+
     /// Whether action `id` answers form-state calls.
     pub fn has_form_state(&self, id: &str) -> bool {
         self.actions.get(id).is_some_and(|a| a.has_form_state())
@@ -292,10 +310,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             .ok_or_else(not_found)?;
         match tokio::spawn(future).await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(err)) => match Outcome::from(err) {
-                Outcome::Failure(failure) => Err(failure),
-                Outcome::Success { .. } => unreachable!("input errors are failures"),
-            },
+            Ok(Err(err)) => Err(Failure::from(err)),
             Err(_) => Err(Failure::new(
                 500,
                 FailureKind::Internal,

@@ -181,13 +181,15 @@ impl From<ActionError> for Outcome {
     }
 }
 
-impl From<InputError> for Outcome {
+impl From<InputError> for Failure {
     fn from(err: InputError) -> Self {
         let failure = Failure::new(400, FailureKind::InvalidInput, err.message());
-        Outcome::Failure(if err.field().is_empty() {
-            failure
-        } else {
-            failure.at(err.field())
-        })
+        if err.field().is_empty() { failure } else { failure.at(err.field()) }
+    }
+}
+
+impl From<InputError> for Outcome {
+    fn from(err: InputError) -> Self {
+        Outcome::Failure(Failure::from(err))
     }
 }

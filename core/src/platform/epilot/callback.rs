@@ -1,0 +1,221 @@
+//! `wait_for_callback`: when epilot's event carries a `resume_token` and a `callback_post_url`,
+//! the call is answered at once (`200 {}`), the work is queued durably in the store, and a
+//! [`CallbackWorker`] runs the handler (through the same idempotent runtime) and then POSTs
+//! `{"resume_token": …}` to the callback URL, retrying with exponential backoff until it
+//! succeeds or its budget runs out.
+//!
+//! Every step is recorded, so a restart neither loses nor repeats work: a job whose handler
+//! finished only retries its callback; a job interrupted mid-handler runs again after its lease
+//! expires (the runtime's idempotency record then replays a completed handler). With the
+//! PostgreSQL store several replicas share the queue; a job is claimed atomically, by one at a
+//! time, and a crashed replica's jobs are picked up when its lease expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::wire::EpilotEvent;
+use crate::context::Secret;
+use crate::runtime::{Call, FailureKind, Outcome, Runtime};
+use crate::store::{CallbackQueue, JobLease, PendingJob};
+
+/// How a [`CallbackWorker`] retries.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// The first wait.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+    /// Attempts (handler runs plus callback POSTs) before giving up.
+    pub attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 1 s doubling to 5 min, 20 attempts (about an hour in all).
+    fn default() -> Self {
+        RetryPolicy { initial: Duration::from_secs(1), max: Duration::from_secs(300), attempts: 20 }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use actionkit_core::platform::epilot::callback::RetryPolicy;
+    /// let policy = RetryPolicy { initial: Duration::from_secs(1), max: Duration::from_secs(5), attempts: 9 };
+    /// assert_eq!(policy.backoff(0), Duration::from_secs(1));
+    /// assert_eq!(policy.backoff(2), Duration::from_secs(4));
+    /// assert_eq!(policy.backoff(7), Duration::from_secs(5));
+    /// ```
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        self.initial.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(self.max)
+    }
+}
+
+/// The queued work: everything needed to run the handler and resume the flow after a restart.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Job {
+    pub action: String,
+    pub request_id: String,
+    pub input: Value,
+    pub org_id: String,
+    pub entity: Value,
+    pub execution_id: Option<String>,
+    pub execution_action_id: Option<String>,
+    pub trigger_event: Value,
+    pub app_options: Value,
+    pub app_config: Value,
+    /// Short-lived (minutes); kept so a retried handler can still call epilot.
+    pub token: Option<String>,
+    pub resume_token: String,
+    pub callback_url: String,
+}
+
+impl Job {
+    pub(crate) fn new(action: &str, request_id: &str, input: Value, event: &EpilotEvent, resume: &Secret, url: &str) -> Self {
+        Job {
+            action: action.to_owned(),
+            request_id: request_id.to_owned(),
+            input,
+            org_id: event.org_id.clone(),
+            entity: event.entity.clone(),
+            execution_id: event.execution_id.clone(),
+            execution_action_id: event.execution_action_id.clone(),
+            trigger_event: event.trigger_event.clone(),
+            app_options: event.app_options_raw.clone(),
+            app_config: event.app_config.clone(),
+            token: event.token.as_ref().map(|t| t.expose().to_owned()),
+            resume_token: resume.expose().to_owned(),
+            callback_url: url.to_owned(),
+        }
+    }
+
+    fn event(&self) -> EpilotEvent {
+        EpilotEvent {
+            org_id: self.org_id.clone(),
+            entity: self.entity.clone(),
+            execution_id: self.execution_id.clone(),
+            execution_action_id: self.execution_action_id.clone(),
+            trigger_event: self.trigger_event.clone(),
+            app_options_raw: self.app_options.clone(),
+            app_config: self.app_config.clone(),
+            token: self.token.clone().map(Secret::new),
+        }
+    }
+}
+
+/// The idempotency-store key of a queued epilot call.
+pub(crate) fn job_key(action: &str, request_id: &str) -> String {
+    format!("{}-callback:{action}:{request_id}", super::PLATFORM)
+}
+
+/// Runs queued `wait_for_callback` work until its server stops.
+pub struct CallbackWorker<S> {
+    runtime: Arc<Runtime<S>>,
+    queue: Arc<dyn CallbackQueue>,
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    wake: Arc<Notify>,
+}
+
+impl<S: Send + Sync + 'static> CallbackWorker<S> {
+    /// A worker over `runtime` and `queue`.
+    pub fn new(runtime: Arc<Runtime<S>>, queue: Arc<dyn CallbackQueue>, policy: RetryPolicy) -> Self {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a TLS backend is built in");
+        CallbackWorker { runtime, queue, client, policy, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Wakes the worker at once (after a job was queued).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Works until `stop` completes: claims due jobs one at a time, and otherwise waits for a
+    /// wake-up or polls every `poll`.
+    pub async fn run(self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            match self.queue.claim_due(self.runtime.budget() + Duration::from_secs(30)).await {
+                Ok(Some((job, lease))) => {
+                    self.process(job, lease).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => tracing::error!(error = %err, "the callback queue is unavailable"),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    async fn process(&self, job: PendingJob, lease: JobLease) {
+        let Ok(work) = serde_json::from_slice::<Job>(&job.payload) else {
+            tracing::error!(key = %job.key, "a queued callback could not be read; dropping it");
+            let _ = self.queue.finish(&lease, false).await;
+            return;
+        };
+        let span = tracing::info_span!("callback", platform = super::PLATFORM, action = %work.action, request_id = %work.request_id);
+        let _enter = span.enter();
+        drop(_enter);
+        if job.outcome.is_none() {
+            let mut call = Call::new(work.action.clone(), work.request_id.clone(), work.input.clone()).platform(super::PLATFORM);
+            call.extensions.insert(work.event());
+            let done = self.runtime.execute(call).await;
+            let retry = done.outcome.failure().is_some_and(|f| f.kind.is_retryable() || f.kind == FailureKind::InProgress);
+            if retry {
+                span.in_scope(|| tracing::warn!(outcome = done.outcome.label(), attempt = job.attempts + 1, "the deferred handler will be retried"));
+                return self.later(&lease, job.attempts).await;
+            }
+            let outcome = serde_json::to_vec(&done.outcome).expect("outcomes serialise");
+            if let Err(err) = self.queue.record_outcome(&lease, &outcome).await {
+                span.in_scope(|| tracing::error!(error = %err, "could not record the deferred outcome"));
+                return;
+            }
+            if let Outcome::Failure(f) = &done.outcome {
+                span.in_scope(|| tracing::warn!(outcome = f.kind.as_str(), "the deferred handler failed permanently; resuming the flow anyway"));
+            }
+        }
+        let delivered = self
+            .client
+            .post(&work.callback_url)
+            .json(&serde_json::json!({"resume_token": work.resume_token}))
+            .send()
+            .await
+            .map(|r| r.status().is_success());
+        match delivered {
+            Ok(true) => {
+                span.in_scope(|| tracing::info!(attempts = job.attempts + 1, "flow resumed"));
+                if let Err(err) = self.queue.finish(&lease, true).await {
+                    span.in_scope(|| tracing::error!(error = %err, "could not mark the callback done"));
+                }
+            }
+            other => {
+                let reason = match other {
+                    Ok(_) => "the callback URL answered an error".to_owned(),
+                    Err(e) => format!("the callback URL could not be reached: {}", e.without_url()),
+                };
+                span.in_scope(|| tracing::warn!(attempt = job.attempts + 1, %reason, "resuming the flow failed"));
+                self.later(&lease, job.attempts).await;
+            }
+        }
+    }
+
+    async fn later(&self, lease: &JobLease, attempts: u32) {
+        let result = if attempts + 1 >= self.policy.attempts {
+            tracing::error!(attempts = attempts + 1, "giving up on a deferred call: its retry budget ran out");
+            self.queue.finish(lease, false).await
+        } else {
+            self.queue.retry_later(lease, self.policy.backoff(attempts)).await
+        };
+        if let Err(err) = result {
+            tracing::error!(error = %err, "could not reschedule a deferred call");
+        }
+    }
+}
