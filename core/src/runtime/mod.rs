@@ -132,7 +132,7 @@ trait DynAction<S>: Send + Sync {
         state: &S,
         request: FormStateRequest,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
-        fn prepare(
+    fn prepare(
         &self,
         ctx: Context,
         state: &S,
@@ -181,7 +181,7 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         state: &S,
         input: Value,
     ) -> Result<BoxFuture<HandlerResult>, InputError> {
-                let input = A::decode(input)?;
+        let input = A::decode(input)?;
         Ok(A::execute(ctx, state, input))
     }
 
@@ -269,16 +269,15 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             .map_or(0, |a| a.runs().load(Ordering::Relaxed))
     }
 
-        /// Checks `input` against action `action`'s schema without running anything (for work that
+    /// Checks `input` against action `action`'s schema without running anything (for work that
     /// is queued and run later).
     ///
     /// # Errors
     /// `404 not_found` for an unknown action, `400 invalid_input` naming the field.
     pub fn check_input(&self, action: &str, input: Value) -> Result<(), Failure> {
-        let entry = self
-            .actions
-            .get(action)
-            .ok_or_else(|| Failure::new(404, FailureKind::NotFound, format!("no action `{action}`")))?;
+        let entry = self.actions.get(action).ok_or_else(|| {
+            Failure::new(404, FailureKind::NotFound, format!("no action `{action}`"))
+        })?;
         entry.check(input).map_err(Failure::from)
     }
 

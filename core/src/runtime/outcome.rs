@@ -184,7 +184,11 @@ impl From<ActionError> for Outcome {
 impl From<InputError> for Failure {
     fn from(err: InputError) -> Self {
         let failure = Failure::new(400, FailureKind::InvalidInput, err.message());
-        if err.field().is_empty() { failure } else { failure.at(err.field()) }
+        if err.field().is_empty() {
+            failure
+        } else {
+            failure.at(err.field())
+        }
     }
 }
 
