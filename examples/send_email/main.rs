@@ -38,6 +38,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = <Cli as clap::Parser>::parse();
+    actionkit::server::cli::init_logging();
     App::new(Mailer::new(&cli.outbox))
         .version(env!("CARGO_PKG_VERSION"))
         .action::<SendEmail>()

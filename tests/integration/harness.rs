@@ -82,7 +82,11 @@ pub fn config() -> ServerConfig {
 }
 
 pub async fn start_with(config: ServerConfig) -> Server {
-    let outbox = temp_path("outbox.jsonl");
+    start_on(config, temp_path("outbox.jsonl")).await
+}
+
+/// A server writing its emails to `outbox` (shared by two servers to see a restart's effects).
+pub async fn start_on(config: ServerConfig, outbox: PathBuf) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -172,6 +176,5 @@ impl Server {
     pub async fn stop(mut self) {
         let _ = self.stop.take().expect("running").send(());
         self.done.await.expect("no panic").expect("served cleanly");
-        let _ = std::fs::remove_file(&self.outbox);
     }
 }

@@ -185,12 +185,12 @@ impl<S: Send + Sync + 'static> App<S> {
     /// Parses the process's arguments and runs the command. Logs go to stderr (`RUST_LOG`
     /// filters them, default `info`).
     pub async fn run_cli(self) -> ExitCode {
+        init_logging();
         self.run(Cli::parse().command).await
     }
 
-    /// Runs one command.
+    /// Runs one command (call [`init_logging`] first for log output).
     pub async fn run(self, command: Command) -> ExitCode {
-        init_logging();
         let result = match command {
             Command::Serve(args) => self.serve_command(args).await,
             Command::Export(args) => export_command(&self, &args),
@@ -380,7 +380,9 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn init_logging() {
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); [`App::run_cli`] calls it, a binary
+/// with its own parser calls it before [`App::run`]. Does nothing if logging is already set up.
+pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -69,3 +69,29 @@ pub fn single_header(
         )
     })
 }
+
+/// Logs a call the runtime answered: platform, action, request id, outcome, status, whether it
+/// was a replay, and the latency. Never the input, a secret or a token.
+pub fn log_answered(
+    platform: &'static str,
+    action: &str,
+    request_id: &str,
+    done: &crate::runtime::Executed,
+    started: std::time::Instant,
+) {
+    tracing::info!(
+        platform,
+        action = %action,
+        request_id = %request_id,
+        outcome = done.outcome.label(),
+        status = done.outcome.status(),
+        replayed = done.replayed,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "call answered"
+    );
+}
+
+/// Logs a request refused before it reached the runtime (size, signature, unknown action, shape).
+pub fn log_refused(platform: &'static str, action: &str, failure: &Failure) {
+    tracing::info!(platform, action = %action, outcome = failure.kind.as_str(), status = failure.status, "request refused");
+}

@@ -23,7 +23,7 @@ use axum::routing::post;
 pub use self::wire::EpilotEvent;
 use crate::context::Secret;
 use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{json_response, read_body, single_header};
+use crate::server::response::{json_response, log_answered, log_refused, read_body, single_header};
 use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER,
 };
@@ -61,41 +61,25 @@ async fn execute<S: Send + Sync + 'static>(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let outcome = match admit(&shared, &action, &headers, body) {
-        Ok((id, body)) => {
-            let token = single_header(&headers, TOKEN_HEADER)
-                .ok()
-                .flatten()
-                .map(Secret::new);
-            match wire::decode(&body, token) {
-                Ok(decoded) => {
-                    let mut call =
-                        Call::new(action.clone(), id.clone(), decoded.input).platform(PLATFORM);
-                    call.extensions.insert(decoded.event);
-                    let done = shared.runtime.execute(call).await;
-                    tracing::info!(
-                        platform = PLATFORM, action = %action, request_id = %id, outcome = done.outcome.label(),
-                        status = done.outcome.status(), replayed = done.replayed,
-                        latency_ms = started.elapsed().as_millis() as u64, "epilot call answered"
-                    );
-                    done.outcome
-                }
-                Err(failure) => Outcome::Failure(failure),
-            }
+    let token = single_header(&headers, TOKEN_HEADER)
+        .ok()
+        .flatten()
+        .map(Secret::new);
+    let call = admit(&shared, &action, &headers, body)
+        .and_then(|(id, body)| Ok((id, wire::decode(&body, token)?)));
+    let outcome = match call {
+        Ok((id, decoded)) => {
+            let mut call = Call::new(action.clone(), id.clone(), decoded.input).platform(PLATFORM);
+            call.extensions.insert(decoded.event);
+            let done = shared.runtime.execute(call).await;
+            log_answered(PLATFORM, &action, &id, &done, started);
+            done.outcome
         }
-        Err(failure) => Outcome::Failure(failure),
+        Err(failure) => {
+            log_refused(PLATFORM, &action, &failure);
+            Outcome::Failure(failure)
+        }
     };
-    if let Outcome::Failure(f) = &outcome
-        && matches!(
-            f.kind,
-            FailureKind::Signature
-                | FailureKind::InvalidInput
-                | FailureKind::NotFound
-                | FailureKind::TooLarge
-        )
-    {
-        tracing::info!(platform = PLATFORM, action = %action, outcome = f.kind.as_str(), status = f.status, "epilot call refused");
-    }
     let status =
         StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(

@@ -17,7 +17,7 @@ use axum::routing::post;
 
 pub use self::wire::StripeContext;
 use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{json_response, read_body, single_header};
+use crate::server::response::{json_response, log_answered, log_refused, read_body, single_header};
 use crate::signature::stripe::{HEADER, StripeVerifier};
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
@@ -58,42 +58,23 @@ async fn execute<S: Send + Sync + 'static>(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let outcome = match admit(&shared, &action, &headers, body) {
-        Ok(body) => match wire::decode_execute(&body) {
-            Ok(envelope) => {
-                let span = tracing::info_span!("execute", platform = PLATFORM, action = %action, request_id = %envelope.id);
-                let _enter = span.enter();
-                let mut call = Call::new(action.clone(), envelope.id, envelope.custom_input)
-                    .platform(PLATFORM);
-                call.extensions.insert(StripeContext(envelope.context));
-                drop(_enter);
-                let done = shared.runtime.execute(call).await;
-                span.in_scope(|| {
-                    tracing::info!(
-                        outcome = done.outcome.label(),
-                        status = done.outcome.status(),
-                        replayed = done.replayed,
-                        latency_ms = started.elapsed().as_millis() as u64,
-                        "execute answered"
-                    );
-                });
-                done.outcome
-            }
-            Err(failure) => Outcome::Failure(failure),
-        },
-        Err(failure) => Outcome::Failure(failure),
+    let envelope =
+        admit(&shared, &action, &headers, body).and_then(|body| wire::decode_execute(&body));
+    let outcome = match envelope {
+        Ok(envelope) => {
+            let request_id = envelope.id.clone();
+            let mut call =
+                Call::new(action.clone(), envelope.id, envelope.custom_input).platform(PLATFORM);
+            call.extensions.insert(StripeContext(envelope.context));
+            let done = shared.runtime.execute(call).await;
+            log_answered(PLATFORM, &action, &request_id, &done, started);
+            done.outcome
+        }
+        Err(failure) => {
+            log_refused(PLATFORM, &action, &failure);
+            Outcome::Failure(failure)
+        }
     };
-    if let Outcome::Failure(f) = &outcome
-        && matches!(
-            f.kind,
-            FailureKind::Signature
-                | FailureKind::InvalidInput
-                | FailureKind::NotFound
-                | FailureKind::TooLarge
-        )
-    {
-        tracing::info!(platform = PLATFORM, action = %action, outcome = f.kind.as_str(), status = f.status, "execute refused");
-    }
     respond(&outcome)
 }
 
