@@ -1,8 +1,10 @@
-//! The conformance suite every [`IdempotencyStore`] must pass, written once and run against each
-//! store by its tests (and usable by stores outside this crate).
+//! The conformance suite every [`IdempotencyStore`] (and, with the `queue_*` cases, every
+//! [`CallbackQueue`]) must pass, written once and run against each store by its tests (and usable
+//! by stores outside this crate).
 //!
 //! Each case takes a [`StoreFactory`] — any `Fn(Duration) -> impl Future<Output = impl
 //! IdempotencyStore>`, given the retention the case needs — and panics on the first broken rule.
+//! The `queue_*` cases also need the store to be a [`CallbackQueue`].
 //! Cases use short leases (200 ms) and sleep past them, so a run takes a few seconds. Run them on
 //! a multi-threaded Tokio runtime.
 //!
@@ -22,7 +24,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, Recorded};
+use super::{
+    CallbackQueue, Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, JobLease, Lease,
+    PendingJob, Recorded, StoreError,
+};
 
 /// The lease the cases use when they wait for it to expire.
 pub const SHORT_LEASE: Duration = Duration::from_millis(200);
@@ -622,5 +627,663 @@ pub async fn concurrent_claims_on(
                 Claim::Replay(outcome.clone())
             );
         }
+    }
+}
+
+/// Runs every `queue_*` case below, one after the other.
+///
+/// ```
+/// use std::time::Duration;
+/// use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_run_all(&|retention: Duration| async move { MemoryStore::with_retention(retention) }).await;
+/// # });
+/// ```
+pub async fn queue_run_all<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    queue_enqueue_dedupes(factory).await;
+    queue_claims_longest_due_first(factory).await;
+    queue_expired_lease_is_reclaimed(factory).await;
+    queue_outcome_survives(factory).await;
+    queue_retry_later_delays_and_counts(factory).await;
+    queue_finish_is_final(factory).await;
+    queue_purge_removes_finished(factory).await;
+    queue_concurrent_claims(factory).await;
+}
+
+/// Claims a due job and expects one (a store error fails the case).
+///
+/// ```
+/// use std::time::Duration;
+/// use actionkit_core::store::{CallbackQueue, MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// store.enqueue("job", b"").await.unwrap();
+/// let (job, lease) = conformance::claim_job(&store, Duration::from_secs(1)).await;
+/// assert_eq!((job.key.as_str(), lease.key()), ("job", "job"));
+/// # });
+/// ```
+pub async fn claim_job(
+    store: &(impl CallbackQueue + ?Sized),
+    lease: Duration,
+) -> (PendingJob, JobLease) {
+    match claim_due(store, lease).await {
+        Some(claimed) => claimed,
+        None => panic!("a job should be due"),
+    }
+}
+
+/// Claims a due job, if any (a store error fails the case).
+///
+/// ```
+/// use std::time::Duration;
+/// use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert!(conformance::claim_due(&MemoryStore::new(), Duration::from_secs(1)).await.is_none());
+/// # });
+/// ```
+pub async fn claim_due(
+    store: &(impl CallbackQueue + ?Sized),
+    lease: Duration,
+) -> Option<(PendingJob, JobLease)> {
+    store
+        .claim_due(lease)
+        .await
+        .unwrap_or_else(|e| panic!("claim_due failed: {e}"))
+}
+
+/// Enqueues `key` and answers whether it was added (a store error fails the case).
+///
+/// ```
+/// use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert!(conformance::enqueue(&MemoryStore::new(), "job", b"payload").await);
+/// # });
+/// ```
+pub async fn enqueue(store: &(impl CallbackQueue + ?Sized), key: &str, payload: &[u8]) -> bool {
+    store
+        .enqueue(key, payload)
+        .await
+        .unwrap_or_else(|e| panic!("enqueue of `{key}` failed: {e}"))
+}
+
+/// The number of jobs not finished (a store error fails the case).
+///
+/// ```
+/// use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(conformance::pending(&MemoryStore::new()).await, 0);
+/// # });
+/// ```
+pub async fn pending(store: &(impl CallbackQueue + ?Sized)) -> u64 {
+    store
+        .pending()
+        .await
+        .unwrap_or_else(|e| panic!("pending failed: {e}"))
+}
+
+/// Expects [`StoreError::LeaseLost`].
+fn lease_lost(result: Result<(), StoreError>, what: &str) {
+    match result {
+        Err(StoreError::LeaseLost) => {}
+        Err(other) => panic!("{what} should be LeaseLost, got {other}"),
+        Ok(()) => panic!("{what} should be LeaseLost, got Ok"),
+    }
+}
+
+/// `enqueue` adds a job once per key: again, with any payload, it adds nothing and leaves the job
+/// as it was; keys are compared exactly; payloads come back byte for byte (empty ones too); an
+/// empty queue has nothing due.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_enqueue_dedupes(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_enqueue_dedupes<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    assert!(claim_due(&store, LONG_LEASE).await.is_none(), "empty queue");
+    assert_eq!(pending(&store).await, 0);
+
+    let payload = [0, 1, 2, 255, 0, b'{', b'}'];
+    let before = SystemTime::now();
+    assert!(enqueue(&store, "epilot:send_email:msg_1", &payload).await);
+    assert!(!enqueue(&store, "epilot:send_email:msg_1", b"redelivered").await);
+    assert!(!enqueue(&store, "epilot:send_email:msg_1", &payload).await);
+    assert_eq!(pending(&store).await, 1, "a redelivery adds nothing");
+
+    let (job, lease) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(job.key, "epilot:send_email:msg_1");
+    assert_eq!(job.payload, payload, "the first payload is kept");
+    assert_eq!((job.outcome, job.attempts), (None, 0));
+    let slack = Duration::from_secs(5);
+    assert!(
+        job.created_at > before - slack && job.created_at < before + slack,
+        "created_at should be about now: {:?}",
+        job.created_at
+    );
+    // a redelivery while leased changes nothing either
+    assert!(!enqueue(&store, "epilot:send_email:msg_1", b"again").await);
+    assert!(claim_due(&store, LONG_LEASE).await.is_none(), "leased");
+    store.finish(&lease, true).await.expect("finish");
+    assert!(
+        !enqueue(&store, "epilot:send_email:msg_1", b"after finish").await,
+        "a finished job still holds its key"
+    );
+    assert_eq!(pending(&store).await, 0);
+
+    let keys = ["job", "job_", "JOB", "job.1", "jöb-ü", &"x".repeat(300)];
+    for key in keys {
+        assert!(enqueue(&store, key, key.as_bytes()).await, "`{key}`");
+    }
+    assert!(enqueue(&store, "empty", b"").await);
+    assert_eq!(pending(&store).await, keys.len() as u64 + 1);
+    let mut seen = Vec::new();
+    while let Some((job, _)) = claim_due(&store, LONG_LEASE).await {
+        let expected: &[u8] = if job.key == "empty" {
+            b""
+        } else {
+            job.key.as_bytes()
+        };
+        assert_eq!(job.payload, expected, "`{}` has its own payload", job.key);
+        seen.push(job.key);
+    }
+    seen.sort();
+    let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    expected.push("empty".into());
+    expected.sort();
+    assert_eq!(seen, expected, "each job claimed once");
+}
+
+/// `claim_due` hands out the job that has been due longest first: enqueued earlier, or given back
+/// by `retry_later` with an earlier time.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_claims_longest_due_first(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_claims_longest_due_first<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    for key in ["first", "second", "third"] {
+        assert!(enqueue(&store, key, b"").await);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (job, lease) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(job.key, "first");
+    // given back: due now, after the two that were due before
+    store
+        .retry_later(&lease, Duration::ZERO)
+        .await
+        .expect("retry_later");
+    let mut order = Vec::new();
+    while let Some((job, _)) = claim_due(&store, LONG_LEASE).await {
+        order.push(job.key);
+    }
+    assert_eq!(order, ["second", "third", "first"]);
+}
+
+/// A lease runs for `lease`; while it does the job is not due. Once it expires (a crashed owner)
+/// the job is claimed again with a new token, the same payload and no attempt counted; the old
+/// token then gets `LeaseLost` from `record_outcome`, `retry_later` and `finish`, which change
+/// nothing. An expired lease not yet re-claimed still works.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_expired_lease_is_reclaimed(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_expired_lease_is_reclaimed<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    assert!(enqueue(&store, "job_crash", b"work").await);
+    let before = SystemTime::now();
+    let (job, crashed) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!(
+        (job.key.as_str(), crashed.key()),
+        ("job_crash", "job_crash")
+    );
+    let slack = Duration::from_secs(5);
+    assert!(
+        crashed.expires_at() > before + SHORT_LEASE - slack
+            && crashed.expires_at() < before + SHORT_LEASE + slack,
+        "the lease should end about {SHORT_LEASE:?} from now: {crashed:?}"
+    );
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "a live lease keeps the job"
+    );
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+
+    let (again, successor) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(again.key, "job_crash");
+    assert_eq!(again.payload, b"work");
+    assert_eq!(again.attempts, 0, "an expired lease is not an attempt");
+    assert_ne!(
+        crashed.token(),
+        successor.token(),
+        "a re-claim gets a new token"
+    );
+    assert!(claim_due(&store, LONG_LEASE).await.is_none());
+
+    lease_lost(
+        store.record_outcome(&crashed, b"late").await,
+        "a stale record_outcome",
+    );
+    lease_lost(
+        store.retry_later(&crashed, Duration::ZERO).await,
+        "a stale retry_later",
+    );
+    lease_lost(store.finish(&crashed, true).await, "a stale finish");
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "the stale calls left the successor's lease alone"
+    );
+    assert_eq!(pending(&store).await, 1);
+    store
+        .record_outcome(&successor, b"successor")
+        .await
+        .expect("the successor records");
+    store
+        .retry_later(&successor, Duration::ZERO)
+        .await
+        .expect("the successor retries");
+    let (job, _) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(job.outcome.as_deref(), Some(&b"successor"[..]));
+    assert_eq!(job.attempts, 1);
+
+    // expired but not claimed again: the lease still owns the job
+    assert!(enqueue(&store, "job_slow", b"").await);
+    let (_, slow) = claim_job(&store, SHORT_LEASE).await;
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    store
+        .record_outcome(&slow, b"slow")
+        .await
+        .expect("an expired lease not yet re-claimed still records");
+    store.finish(&slow, true).await.expect("and still finishes");
+    assert!(claim_due(&store, LONG_LEASE).await.is_none());
+}
+
+/// `record_outcome` keeps the lease (the job stays leased) and is durable: the next claim, after
+/// the lease expired, sees the outcome. The first outcome is kept: recording again, with the same
+/// or a later lease, is `Ok` and changes nothing. Outcomes are binary-exact, empty ones too.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_outcome_survives(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_outcome_survives<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    let outcome = [0, 255, b'{', b'}', 0];
+    assert!(enqueue(&store, "job_outcome", b"work").await);
+    let (job, first) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!(job.outcome, None);
+    store
+        .record_outcome(&first, &outcome)
+        .await
+        .expect("record_outcome");
+    store
+        .record_outcome(&first, b"second try")
+        .await
+        .expect("recording again is Ok");
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "record_outcome keeps the lease"
+    );
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    let (job, second) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(
+        job.outcome.as_deref(),
+        Some(&outcome[..]),
+        "the first outcome"
+    );
+    store
+        .record_outcome(&second, b"another run")
+        .await
+        .expect("recording with a later lease is Ok");
+    store
+        .retry_later(&second, Duration::ZERO)
+        .await
+        .expect("retry_later");
+    let (job, third) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(
+        job.outcome.as_deref(),
+        Some(&outcome[..]),
+        "still the first"
+    );
+    assert_eq!(job.attempts, 1);
+    store.finish(&third, true).await.expect("finish");
+
+    assert!(enqueue(&store, "job_empty_outcome", b"").await);
+    let (_, lease) = claim_job(&store, LONG_LEASE).await;
+    store.record_outcome(&lease, b"").await.expect("record");
+    store
+        .retry_later(&lease, Duration::ZERO)
+        .await
+        .expect("retry_later");
+    let (job, _) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(
+        job.outcome.as_deref(),
+        Some(&b""[..]),
+        "an empty outcome is an outcome"
+    );
+}
+
+/// `retry_later` ends the lease (later calls with it are `LeaseLost`), makes the job due again no
+/// earlier than `delay` from now, and counts an attempt; a zero delay makes it due at once.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_retry_later_delays_and_counts(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_retry_later_delays_and_counts<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    assert!(enqueue(&store, "job_retry", b"work").await);
+    let (_, lease) = claim_job(&store, LONG_LEASE).await;
+    store
+        .record_outcome(&lease, b"ran")
+        .await
+        .expect("record_outcome");
+    let delay = Duration::from_millis(500);
+    let retried_at = std::time::Instant::now();
+    store.retry_later(&lease, delay).await.expect("retry_later");
+    lease_lost(
+        store.retry_later(&lease, Duration::ZERO).await,
+        "retry_later after retry_later",
+    );
+    lease_lost(store.finish(&lease, true).await, "finish after retry_later");
+    lease_lost(
+        store.record_outcome(&lease, b"x").await,
+        "record_outcome after retry_later",
+    );
+    assert_eq!(
+        pending(&store).await,
+        1,
+        "a job waiting to retry is pending"
+    );
+
+    let mut claimed = None;
+    while claimed.is_none() {
+        claimed = claim_due(&store, LONG_LEASE).await;
+        if claimed.is_none() {
+            assert!(
+                retried_at.elapsed() < delay + Duration::from_secs(5),
+                "the job should be due again soon after {delay:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // elapsed is measured after the claim, so it is at least the delay if the delay was kept
+    // (with 20 ms of slack for a database clock that ticks apart from ours)
+    assert!(
+        retried_at.elapsed() + Duration::from_millis(20) >= delay,
+        "claimed again after {:?}, before the {delay:?} delay",
+        retried_at.elapsed()
+    );
+    let (job, lease) = claimed.unwrap();
+    assert_eq!(job.attempts, 1);
+    assert_eq!(
+        job.outcome.as_deref(),
+        Some(&b"ran"[..]),
+        "the outcome is kept"
+    );
+    assert_eq!(job.payload, b"work");
+
+    store
+        .retry_later(&lease, Duration::ZERO)
+        .await
+        .expect("retry_later at once");
+    let (job, lease) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(job.attempts, 2);
+    store
+        .retry_later(&lease, Duration::from_secs(3600))
+        .await
+        .expect("retry_later in an hour");
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "not before its time"
+    );
+    assert_eq!(pending(&store).await, 1);
+}
+
+/// `finish` (delivered or not) is final: the job is never claimed again, no longer pending, its
+/// key stays taken; finishing again with the same lease is `Ok`; other calls with that lease are
+/// `LeaseLost`.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_finish_is_final(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_finish_is_final<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store = factory.make(DEFAULT_RETENTION).await;
+    assert!(enqueue(&store, "job_delivered", b"").await);
+    assert!(enqueue(&store, "job_given_up", b"").await);
+    assert_eq!(pending(&store).await, 2);
+
+    let (job, delivered) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!(job.key, "job_delivered");
+    store.finish(&delivered, true).await.expect("finish");
+    assert_eq!(pending(&store).await, 1);
+    store
+        .finish(&delivered, false)
+        .await
+        .expect("finishing again with the same lease is Ok");
+    lease_lost(
+        store.record_outcome(&delivered, b"x").await,
+        "record_outcome after finish",
+    );
+    lease_lost(
+        store.retry_later(&delivered, Duration::ZERO).await,
+        "retry_later after finish",
+    );
+
+    let (job, given_up) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!(job.key, "job_given_up");
+    store
+        .retry_later(&given_up, Duration::ZERO)
+        .await
+        .expect("retry_later");
+    let (job, given_up) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!((job.key.as_str(), job.attempts), ("job_given_up", 1));
+    store
+        .finish(&given_up, false)
+        .await
+        .expect("finish undelivered");
+    assert_eq!(pending(&store).await, 0);
+
+    // past every lease, still nothing to claim
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "finished jobs stay finished"
+    );
+    assert!(!enqueue(&store, "job_delivered", b"").await);
+    assert!(!enqueue(&store, "job_given_up", b"").await);
+    lease_lost(
+        store
+            .finish(
+                &JobLease::new("job_never", [1; 16], SystemTime::now()),
+                true,
+            )
+            .await,
+        "finish of an unknown job",
+    );
+}
+
+/// `purge_expired` removes jobs finished more than the retention ago (counting them), and nothing
+/// else: not jobs waiting, leased, or with an expired lease. A purged key can be enqueued again.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_purge_removes_finished(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_purge_removes_finished<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let retention = Duration::from_millis(500);
+    let store = factory.make(retention).await;
+    for key in ["job_done", "job_crashed", "job_waiting"] {
+        assert!(enqueue(&store, key, key.as_bytes()).await);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (job, done) = claim_job(&store, LONG_LEASE).await;
+    assert_eq!(job.key, "job_done");
+    store.finish(&done, true).await.expect("finish");
+    let (job, _crashed) = claim_job(&store, SHORT_LEASE).await;
+    assert_eq!(job.key, "job_crashed");
+    let purge = || async { store.purge_expired().await.expect("purge") };
+    assert_eq!(purge().await, 0, "finished, but within retention");
+    assert!(!enqueue(&store, "job_done", b"").await);
+
+    tokio::time::sleep(retention + Duration::from_millis(100)).await;
+    assert_eq!(purge().await, 1, "only the finished job");
+    assert_eq!(purge().await, 0);
+    assert_eq!(pending(&store).await, 2);
+    assert!(
+        enqueue(&store, "job_done", b"anew").await,
+        "a purged key is free"
+    );
+    let mut left = Vec::new();
+    while let Some((job, _)) = claim_due(&store, LONG_LEASE).await {
+        left.push((job.key, job.payload));
+    }
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("job_crashed".to_string(), b"job_crashed".to_vec()),
+            ("job_done".to_string(), b"anew".to_vec()),
+            ("job_waiting".to_string(), b"job_waiting".to_vec()),
+        ]
+    );
+}
+
+/// Two concurrent claimers on 50 jobs in one store never get the same job twice; see
+/// [`queue_concurrent_claims_on`].
+///
+/// ```
+/// # use std::time::Duration;
+/// # use actionkit_core::store::{MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// conformance::queue_concurrent_claims(&|r: Duration| async move { MemoryStore::with_retention(r) }).await;
+/// # });
+/// ```
+pub async fn queue_concurrent_claims<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: CallbackQueue,
+{
+    let store: Arc<dyn CallbackQueue> = Arc::new(factory.make(DEFAULT_RETENTION).await);
+    queue_concurrent_claims_on(&[store.clone(), store], 50).await;
+}
+
+/// Enqueues `jobs` jobs through the first store, then runs one claimer per store (several
+/// handles on one shared database, say), all at once: each claims due jobs until none is left,
+/// finishing each one. Every job is claimed exactly once, and none is left pending. The stores
+/// must hold no other due jobs.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use actionkit_core::store::{CallbackQueue, MemoryStore, conformance};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store: Arc<dyn CallbackQueue> = Arc::new(MemoryStore::new());
+/// conformance::queue_concurrent_claims_on(&[store.clone(), store], 10).await;
+/// # });
+/// ```
+pub async fn queue_concurrent_claims_on(stores: &[Arc<dyn CallbackQueue>], jobs: usize) {
+    assert!(!stores.is_empty(), "nothing to claim with");
+    let prefix = format!(
+        "job_race_{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
+    let before = pending(&*stores[0]).await;
+    for n in 0..jobs {
+        let key = format!("{prefix}_{n}");
+        assert!(enqueue(&*stores[0], &key, key.as_bytes()).await);
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(stores.len()));
+    let claimers: Vec<_> = stores
+        .iter()
+        .cloned()
+        .map(|store| {
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut claimed = Vec::new();
+                while let Some((job, lease)) = store.claim_due(LONG_LEASE).await? {
+                    assert_eq!(job.payload, job.key.as_bytes(), "the job's own payload");
+                    assert_eq!(lease.key(), job.key);
+                    store.finish(&lease, true).await?;
+                    claimed.push(job.key);
+                }
+                Ok::<_, StoreError>(claimed)
+            })
+        })
+        .collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (n, claimer) in claimers.into_iter().enumerate() {
+        let claimed = claimer
+            .await
+            .expect("claimer panicked")
+            .unwrap_or_else(|e| panic!("claimer {n} failed: {e}"));
+        for key in claimed {
+            if let Some(other) = seen.insert(key.clone(), n) {
+                panic!("`{key}` was claimed by claimers {other} and {n}");
+            }
+        }
+    }
+    assert_eq!(seen.len(), jobs, "every job claimed exactly once");
+    assert!(seen.keys().all(|key| key.starts_with(&prefix)));
+    for store in stores {
+        assert_eq!(pending(&**store).await, before, "all {jobs} jobs finished");
     }
 }

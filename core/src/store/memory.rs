@@ -6,10 +6,15 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+use super::job::{self, Job};
 use super::record::{self, Entry};
-use super::{Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, Recorded, StoreError};
+use super::{
+    CallbackQueue, Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, JobLease, Lease,
+    PendingJob, Recorded, StoreError,
+};
 
-/// An in-memory [`IdempotencyStore`]: cheap, exact, and forgotten when the process ends.
+/// An in-memory [`IdempotencyStore`] and [`CallbackQueue`]: cheap, exact, and forgotten when the
+/// process ends.
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,6 +30,7 @@ use super::{Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, Record
 #[derive(Debug)]
 pub struct MemoryStore {
     entries: Mutex<HashMap<String, Entry>>,
+    jobs: Mutex<HashMap<String, Job>>,
     retention: Duration,
 }
 
@@ -39,7 +45,7 @@ impl MemoryStore {
         Self::with_retention(DEFAULT_RETENTION)
     }
 
-    /// An empty store keeping completed records for `retention`.
+    /// An empty store keeping completed records (and finished jobs) for `retention`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -49,6 +55,7 @@ impl MemoryStore {
     pub fn with_retention(retention: Duration) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(HashMap::new()),
             retention,
         }
     }
@@ -63,7 +70,8 @@ impl MemoryStore {
         self.retention
     }
 
-    /// How many ids the store holds, counting expired ones not yet purged.
+    /// How many ids the store holds, counting expired ones not yet purged (queue jobs not
+    /// included).
     ///
     /// ```
     /// assert_eq!(actionkit_core::store::MemoryStore::new().len(), 0);
@@ -87,6 +95,25 @@ impl MemoryStore {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_jobs(&self) -> MutexGuard<'_, HashMap<String, Job>> {
+        // Job updates validate first and then assign whole fields without panicking, so a
+        // poisoned map is still consistent.
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the job `lease` names, or fails with `LeaseLost` when there is none.
+    fn with_job<T>(
+        &self,
+        lease: &JobLease,
+        change: impl FnOnce(&mut Job) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut jobs = self.lock_jobs();
+        let job = jobs.get_mut(lease.key()).ok_or(StoreError::LeaseLost)?;
+        change(job)
     }
 }
 
@@ -134,6 +161,60 @@ impl IdempotencyStore for MemoryStore {
         let mut entries = self.lock();
         let before = entries.len();
         entries.retain(|_, entry| entry.is_live(now, self.retention));
-        Ok((before - entries.len()) as u64)
+        let mut removed = before - entries.len();
+        drop(entries);
+        let mut jobs = self.lock_jobs();
+        let before = jobs.len();
+        jobs.retain(|_, job| !job.is_purgeable(now, self.retention));
+        removed += before - jobs.len();
+        Ok(removed as u64)
+    }
+}
+
+#[async_trait]
+impl CallbackQueue for MemoryStore {
+    async fn enqueue(&self, key: &str, payload: &[u8]) -> Result<bool, StoreError> {
+        let mut jobs = self.lock_jobs();
+        if jobs.contains_key(key) {
+            return Ok(false);
+        }
+        jobs.insert(key.to_owned(), Job::new(payload, SystemTime::now()));
+        Ok(true)
+    }
+
+    async fn claim_due(
+        &self,
+        lease: Duration,
+    ) -> Result<Option<(PendingJob, JobLease)>, StoreError> {
+        let now = SystemTime::now();
+        let mut jobs = self.lock_jobs();
+        // A linear scan: this store is for tests and small experiments.
+        let Some(key) =
+            job::next_due(jobs.iter().map(|(k, j)| (k.as_str(), j)), now).map(str::to_owned)
+        else {
+            return Ok(None);
+        };
+        match jobs.get_mut(&key) {
+            Some(job) => job.claim(&key, now, lease).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_outcome(&self, lease: &JobLease, outcome: &[u8]) -> Result<(), StoreError> {
+        self.with_job(lease, |job| job.record_outcome(lease, outcome).map(drop))
+    }
+
+    async fn retry_later(&self, lease: &JobLease, delay: Duration) -> Result<(), StoreError> {
+        let now = SystemTime::now();
+        self.with_job(lease, |job| job.retry_later(lease, now, delay))
+    }
+
+    async fn finish(&self, lease: &JobLease, delivered: bool) -> Result<(), StoreError> {
+        let now = SystemTime::now();
+        self.with_job(lease, |job| job.finish(lease, now, delivered).map(drop))
+    }
+
+    async fn pending(&self) -> Result<u64, StoreError> {
+        Ok(self.lock_jobs().values().filter(|j| j.is_pending()).count() as u64)
     }
 }

@@ -1,4 +1,5 @@
-//! Idempotency stores: the record of which request ids ran, and what they answered.
+//! Stores: the record of which request ids ran and what they answered ([`IdempotencyStore`]),
+//! and the durable queue of deferred work with callbacks ([`CallbackQueue`]).
 //!
 //! Every request carries an id that stays the same across retries. Before running a handler the
 //! runtime [claims](IdempotencyStore::claim) the id; the store answers with one of the four
@@ -11,9 +12,11 @@
 //! | [`Claim::InProgress`] | someone else is running it right now | answers a transient failure, runs nothing |
 //! | [`Claim::Conflict`] | the id was used with a different input | answers `409 idempotency_conflict`, runs nothing |
 //!
-//! Three stores implement [`IdempotencyStore`]: [`MemoryStore`] (tests), [`RedbStore`] (an
-//! embedded durable file, the default for a single server) and [`PostgresStore`] (several servers
-//! sharing one database). [`open`] builds one from the `ACTIONKIT_STORE` setting.
+//! Three stores implement both traits (together: [`Store`]): [`MemoryStore`] (tests),
+//! [`RedbStore`] (an embedded durable file, the default for a single server) and
+//! [`PostgresStore`] (several servers sharing one database). [`open`] builds one from the
+//! `ACTIONKIT_STORE` setting. The queue's rules are in [`CallbackQueue`]; the idempotency rules
+//! follow.
 //!
 //! Rules every store keeps (checked by the shared conformance suite):
 //! - a claim carries a lease; when it expires (the owner crashed) the id is claimable again, the
@@ -55,15 +58,18 @@ use async_trait::async_trait;
 
 #[doc(hidden)]
 pub mod conformance;
+mod job;
 mod memory;
 mod open;
 mod postgres;
+mod queue;
 mod record;
 mod redb;
 
 pub use self::memory::MemoryStore;
 pub use self::open::{open, open_with_retention};
 pub use self::postgres::{DEFAULT_TABLE, PostgresStore, PostgresStoreBuilder};
+pub use self::queue::{CallbackQueue, JobLease, PendingJob, Store};
 pub use self::redb::{RedbStats, RedbStore, RedbStoreBuilder};
 
 /// How long a completed record is replayed when a store is not told otherwise: 7 days.
@@ -259,8 +265,8 @@ pub enum Claim {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The lease's token no longer owns its id (the lease expired and the id was claimed again,
-    /// purged, released, or already completed): nothing was changed.
+    /// The lease's token no longer owns its id or job (the lease expired and it was claimed
+    /// again, purged, released, retried, or already completed or finished): nothing was changed.
     LeaseLost,
     /// I/O or database trouble; the runtime answers with a transient failure (5xx).
     Unavailable {
@@ -317,7 +323,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::LeaseLost => {
-                f.write_str("idempotency lease lost: the id is no longer owned by this claim")
+                f.write_str("store lease lost: the id or job is no longer owned by this claim")
             }
             Self::Unavailable { context, source } => {
                 write!(f, "idempotency store unavailable: {context}: {source}")
@@ -408,8 +414,10 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// ```
     async fn release(&self, lease: &Lease) -> Result<(), StoreError>;
 
-    /// Removes records past their retention and claims whose lease expired; returns how many.
-    /// Call it now and then (say hourly); stores stay correct without it.
+    /// Removes records past their retention and claims whose lease expired, and, in stores that
+    /// are also a [`CallbackQueue`], jobs finished longer than the retention ago; returns how
+    /// many. Call it now and then (say hourly); stores stay correct without it (but finished
+    /// jobs are kept until it runs).
     ///
     /// ```
     /// # use actionkit_core::store::{IdempotencyStore, MemoryStore};

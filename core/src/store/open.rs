@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{
-    DEFAULT_RETENTION, IdempotencyStore, MemoryStore, PostgresStore, RedbStore, StoreError,
-};
+#[cfg(doc)]
+use super::{CallbackQueue, IdempotencyStore};
+use super::{DEFAULT_RETENTION, MemoryStore, PostgresStore, RedbStore, Store, StoreError};
 
-/// Builds the store a setting names (the value of `ACTIONKIT_STORE`), keeping records for
-/// [`DEFAULT_RETENTION`]:
+/// Builds the store a setting names (the value of `ACTIONKIT_STORE`), keeping records and
+/// finished jobs for [`DEFAULT_RETENTION`]:
 ///
 /// | setting | store |
 /// | --- | --- |
@@ -20,10 +20,17 @@ use super::{
 /// string, which may hold a password); a file or database that cannot be opened is
 /// [`StoreError::Unavailable`].
 ///
+/// The answer is a [`Store`]: both an [`IdempotencyStore`] and a [`CallbackQueue`], and it
+/// coerces to an `Arc` of either.
+///
 /// ```
+/// use std::sync::Arc;
+/// use actionkit_core::store::{CallbackQueue, IdempotencyStore};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let store = actionkit_core::store::open("memory").await?;
-/// # let _ = store;
+/// assert_eq!(store.pending().await?, 0);
+/// let records: Arc<dyn IdempotencyStore> = store;
+/// # let _ = records;
 /// let Err(err) = actionkit_core::store::open("redis://cache").await else { unreachable!() };
 /// assert_eq!(
 ///     err.to_string(),
@@ -33,7 +40,7 @@ use super::{
 /// # Ok::<(), actionkit_core::store::StoreError>(())
 /// # }).unwrap();
 /// ```
-pub async fn open(spec: &str) -> Result<Arc<dyn IdempotencyStore>, StoreError> {
+pub async fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with_retention(spec, DEFAULT_RETENTION).await
 }
 
@@ -50,7 +57,7 @@ pub async fn open(spec: &str) -> Result<Arc<dyn IdempotencyStore>, StoreError> {
 pub async fn open_with_retention(
     spec: &str,
     retention: Duration,
-) -> Result<Arc<dyn IdempotencyStore>, StoreError> {
+) -> Result<Arc<dyn Store>, StoreError> {
     let spec = spec.trim();
     if spec == "memory" {
         return Ok(Arc::new(MemoryStore::with_retention(retention)));
@@ -104,6 +111,7 @@ fn redact(spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::CallbackQueue;
 
     fn invalid(spec: &str) -> String {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -151,12 +159,16 @@ mod tests {
             let dir = std::env::temp_dir().join(format!("actionkit-open-{}", std::process::id()));
             let path = dir.join("nested/dirs/store.redb");
             let spec = format!("file:{}", path.display());
-            drop(open(&spec).await.unwrap());
+            let store = open(&spec).await.unwrap();
             assert!(
                 path.exists(),
                 "the file store creates its file and parent directories"
             );
-            drop(open(&format!("file://{}", path.display())).await.unwrap());
+            assert!(store.enqueue("job_1", b"payload").await.unwrap());
+            drop(store);
+            let store = open(&format!("file://{}", path.display())).await.unwrap();
+            assert_eq!(store.pending().await.unwrap(), 1, "the job survived");
+            drop(store);
             std::fs::remove_dir_all(dir).unwrap();
         });
     }

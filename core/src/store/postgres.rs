@@ -11,6 +11,10 @@
 //! One [`tokio_postgres::Client`] pipelines concurrent calls over one connection; no pool is
 //! needed because each call is a single autocommitted statement. A broken connection is reopened
 //! on the next call (at most one attempt per half second, so an outage answers fast).
+//!
+//! The [`CallbackQueue`] lives in a second table, `<table>_jobs` (see [`queue`]).
+
+mod queue;
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +23,9 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
+use self::queue::{JobSql, JobStatements};
+#[cfg(doc)]
+use super::CallbackQueue;
 use super::record::{self, Entry, State};
 use super::{
     Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, MAX_DURATION, Recorded,
@@ -39,9 +46,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a claim re-runs when the row that blocked it vanished or expired before it was read.
 const CLAIM_ATTEMPTS: usize = 5;
 
-/// An [`IdempotencyStore`] in a PostgreSQL table, shared safely by several processes.
+/// An [`IdempotencyStore`] and [`CallbackQueue`] in PostgreSQL, shared safely by several
+/// processes.
 ///
-/// The table (default [`DEFAULT_TABLE`]) is created if missing. Connection and query failures are
+/// The records' table (default [`DEFAULT_TABLE`]) and the jobs' table (the same name with
+/// `_jobs` appended) are created if missing. Connection and query failures are
 /// [`StoreError::Unavailable`]. TLS is not supported (the connection uses `NoTls`): keep the
 /// database on a private network or a local socket.
 ///
@@ -178,7 +187,8 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStoreBuilder {
     /// The table to use: `name` or `schema.name`, each part `[A-Za-z_][A-Za-z0-9_]*` and at most
-    /// 50 characters (the schema must exist). Default [`DEFAULT_TABLE`].
+    /// 50 characters (the schema must exist). Default [`DEFAULT_TABLE`]. The jobs' table is
+    /// `name_jobs` in the same schema.
     ///
     /// ```
     /// let builder = actionkit_core::store::PostgresStore::builder("postgres://app@127.0.0.1/app")
@@ -190,7 +200,8 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// How long completed records are replayed (default [`DEFAULT_RETENTION`]).
+    /// How long completed records are replayed, and finished jobs kept (default
+    /// [`DEFAULT_RETENTION`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -332,10 +343,13 @@ impl IdempotencyStore for PostgresStore {
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         let conn = self.conn().await?;
         let retention_secs = self.retention.min(MAX_DURATION).as_secs_f64();
-        conn.client
-            .execute(&conn.purge, &[&retention_secs])
+        let row = conn
+            .client
+            .query_one(&conn.purge, &[&retention_secs])
             .await
-            .map_err(|e| StoreError::unavailable("purging expired ids in PostgreSQL", e))
+            .map_err(|e| StoreError::unavailable("purging expired ids in PostgreSQL", e))?;
+        let removed: i64 = row.try_get(0).map_err(bad_row)?;
+        Ok(u64::try_from(removed).unwrap_or_default())
     }
 }
 
@@ -395,6 +409,7 @@ struct Conn {
     completed_by: Statement,
     release: Statement,
     purge: Statement,
+    jobs: JobStatements,
 }
 
 impl Conn {
@@ -413,6 +428,7 @@ impl Conn {
             completed_by: client.prepare(&sql.completed_by).await?,
             release: client.prepare(&sql.release).await?,
             purge: client.prepare(&sql.purge).await?,
+            jobs: JobStatements::prepare(&client, &sql.jobs).await?,
             client,
         })
     }
@@ -427,6 +443,7 @@ struct Sql {
     completed_by: String,
     release: String,
     purge: String,
+    jobs: JobSql,
 }
 
 /// Serialises table creation between stores starting at once (an arbitrary constant).
@@ -441,10 +458,14 @@ impl Sql {
         for part in schema.into_iter().chain([name]) {
             check_identifier(part, table)?;
         }
-        let t = match schema {
+        let qualified = |name: &str| match schema {
             Some(schema) => format!("\"{schema}\".\"{name}\""),
             None => format!("\"{name}\""),
         };
+        let t = qualified(name);
+        let jobs_name = format!("{name}_jobs");
+        let jobs = JobSql::new(&qualified(&jobs_name), &jobs_name);
+        let create_jobs = &jobs.create;
         let create = format!(
             "BEGIN;
              SELECT pg_advisory_xact_lock({DDL_LOCK});
@@ -461,6 +482,7 @@ impl Sql {
              );
              CREATE INDEX IF NOT EXISTS \"{name}_lease_idx\" ON {t} (lease_expires_at) WHERE status IS NULL;
              CREATE INDEX IF NOT EXISTS \"{name}_recorded_idx\" ON {t} (recorded_at) WHERE status IS NOT NULL;
+             {create_jobs}
              COMMIT;"
         );
         // $1 key, $2 input hash, $3 token, $4 lease seconds, $5 retention seconds
@@ -487,11 +509,16 @@ impl Sql {
         let completed_by =
             format!("SELECT 1 FROM {t} WHERE key = $1 AND token = $2 AND status IS NOT NULL");
         let release = format!("DELETE FROM {t} WHERE key = $1 AND token = $2 AND status IS NULL");
-        // $1 retention seconds
+        // $1 retention seconds; one statement for both tables, answering the total
+        let purge_jobs = &jobs.purge;
         let purge = format!(
-            "DELETE FROM {t}
-             WHERE (status IS NULL AND lease_expires_at <= now())
-                OR (status IS NOT NULL AND recorded_at <= now() - make_interval(secs => $1))"
+            "WITH records AS (
+                 DELETE FROM {t}
+                 WHERE (status IS NULL AND lease_expires_at <= now())
+                    OR (status IS NOT NULL AND recorded_at <= now() - make_interval(secs => $1))
+                 RETURNING 1),
+             jobs AS ({purge_jobs})
+             SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM jobs)"
         );
         Ok(Self {
             create,
@@ -501,6 +528,7 @@ impl Sql {
             completed_by,
             release,
             purge,
+            jobs,
         })
     }
 }

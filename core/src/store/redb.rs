@@ -6,6 +6,11 @@
 //! file before `commit` returns) and only then answers each of them (group commit). A batch that
 //! changed nothing (replays, conflicts, lost leases) is aborted instead of committed, so it costs
 //! no sync.
+//!
+//! The [`CallbackQueue`] lives in two more tables of the same file (see [`queue`]), written by
+//! the same thread in the same commits.
+
+mod queue;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,8 +24,14 @@ use ::redb::{Database, ReadableTable, Table, TableDefinition};
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
+use self::queue::{JobOp, JobTables};
+#[cfg(doc)]
+use super::CallbackQueue;
 use super::record::{self, Entry, State};
-use super::{Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, Lease, Recorded, StoreError};
+use super::{
+    Claim, DEFAULT_RETENTION, IdempotencyStore, InputHash, JobLease, Lease, PendingJob, Recorded,
+    StoreError,
+};
 
 /// id → encoded [`Entry`] (see [`encode`]).
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("actionkit_idempotency_v1");
@@ -28,9 +39,11 @@ const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("actionkit_idem
 /// The most operations one write transaction applies.
 const DEFAULT_MAX_BATCH: usize = 1024;
 
-/// A durable [`IdempotencyStore`] in one redb file: survives restarts and `kill -9` (an outcome
-/// whose [`complete`](IdempotencyStore::complete) returned `Ok` is on disk), and batches
-/// concurrent writers into shared commits.
+/// A durable [`IdempotencyStore`] and [`CallbackQueue`] in one redb file: survives restarts and
+/// `kill -9` (an outcome whose [`complete`](IdempotencyStore::complete) returned `Ok`, or a job
+/// whose [`enqueue`](CallbackQueue::enqueue) or
+/// [`record_outcome`](CallbackQueue::record_outcome) did, is on disk), and batches concurrent
+/// writers into shared commits.
 ///
 /// One process at a time may open a file; a second [`RedbStore`] on the same file (in this
 /// process or another) fails with [`StoreError::Unavailable`]. Dropping the store waits for the
@@ -156,10 +169,19 @@ impl RedbStore {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// [`send`](Self::send) for an operation that answers nothing.
+    async fn send_unit(&self, op: Op) -> Result<(), StoreError> {
+        match self.send(op).await? {
+            Done::Unit => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
 }
 
 impl RedbStoreBuilder {
-    /// How long completed records are replayed (default [`DEFAULT_RETENTION`]).
+    /// How long completed records are replayed, and finished jobs kept (default
+    /// [`DEFAULT_RETENTION`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -201,6 +223,10 @@ impl RedbStoreBuilder {
             .begin_write()
             .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
         txn.open_table(TABLE)
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        txn.open_table(queue::JOBS)
+            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        txn.open_table(queue::DUE)
             .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
         txn.commit()
             .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
@@ -319,6 +345,7 @@ enum Op {
         lease: Lease,
     },
     Purge,
+    Job(JobOp),
 }
 
 #[derive(Debug)]
@@ -326,6 +353,8 @@ enum Done {
     Claim(Claim),
     Unit,
     Count(u64),
+    Bool(bool),
+    Job(Option<(PendingJob, JobLease)>),
 }
 
 struct Request {
@@ -378,9 +407,19 @@ impl Writer {
         let mut dirty = false;
         {
             let mut table = txn.open_table(TABLE)?;
+            let mut jobs = JobTables {
+                jobs: txn.open_table(queue::JOBS)?,
+                due: txn.open_table(queue::DUE)?,
+            };
             let now = SystemTime::now();
             for request in batch {
-                answers.push(self.apply_one(&mut table, &request.op, now, &mut dirty)?);
+                answers.push(self.apply_one(
+                    &mut table,
+                    &mut jobs,
+                    &request.op,
+                    now,
+                    &mut dirty,
+                )?);
             }
         }
         self.stats
@@ -400,6 +439,7 @@ impl Writer {
     fn apply_one(
         &self,
         table: &mut Table<'_, &str, &[u8]>,
+        jobs: &mut JobTables<'_>,
         op: &Op,
         now: SystemTime,
         dirty: &mut bool,
@@ -460,19 +500,30 @@ impl Writer {
                 }
             }
             Op::Purge => {
-                let mut removed = 0u64;
-                // An undecodable record is kept: purging must not destroy what it cannot read.
-                table.retain(|_, bytes| {
-                    let keep = decode(bytes)
-                        .map(|e| e.is_live(now, self.retention))
-                        .unwrap_or(true);
-                    removed += u64::from(!keep);
-                    keep
-                })?;
+                let removed = self.purge(table, now)? + jobs.purge(now, self.retention)?;
                 *dirty |= removed > 0;
                 Ok(Done::Count(removed))
             }
+            Op::Job(op) => jobs.apply(op, now, dirty)?,
         })
+    }
+
+    /// Removes the records that no longer count; returns how many.
+    fn purge(
+        &self,
+        table: &mut Table<'_, &str, &[u8]>,
+        now: SystemTime,
+    ) -> Result<u64, ::redb::Error> {
+        let mut removed = 0u64;
+        // An undecodable record is kept: purging must not destroy what it cannot read.
+        table.retain(|_, bytes| {
+            let keep = decode(bytes)
+                .map(|e| e.is_live(now, self.retention))
+                .unwrap_or(true);
+            removed += u64::from(!keep);
+            keep
+        })?;
+        Ok(removed)
     }
 }
 

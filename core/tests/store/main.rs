@@ -1,5 +1,6 @@
-//! Idempotency stores: the shared conformance suite run against every store, plus each store's
-//! own tests (durability, crashes, several stores on one database).
+//! Stores: the shared conformance suite (idempotency records and the callback queue) run against
+//! every store, plus each store's own tests (durability, crashes, several stores on one
+//! database).
 //!
 //! Test names all contain `store`, so `cargo test -p actionkit-core store` runs exactly these.
 
@@ -11,7 +12,11 @@ macro_rules! conformance_tests {
         conformance_tests!(@cases $factory;
             acquire_then_replay, in_progress_while_leased, conflict_checked_first,
             release_frees_at_once, expired_lease_is_claimable, complete_is_idempotent_per_lease,
-            retention_expiry, purge_removes_expired, keys_are_independent, concurrent_claims);
+            retention_expiry, purge_removes_expired, keys_are_independent, concurrent_claims,
+            queue_enqueue_dedupes, queue_claims_longest_due_first,
+            queue_expired_lease_is_reclaimed, queue_outcome_survives,
+            queue_retry_later_delays_and_counts, queue_finish_is_final,
+            queue_purge_removes_finished, queue_concurrent_claims);
     };
     (@cases $factory:expr; $($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actionkit_core::store::conformance::{self, LONG_LEASE, SHORT_LEASE, acquire, claim, outcome};
-use actionkit_core::store::{Claim, IdempotencyStore, PostgresStore, StoreError};
+use actionkit_core::store::conformance::{
+    self, LONG_LEASE, SHORT_LEASE, acquire, claim, claim_due, claim_job, enqueue, outcome, pending,
+};
+use actionkit_core::store::{CallbackQueue, Claim, IdempotencyStore, PostgresStore, StoreError};
 use tokio_postgres::NoTls;
 
 /// The test server's URL, or `None` (with the reason printed) when there is none.
@@ -174,6 +176,63 @@ async fn postgres_store_two_stores_share_one_table() {
     );
 }
 
+/// Two stores (two connections, as two replicas would have) share one jobs table: concurrent
+/// claimers never take the same job, and a crashed replica's job is picked up by the other one,
+/// outcome and all, while the crashed replica's late calls are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_queue_two_stores_share_one_table() {
+    let Some(schema) = Schema::create("postgres_store_queue_two_stores_share_one_table").await
+    else {
+        return;
+    };
+    let table = schema.next_table();
+    let (a, b) = tokio::join!(
+        schema.store(&table, Duration::from_secs(3600)),
+        schema.store(&table, Duration::from_secs(3600))
+    );
+    let (a, b): (Arc<dyn CallbackQueue>, Arc<dyn CallbackQueue>) = (Arc::new(a), Arc::new(b));
+    conformance::queue_concurrent_claims_on(&[a.clone(), b.clone()], 50).await;
+    // more claimers than connections: each connection pipelines two of them
+    conformance::queue_concurrent_claims_on(&[a.clone(), b.clone(), a.clone(), b.clone()], 200)
+        .await;
+
+    assert!(enqueue(&*a, "job_replica_crash", b"work").await);
+    assert!(!enqueue(&*b, "job_replica_crash", b"redelivered").await);
+    let (_, crashed) = claim_job(&*a, SHORT_LEASE).await;
+    a.record_outcome(&crashed, b"ran on a").await.unwrap();
+    assert!(
+        claim_due(&*b, LONG_LEASE).await.is_none(),
+        "a's lease is live"
+    );
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    let (job, successor) = claim_job(&*b, LONG_LEASE).await;
+    assert_eq!(job.key, "job_replica_crash");
+    assert_eq!(job.payload, b"work");
+    assert_eq!(job.outcome.as_deref(), Some(&b"ran on a"[..]));
+    assert!(a.finish(&crashed, true).await.unwrap_err().is_lease_lost());
+    assert!(
+        a.retry_later(&crashed, Duration::ZERO)
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    assert_eq!(pending(&*a).await, 1);
+    b.finish(&successor, true).await.unwrap();
+    assert_eq!(pending(&*a).await, 0);
+
+    // the jobs live in `<table>_jobs`, beside the records
+    let (client, connection) = tokio_postgres::connect(&schema.url, NoTls).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT to_regclass($1)::text", &[&format!("{table}_jobs")])
+        .await
+        .unwrap();
+    let found: Option<String> = row.get(0);
+    assert!(found.is_some(), "no table {table}_jobs");
+    drop(client);
+    let _ = connection.await;
+}
+
 /// The default table through `open`, as `ACTIONKIT_STORE=postgres://…` would build it.
 #[tokio::test]
 async fn postgres_store_opens_from_the_setting() {
@@ -192,6 +251,11 @@ async fn postgres_store_opens_from_the_setting() {
     );
     let lease = acquire(&*store, &key, 1, LONG_LEASE).await;
     store.release(&lease).await.unwrap();
+    // the same store is the callback queue
+    assert!(enqueue(&*store, &key, b"").await);
+    let (job, lease) = claim_job(&*store, LONG_LEASE).await;
+    assert_eq!(job.key, key);
+    store.finish(&lease, true).await.unwrap();
 }
 
 #[tokio::test]

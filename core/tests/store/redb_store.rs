@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use actionkit_core::store::conformance::{self, LONG_LEASE, acquire, claim, outcome};
-use actionkit_core::store::{Claim, IdempotencyStore, RedbStore};
+use actionkit_core::store::conformance::{
+    self, LONG_LEASE, SHORT_LEASE, acquire, claim, claim_due, claim_job, enqueue, outcome, pending,
+};
+use actionkit_core::store::{CallbackQueue, Claim, IdempotencyStore, RedbStore};
 
 use crate::support::TempDir;
 
@@ -69,6 +71,83 @@ async fn redb_store_reopen_keeps_completed_and_running_keys() {
         claim(&store, "evt_running", 1, LONG_LEASE).await,
         Claim::Replay(_)
     ));
+}
+
+#[tokio::test]
+async fn redb_store_reopen_keeps_pending_jobs_and_outcomes() {
+    let dir = TempDir::new("queue-reopen");
+    let path = dir.path().join("store.redb");
+    let leased;
+    {
+        let store = RedbStore::open(&path).unwrap();
+        for key in [
+            "job_done",
+            "job_ran",
+            "job_retry",
+            "job_leased",
+            "job_waiting",
+        ] {
+            assert!(enqueue(&store, key, key.as_bytes()).await);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (job, done) = claim_job(&store, LONG_LEASE).await;
+        assert_eq!(job.key, "job_done");
+        store.finish(&done, true).await.unwrap();
+        // the handler ran, then the process died before the callback
+        let (job, ran) = claim_job(&store, SHORT_LEASE).await;
+        assert_eq!(job.key, "job_ran");
+        store.record_outcome(&ran, b"ran before").await.unwrap();
+        // the callback failed once
+        let (job, retry) = claim_job(&store, LONG_LEASE).await;
+        assert_eq!(job.key, "job_retry");
+        store
+            .record_outcome(&retry, b"retry outcome")
+            .await
+            .unwrap();
+        store.retry_later(&retry, Duration::ZERO).await.unwrap();
+        let (job, lease) = claim_job(&store, LONG_LEASE).await;
+        assert_eq!(job.key, "job_leased");
+        leased = lease;
+        assert_eq!(pending(&store).await, 4);
+    }
+    // dropping closed the file: it opens again at once, with every job as it was
+    let store = RedbStore::open(&path).expect("reopen after drop");
+    assert_eq!(pending(&store).await, 4);
+    assert!(
+        !enqueue(&store, "job_done", b"").await,
+        "the finished job keeps its key"
+    );
+    // the lease survives the restart with its token
+    store
+        .record_outcome(&leased, b"after restart")
+        .await
+        .unwrap();
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    let mut found = Vec::new();
+    while let Some((job, _)) = claim_due(&store, LONG_LEASE).await {
+        assert_eq!(job.payload, job.key.as_bytes());
+        found.push((job.key, job.outcome, job.attempts));
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("job_ran".to_string(), Some(b"ran before".to_vec()), 0),
+            ("job_retry".to_string(), Some(b"retry outcome".to_vec()), 1),
+            ("job_waiting".to_string(), None, 0),
+        ],
+        "the crashed lease expired; the leased job is still leased"
+    );
+    store.finish(&leased, false).await.unwrap();
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(pending(&store).await, 3);
+    assert!(
+        claim_due(&store, LONG_LEASE).await.is_none(),
+        "all leased or finished"
+    );
+    store.purge_expired().await.unwrap();
+    assert_eq!(pending(&store).await, 3, "purge keeps pending jobs");
 }
 
 #[tokio::test]
