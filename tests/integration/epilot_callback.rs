@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actionkit::server::ServerConfig;
 use actionkit::store::{RedbStore, Store};
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -26,7 +26,8 @@ struct Receiver {
 
 impl Receiver {
     async fn start(self) -> String {
-        async fn resume(State(receiver): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+        async fn resume(State(receiver): State<Receiver>, body: Bytes) -> StatusCode {
+            let body: Value = serde_json::from_slice(&body).expect("the callback body is JSON");
             receiver.calls.fetch_add(1, Ordering::SeqCst);
             if receiver.failing.load(Ordering::SeqCst) {
                 return StatusCode::SERVICE_UNAVAILABLE;
@@ -34,7 +35,9 @@ impl Receiver {
             receiver.bodies.lock().unwrap().push(body);
             StatusCode::OK
         }
-        let app = axum::Router::new().route("/executions:resume", axum::routing::post(resume)).with_state(self);
+        let app = axum::Router::new()
+            .route("/executions:resume", axum::routing::post(resume))
+            .with_state(self);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -71,7 +74,10 @@ async fn deliver(server: &Server, id: &str, body: &Value) -> (u16, Value) {
         .post(server.url("/epilot/send_email"))
         .header("webhook-id", id)
         .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", epilot_signer().sign(id, timestamp, &bytes))
+        .header(
+            "webhook-signature",
+            epilot_signer().sign(id, timestamp, &bytes),
+        )
         .body(bytes)
         .send()
         .await
@@ -121,10 +127,14 @@ async fn invalid_config_is_refused_before_anything_is_queued() {
     let url = receiver.clone().start().await;
     let server = start_with(fast(config())).await;
     let mut event = paused_event(&url, "rt_bad");
-    event["data"]["action_config"]["custom_action_config"] = json!({"audience_id": 5});
+    event["data"]["action_config"]["custom_action_config"] =
+        json!({"audience_id": 5, "template_id": "tpl_welcome"});
     let (status, body) = deliver(&server, "msg_bad", &event).await;
     assert_eq!(status, 400);
-    assert_eq!(body["error_output"]["error_info"]["details"][0]["field"], "/audience_id");
+    assert_eq!(
+        body["error_output"]["error_info"]["details"][0]["field"],
+        "/audience_id"
+    );
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(receiver.resumed().is_empty() && server.outbox_lines().is_empty());
     server.stop().await;
@@ -142,26 +152,47 @@ async fn a_callback_survives_a_restart_between_answer_and_resume() {
     let outbox = first.outbox.clone();
     let (status, _) = deliver(&first, "msg_restart", &paused_event(&url, "rt_restart")).await;
     assert_eq!(status, 200);
-    eventually("a failed resume attempt", || receiver.calls.load(Ordering::SeqCst) >= 2).await;
+    eventually("a failed resume attempt", || {
+        receiver.calls.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     first.stop().await;
     drop(store);
 
     receiver.failing.store(false, Ordering::SeqCst);
     let store: Arc<dyn Store> = Arc::new(RedbStore::open(&path).expect("reopen after the restart"));
     let second = start_on(fast(config()).store(store), outbox).await;
-    eventually("the resume after the restart", || !receiver.resumed().is_empty()).await;
+    eventually("the resume after the restart", || {
+        !receiver.resumed().is_empty()
+    })
+    .await;
     assert_eq!(receiver.resumed(), [json!({"resume_token": "rt_restart"})]);
-    assert_eq!(second.outbox_lines().len(), 1, "the handler ran once across the restart");
+    assert_eq!(
+        second.outbox_lines().len(),
+        1,
+        "the handler ran once across the restart"
+    );
     second.stop().await;
     let _ = std::fs::remove_file(path);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_replicas_work_is_picked_up_by_another_with_postgres() {
-    let Some(url) = postgres_url("a_crashed_replicas_work_is_picked_up_by_another_with_postgres") else { return };
-    let table = format!("ak_callbacks_{}_{}", std::process::id(), crate::support::unique());
+    let Some(url) = postgres_url("a_crashed_replicas_work_is_picked_up_by_another_with_postgres")
+    else {
+        return;
+    };
+    let table = format!(
+        "ak_callbacks_{}_{}",
+        std::process::id(),
+        crate::support::unique()
+    );
     let connect = || async {
-        let store = actionkit::store::PostgresStore::builder(url.clone()).table(table.clone()).connect().await.unwrap();
+        let store = actionkit::store::PostgresStore::builder(url.clone())
+            .table(table.clone())
+            .connect()
+            .await
+            .unwrap();
         Arc::new(store) as Arc<dyn Store>
     };
     let receiver = Receiver::default();
@@ -170,12 +201,18 @@ async fn a_crashed_replicas_work_is_picked_up_by_another_with_postgres() {
     let first = start_with(fast(config()).store(connect().await)).await;
     let outbox = first.outbox.clone();
     deliver(&first, "msg_pg", &paused_event(&callback, "rt_pg")).await;
-    eventually("a failed resume attempt", || receiver.calls.load(Ordering::SeqCst) >= 1).await;
+    eventually("a failed resume attempt", || {
+        receiver.calls.load(Ordering::SeqCst) >= 1
+    })
+    .await;
     first.stop().await;
 
     receiver.failing.store(false, Ordering::SeqCst);
     let second = start_on(fast(config()).store(connect().await), outbox).await;
-    eventually("the other replica's resume", || !receiver.resumed().is_empty()).await;
+    eventually("the other replica's resume", || {
+        !receiver.resumed().is_empty()
+    })
+    .await;
     assert_eq!(receiver.resumed(), [json!({"resume_token": "rt_pg"})]);
     assert_eq!(second.outbox_lines().len(), 1);
     second.stop().await;

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod epilot_callback;
 mod epilot_server;
 mod export;
 mod fixtures;

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{IdempotencyStore, MemoryStore};
+use crate::platform::epilot::callback::RetryPolicy;
+use crate::store::{MemoryStore, Store};
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -35,8 +36,10 @@ pub struct ServerConfig {
     /// Standard Webhooks keys for the epilot route: epilot's Ed25519 public key
     /// (`EPILOT_PUBLIC_KEY`, PEM or `whpk_…`) and `whsec_…` secrets (`WEBHOOK_SECRET`).
     pub epilot_keys: Vec<String>,
-    /// The idempotency store.
-    pub store: Arc<dyn IdempotencyStore>,
+    /// The idempotency store, which also queues epilot `wait_for_callback` work.
+    pub store: Arc<dyn Store>,
+    /// How epilot callbacks are retried.
+    pub callback_retry: RetryPolicy,
 }
 
 impl ServerConfig {
@@ -51,6 +54,7 @@ impl ServerConfig {
             stripe_secrets: Vec::new(),
             epilot_keys: Vec::new(),
             store: Arc::new(MemoryStore::new()),
+            callback_retry: RetryPolicy::default(),
         }
     }
 
@@ -67,8 +71,14 @@ impl ServerConfig {
     }
 
     /// Sets the idempotency store.
-    pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Sets how epilot callbacks are retried.
+    pub fn callback_retry(mut self, policy: RetryPolicy) -> Self {
+        self.callback_retry = policy;
         self
     }
 

@@ -32,8 +32,13 @@ use crate::export::{ExportAction, Exportable, Manifest};
 use crate::form_state::FormDispatch;
 use crate::handler::Executable;
 use crate::platform;
+use crate::platform::epilot::callback::CallbackWorker;
 use crate::runtime::Runtime;
 use crate::signature::standard_webhooks::{StandardWebhooksVerifier, WebhookKey};
+use crate::store::{CallbackQueue, IdempotencyStore};
+
+/// How often the callback worker looks for due work when nothing woke it.
+const CALLBACK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 use crate::signature::stripe::StripeVerifier;
 
 /// An app: shared state plus the actions it serves.
@@ -110,14 +115,22 @@ impl<S: Send + Sync + 'static> App<S> {
         self,
         config: &ServerConfig,
     ) -> Result<Router, crate::signature::SignatureError> {
-        self.into_parts(config).map(|(_, router)| router)
+        let (_, router, worker) = self.into_parts(config)?;
+        // Queued epilot callbacks need a worker; nested routers run it on the current runtime
+        // for as long as the process lives.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(worker.run(CALLBACK_POLL, std::future::pending()));
+        }
+        Ok(router)
     }
 
-    /// The router and the shared runtime behind it (the simulator reads handler counts from it).
+    /// The router, the shared runtime behind it (the simulator reads handler counts from it) and
+    /// the worker that runs queued epilot callbacks.
     pub(crate) fn into_parts(
         self,
         config: &ServerConfig,
-    ) -> Result<(Arc<Runtime<S>>, Router), crate::signature::SignatureError> {
+    ) -> Result<(Arc<Runtime<S>>, Router, CallbackWorker<S>), crate::signature::SignatureError>
+    {
         let verifier = if config.stripe_secrets.is_empty() {
             None
         } else {
@@ -133,14 +146,18 @@ impl<S: Send + Sync + 'static> App<S> {
                 .collect::<Result<Vec<_>, _>>()?;
             Some(StandardWebhooksVerifier::new(keys)?)
         };
-        let runtime = Arc::new(
-            self.runtime
-                .store(config.store.clone())
-                .deadline(config.deadline),
-        );
+        let store: Arc<dyn IdempotencyStore> = config.store.clone();
+        let runtime = Arc::new(self.runtime.store(store).deadline(config.deadline));
+        let queue: Arc<dyn CallbackQueue> = config.store.clone();
+        let worker = CallbackWorker::new(runtime.clone(), queue.clone(), config.callback_retry);
         let routes = Router::new()
             .merge(platform::stripe::routes(runtime.clone(), verifier))
-            .merge(platform::epilot::routes(runtime.clone(), epilot))
+            .merge(platform::epilot::routes(
+                runtime.clone(),
+                epilot,
+                queue,
+                worker.waker(),
+            ))
             .route(
                 "/healthz",
                 get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),
@@ -154,7 +171,7 @@ impl<S: Send + Sync + 'static> App<S> {
         } else {
             Router::new().nest(prefix, routes).fallback(not_found)
         };
-        Ok((runtime, router))
+        Ok((runtime, router, worker))
     }
 
     /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests and returns.
@@ -176,10 +193,15 @@ impl<S: Send + Sync + 'static> App<S> {
         config: &ServerConfig,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = self.into_router(config).map_err(std::io::Error::other)?;
-        axum::serve(listener, router)
+        let (_, router, worker) = self.into_parts(config).map_err(std::io::Error::other)?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let worker = tokio::spawn(worker.run(CALLBACK_POLL, stop.clone().cancelled_owned()));
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        stop.cancel();
+        let _ = worker.await;
+        served
     }
 }
 

@@ -54,7 +54,7 @@ use crate::runtime::Runtime;
 use crate::server::{App, ServerConfig};
 use crate::signature::standard_webhooks::WebhookSigningKey;
 use crate::signature::stripe;
-use crate::store::{IdempotencyStore, MemoryStore};
+use crate::store::{MemoryStore, Store};
 
 /// Which platform the simulator plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub struct Simulator<S> {
 struct Settings {
     platform: Platform,
     deadline: Duration,
-    store: Arc<dyn IdempotencyStore>,
+    store: Arc<dyn Store>,
     max_backoff: Duration,
 }
 
@@ -128,7 +128,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
     }
 
     /// Uses `store` for idempotency (for example a redb file to test restarts).
-    pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.settings.store = store;
         self
     }
@@ -156,7 +156,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     .epilot_keys([epilot_key.public_key().expect("an Ed25519 key")])
                     .store(self.settings.store.clone())
                     .deadline(self.settings.deadline);
-                let (runtime, router) = app
+                let (runtime, router, worker) = app
                     .into_parts(&config)
                     .expect("the simulator's own keys are valid");
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -164,6 +164,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     .expect("bind a loopback port");
                 let addr = listener.local_addr().expect("a local address");
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                tokio::spawn(worker.run(Duration::from_millis(50), std::future::pending()));
                 tokio::spawn(async move {
                     let _ = axum::serve(listener, router)
                         .with_graceful_shutdown(async move {

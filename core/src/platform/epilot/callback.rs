@@ -36,7 +36,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 1 s doubling to 5 min, 20 attempts (about an hour in all).
     fn default() -> Self {
-        RetryPolicy { initial: Duration::from_secs(1), max: Duration::from_secs(300), attempts: 20 }
+        RetryPolicy {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+            attempts: 20,
+        }
     }
 }
 
@@ -52,7 +56,9 @@ impl RetryPolicy {
     /// assert_eq!(policy.backoff(7), Duration::from_secs(5));
     /// ```
     pub fn backoff(&self, attempt: u32) -> Duration {
-        self.initial.saturating_mul(2u32.saturating_pow(attempt.min(20))).min(self.max)
+        self.initial
+            .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+            .min(self.max)
     }
 }
 
@@ -76,7 +82,14 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    pub(crate) fn new(action: &str, request_id: &str, input: Value, event: &EpilotEvent, resume: &Secret, url: &str) -> Self {
+    pub(crate) fn new(
+        action: &str,
+        request_id: &str,
+        input: Value,
+        event: &EpilotEvent,
+        resume: &Secret,
+        url: &str,
+    ) -> Self {
         Job {
             action: action.to_owned(),
             request_id: request_id.to_owned(),
@@ -124,9 +137,22 @@ pub struct CallbackWorker<S> {
 
 impl<S: Send + Sync + 'static> CallbackWorker<S> {
     /// A worker over `runtime` and `queue`.
-    pub fn new(runtime: Arc<Runtime<S>>, queue: Arc<dyn CallbackQueue>, policy: RetryPolicy) -> Self {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("a TLS backend is built in");
-        CallbackWorker { runtime, queue, client, policy, wake: Arc::new(Notify::new()) }
+    pub fn new(
+        runtime: Arc<Runtime<S>>,
+        queue: Arc<dyn CallbackQueue>,
+        policy: RetryPolicy,
+    ) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a TLS backend is built in");
+        CallbackWorker {
+            runtime,
+            queue,
+            client,
+            policy,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// Wakes the worker at once (after a job was queued).
@@ -139,7 +165,11 @@ impl<S: Send + Sync + 'static> CallbackWorker<S> {
     pub async fn run(self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.queue.claim_due(self.runtime.budget() + Duration::from_secs(30)).await {
+            match self
+                .queue
+                .claim_due(self.runtime.budget() + Duration::from_secs(30))
+                .await
+            {
                 Ok(Some((job, lease))) => {
                     self.process(job, lease).await;
                     continue;
@@ -165,21 +195,42 @@ impl<S: Send + Sync + 'static> CallbackWorker<S> {
         let _enter = span.enter();
         drop(_enter);
         if job.outcome.is_none() {
-            let mut call = Call::new(work.action.clone(), work.request_id.clone(), work.input.clone()).platform(super::PLATFORM);
+            let mut call = Call::new(
+                work.action.clone(),
+                work.request_id.clone(),
+                work.input.clone(),
+            )
+            .platform(super::PLATFORM);
             call.extensions.insert(work.event());
             let done = self.runtime.execute(call).await;
-            let retry = done.outcome.failure().is_some_and(|f| f.kind.is_retryable() || f.kind == FailureKind::InProgress);
+            let retry = done
+                .outcome
+                .failure()
+                .is_some_and(|f| f.kind.is_retryable() || f.kind == FailureKind::InProgress);
             if retry {
-                span.in_scope(|| tracing::warn!(outcome = done.outcome.label(), attempt = job.attempts + 1, "the deferred handler will be retried"));
+                span.in_scope(|| {
+                    tracing::warn!(
+                        outcome = done.outcome.label(),
+                        attempt = job.attempts + 1,
+                        "the deferred handler will be retried"
+                    )
+                });
                 return self.later(&lease, job.attempts).await;
             }
             let outcome = serde_json::to_vec(&done.outcome).expect("outcomes serialise");
             if let Err(err) = self.queue.record_outcome(&lease, &outcome).await {
-                span.in_scope(|| tracing::error!(error = %err, "could not record the deferred outcome"));
+                span.in_scope(
+                    || tracing::error!(error = %err, "could not record the deferred outcome"),
+                );
                 return;
             }
             if let Outcome::Failure(f) = &done.outcome {
-                span.in_scope(|| tracing::warn!(outcome = f.kind.as_str(), "the deferred handler failed permanently; resuming the flow anyway"));
+                span.in_scope(|| {
+                    tracing::warn!(
+                        outcome = f.kind.as_str(),
+                        "the deferred handler failed permanently; resuming the flow anyway"
+                    )
+                });
             }
         }
         let delivered = self
@@ -193,7 +244,9 @@ impl<S: Send + Sync + 'static> CallbackWorker<S> {
             Ok(true) => {
                 span.in_scope(|| tracing::info!(attempts = job.attempts + 1, "flow resumed"));
                 if let Err(err) = self.queue.finish(&lease, true).await {
-                    span.in_scope(|| tracing::error!(error = %err, "could not mark the callback done"));
+                    span.in_scope(
+                        || tracing::error!(error = %err, "could not mark the callback done"),
+                    );
                 }
             }
             other => {
@@ -209,10 +262,15 @@ impl<S: Send + Sync + 'static> CallbackWorker<S> {
 
     async fn later(&self, lease: &JobLease, attempts: u32) {
         let result = if attempts + 1 >= self.policy.attempts {
-            tracing::error!(attempts = attempts + 1, "giving up on a deferred call: its retry budget ran out");
+            tracing::error!(
+                attempts = attempts + 1,
+                "giving up on a deferred call: its retry budget ran out"
+            );
             self.queue.finish(lease, false).await
         } else {
-            self.queue.retry_later(lease, self.policy.backoff(attempts)).await
+            self.queue
+                .retry_later(lease, self.policy.backoff(attempts))
+                .await
         };
         if let Err(err) = result {
             tracing::error!(error = %err, "could not reschedule a deferred call");

@@ -7,6 +7,7 @@
 //! through [`Context::extension`](crate::Context::extension), including the `x-epilot-token`
 //! (a [`Secret`](crate::Secret): never logged, redacted in `Debug`).
 
+pub mod callback;
 pub mod wire;
 
 use std::sync::Arc;
@@ -27,6 +28,8 @@ use crate::server::response::{json_response, log_answered, log_refused, read_bod
 use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER,
 };
+use crate::store::CallbackQueue;
+use tokio::sync::Notify;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "epilot";
@@ -36,22 +39,39 @@ pub const TOKEN_HEADER: &str = "x-epilot-token";
 struct Shared<S> {
     runtime: Arc<Runtime<S>>,
     verifier: Option<StandardWebhooksVerifier>,
+    queue: Arc<dyn CallbackQueue>,
+    wake: Arc<Notify>,
 }
 
-/// The epilot route over `runtime`. With no verifier every request is refused with 401.
+/// The epilot route over `runtime`. With no verifier every request is refused with 401. Calls
+/// that wait for a callback are queued on `queue`, and `wake` is notified for each (see
+/// [`callback`]).
 ///
 /// ```
 /// use std::sync::Arc;
 /// use actionkit_core::runtime::Runtime;
-/// let routes: axum::Router = actionkit_core::platform::epilot::routes(Arc::new(Runtime::new(())), None);
+/// use actionkit_core::store::MemoryStore;
+/// let routes: axum::Router = actionkit_core::platform::epilot::routes(
+///     Arc::new(Runtime::new(())),
+///     None,
+///     Arc::new(MemoryStore::new()),
+///     Arc::default(),
+/// );
 /// ```
 pub fn routes<S: Send + Sync + 'static>(
     runtime: Arc<Runtime<S>>,
     verifier: Option<StandardWebhooksVerifier>,
+    queue: Arc<dyn CallbackQueue>,
+    wake: Arc<Notify>,
 ) -> Router {
     Router::new()
         .route("/epilot/{action}", post(execute::<S>))
-        .with_state(Arc::new(Shared { runtime, verifier }))
+        .with_state(Arc::new(Shared {
+            runtime,
+            verifier,
+            queue,
+            wake,
+        }))
 }
 
 async fn execute<S: Send + Sync + 'static>(
@@ -68,6 +88,11 @@ async fn execute<S: Send + Sync + 'static>(
     let call = admit(&shared, &action, &headers, body)
         .and_then(|(id, body)| Ok((id, wire::decode(&body, token)?)));
     let outcome = match call {
+        Ok((id, decoded)) if decoded.callback.is_some() => {
+            let outcome = defer(&shared, &action, &id, decoded).await;
+            log_deferred(&action, &id, &outcome, started);
+            outcome
+        }
         Ok((id, decoded)) => {
             let mut call = Call::new(action.clone(), id.clone(), decoded.input).platform(PLATFORM);
             call.extensions.insert(decoded.event);
@@ -87,6 +112,51 @@ async fn execute<S: Send + Sync + 'static>(
         &wire::outcome_body(&outcome),
         outcome.failure().and_then(|f| f.retry_after),
     )
+}
+
+/// Validates the input, queues the work durably and answers `{}`; the callback worker does the
+/// rest. A redelivery of a queued id is accepted again and queues nothing.
+async fn defer<S: Send + Sync + 'static>(
+    shared: &Shared<S>,
+    action: &str,
+    id: &str,
+    decoded: wire::Decoded,
+) -> Outcome {
+    let Some((resume_token, url)) = &decoded.callback else {
+        unreachable!("only called with a callback")
+    };
+    if let Err(failure) = shared.runtime.check_input(action, decoded.input.clone()) {
+        return Outcome::Failure(failure);
+    }
+    let job = callback::Job::new(action, id, decoded.input, &decoded.event, resume_token, url);
+    let payload = serde_json::to_vec(&job).expect("jobs serialise");
+    match shared
+        .queue
+        .enqueue(&callback::job_key(action, id), &payload)
+        .await
+    {
+        Ok(_) => {
+            shared.wake.notify_one();
+            Outcome::Success {
+                output: serde_json::Value::Null,
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "the callback queue is unavailable");
+            Outcome::Failure(Failure::new(
+                503,
+                FailureKind::Transient,
+                "the work queue is unavailable; retry later",
+            ))
+        }
+    }
+}
+
+fn log_deferred(action: &str, id: &str, outcome: &Outcome, started: Instant) {
+    tracing::info!(
+        platform = PLATFORM, action = %action, request_id = %id, outcome = outcome.label(), status = outcome.status(),
+        latency_ms = started.elapsed().as_millis() as u64, "call queued for a callback"
+    );
 }
 
 /// Body size, signature, then the action — before any JSON is read. Returns the webhook id.
