@@ -37,6 +37,9 @@ use crate::runtime::Runtime;
 use crate::signature::standard_webhooks::{StandardWebhooksVerifier, WebhookKey};
 use crate::store::{CallbackQueue, IdempotencyStore};
 
+/// What [`App::into_parts`] hands out: the shared runtime, the router and the callback worker.
+pub(crate) type Parts<S> = (Arc<Runtime<S>>, Router, CallbackWorker<S>);
+
 /// How often the callback worker looks for due work when nothing woke it.
 const CALLBACK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 use crate::signature::stripe::StripeVerifier;
@@ -129,8 +132,7 @@ impl<S: Send + Sync + 'static> App<S> {
     pub(crate) fn into_parts(
         self,
         config: &ServerConfig,
-    ) -> Result<(Arc<Runtime<S>>, Router, CallbackWorker<S>), crate::signature::SignatureError>
-    {
+    ) -> Result<Parts<S>, crate::signature::SignatureError> {
         let verifier = if config.stripe_secrets.is_empty() {
             None
         } else {

@@ -88,6 +88,7 @@ struct Running<S> {
     stripe_secret: String,
     epilot_key: WebhookSigningKey,
     _stop: tokio::sync::oneshot::Sender<()>,
+    _stop_worker: tokio_util::sync::DropGuard,
 }
 
 impl<S> std::fmt::Debug for Simulator<S> {
@@ -164,7 +165,11 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     .expect("bind a loopback port");
                 let addr = listener.local_addr().expect("a local address");
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                tokio::spawn(worker.run(Duration::from_millis(50), std::future::pending()));
+                let stop_worker = tokio_util::sync::CancellationToken::new();
+                tokio::spawn(worker.run(
+                    Duration::from_millis(50),
+                    stop_worker.clone().cancelled_owned(),
+                ));
                 tokio::spawn(async move {
                     let _ = axum::serve(listener, router)
                         .with_graceful_shutdown(async move {
@@ -179,6 +184,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     stripe_secret,
                     epilot_key,
                     _stop: stop,
+                    _stop_worker: stop_worker.drop_guard(),
                 }
             })
             .await
