@@ -10,12 +10,7 @@ use crate::check::Layout;
 /// A nested object: its schema is built from its fields every time a parent asks (parents cache).
 pub fn object(cont: &Container) -> TokenStream {
     let ident = cont.ident;
-    let mut generics = cont.input.generics.clone();
-    for param in generics.type_params_mut() {
-        param
-            .bounds
-            .push(syn::parse_quote!(::actionkit::__private::InputType));
-    }
+    let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let specs = specs(cont, &Layout::default());
     let assertions = assertions(cont);
@@ -60,12 +55,7 @@ pub fn string_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
 pub fn json_schema(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let name = ident.to_string();
-    let mut generics = cont.input.generics.clone();
-    for param in generics.type_params_mut() {
-        param
-            .bounds
-            .push(syn::parse_quote!(::actionkit::__private::InputType));
-    }
+    let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let schemars = quote!(::actionkit::__private::schemars);
     quote! {
@@ -80,4 +70,16 @@ pub fn json_schema(cont: &Container) -> TokenStream {
             }
         }
     }
+}
+
+/// The container's generics with `T: InputType` added to every type parameter, as serde adds
+/// its own bounds.
+fn with_input_type_bounds(cont: &Container) -> syn::Generics {
+    let mut generics = cont.input.generics.clone();
+    for param in generics.type_params_mut() {
+        param
+            .bounds
+            .push(syn::parse_quote!(::actionkit::__private::InputType));
+    }
+    generics
 }
