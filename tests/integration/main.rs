@@ -1,10 +1,12 @@
 //! Integration tests: one binary, one module per concern.
 
+mod corpus;
 mod epilot_server;
 mod export;
 mod fixtures;
 mod form_state;
 mod harness;
+mod load;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;
