@@ -1,11 +1,13 @@
 //! Integration tests: one binary, one module per concern.
 
+mod corpus;
 mod epilot_callback;
 mod epilot_server;
 mod export;
 mod fixtures;
 mod form_state;
 mod harness;
+mod load;
 mod logs;
 mod runtime;
 mod schema_agreement;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
@@ -166,7 +166,8 @@ impl<S: Send + Sync + 'static> App<S> {
             )
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
-            .layer(DefaultBodyLimit::max(config.body_limit));
+            .layer(DefaultBodyLimit::max(config.body_limit))
+            .layer(axum::middleware::map_response(close_after_too_large));
         let prefix = config.prefix.trim_end_matches('/');
         let router = if prefix.is_empty() {
             routes
@@ -214,13 +215,43 @@ impl<S: Send + Sync + 'static> Exportable for App<S> {
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    let body = json!({"error": {"type": "not_found", "message": format!("no route `{method} {}`", uri.path())}});
-    json_response(StatusCode::NOT_FOUND, &body, None)
+    let message = format!("no route `{method} {}`", uri.path());
+    route_error(StatusCode::NOT_FOUND, &uri, "not_found", &message)
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let body = json!({"error": {"type": "method_not_allowed", "message": format!("`{}` does not accept `{method}`", uri.path())}});
-    json_response(StatusCode::METHOD_NOT_ALLOWED, &body, None)
+    let message = format!("`{}` does not accept `{method}`", uri.path());
+    route_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &uri,
+        "method_not_allowed",
+        &message,
+    )
+}
+
+/// A 413 leaves the rest of the request body unread, so hyper closes the connection after the
+/// answer: say so with `Connection: close`, or a client that pools the connection fails its next
+/// request on it.
+async fn close_after_too_large(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A routing error in the shape of the platform the path belongs to: epilot's `error_output`
+/// under `/epilot` (every non-2xx answer there uses it), Stripe's `error` elsewhere. Inside a
+/// prefix the path seen here is relative to it.
+fn route_error(status: StatusCode, uri: &Uri, kind: &str, message: &str) -> Response {
+    let path = uri.path();
+    let body = if path == "/epilot" || path.starts_with("/epilot/") {
+        platform::epilot::wire::error_output(kind, message, None)
+    } else {
+        json!({"error": {"type": kind, "message": message}})
+    };
+    json_response(status, &body, None)
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -1,7 +1,8 @@
 //! JSON responses and body reading shared by the platform adapters.
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::extract::Path;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
@@ -23,6 +24,16 @@ pub fn json_response(status: StatusCode, body: &Value, retry_after: Option<u64>)
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+/// The `{action}` path segment, percent-decoded. One that is not UTF-8 once decoded names no
+/// action: it reads as `U+FFFD`, so the request is answered like any unknown action (404 after
+/// its signature, in the platform's error shape) instead of with axum's plain-text 400.
+pub fn action_id(path: Result<Path<String>, PathRejection>) -> String {
+    match path {
+        Ok(Path(action)) => action,
+        Err(_) => char::REPLACEMENT_CHARACTER.to_string(),
+    }
 }
 
 /// The buffered body, or `413 too_large` / `400 invalid_input`.

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -24,7 +24,9 @@ use axum::routing::post;
 pub use self::wire::EpilotEvent;
 use crate::context::Secret;
 use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{json_response, log_answered, log_refused, read_body, single_header};
+use crate::server::response::{
+    action_id, json_response, log_answered, log_refused, read_body, single_header,
+};
 use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER,
 };
@@ -76,10 +78,11 @@ pub fn routes<S: Send + Sync + 'static>(
 
 async fn execute<S: Send + Sync + 'static>(
     State(shared): State<Arc<Shared<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let action = action_id(action);
     let started = Instant::now();
     let token = single_header(&headers, TOKEN_HEADER)
         .ok()

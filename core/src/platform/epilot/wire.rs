@@ -244,15 +244,31 @@ pub fn outcome_body(outcome: &Outcome) -> Value {
 
 /// The `error_output` body.
 pub fn error_body(failure: &Failure) -> Value {
+    error_output(
+        failure.kind.as_str(),
+        &failure.message,
+        failure.field.as_deref(),
+    )
+}
+
+/// The `error_output` body of an error with type `kind` (also for answers no action gives, such
+/// as an unknown route or method under `/epilot`).
+///
+/// ```
+/// use actionkit_core::platform::epilot::wire::error_output;
+/// let body = error_output("not_found", "no route", None);
+/// assert_eq!(body["error_output"]["error_info"]["details"][0]["error_type"], "not_found");
+/// ```
+pub fn error_output(kind: &str, message: &str, field: Option<&str>) -> Value {
     let mut detail = Map::new();
-    detail.insert("explanation".into(), failure.message.clone().into());
-    detail.insert("error_type".into(), failure.kind.as_str().into());
-    if let Some(field) = &failure.field {
-        detail.insert("field".into(), field.clone().into());
+    detail.insert("explanation".into(), message.into());
+    detail.insert("error_type".into(), kind.into());
+    if let Some(field) = field {
+        detail.insert("field".into(), field.into());
     }
     json!({
         "error_output": {
-            "error_reason": failure.message,
+            "error_reason": message,
             "error_info": {"details": [detail]}
         }
     })

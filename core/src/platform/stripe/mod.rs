@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -17,7 +17,9 @@ use axum::routing::post;
 
 pub use self::wire::StripeContext;
 use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{json_response, log_answered, log_refused, read_body, single_header};
+use crate::server::response::{
+    action_id, json_response, log_answered, log_refused, read_body, single_header,
+};
 use crate::signature::stripe::{HEADER, StripeVerifier};
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
@@ -53,10 +55,11 @@ pub fn routes<S: Send + Sync + 'static>(
 
 async fn execute<S: Send + Sync + 'static>(
     State(shared): State<Arc<Shared<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let action = action_id(action);
     let started = Instant::now();
     let envelope =
         admit(&shared, &action, &headers, body).and_then(|body| wire::decode_execute(&body));
@@ -80,10 +83,11 @@ async fn execute<S: Send + Sync + 'static>(
 
 async fn form_state<S: Send + Sync + 'static>(
     State(shared): State<Arc<Shared<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let action = action_id(action);
     let started = Instant::now();
     let answer = match admit(&shared, &action, &headers, body)
         .and_then(|body| wire::decode_form_state(&body))
