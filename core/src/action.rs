@@ -22,11 +22,15 @@ use crate::ui::ui_schema;
 /// #[action(id = "post_message")]
 /// struct PostMessage {
 ///     /// Where to post
-///     #[field(title = "Channel", dynamic_select)]
+///     #[field(title = "Channel", options = channels)]
 ///     channel: String,
 ///     /// What to say
 ///     #[field(multi, template, max_length = 2000)]
 ///     text: Option<String>,
+/// }
+///
+/// async fn channels() -> Result<actionkit::form_state::Options, actionkit::form_state::FieldError> {
+///     Ok([actionkit::form_state::Choice::new("general", "#general")].into_iter().collect())
 /// }
 ///
 /// assert_eq!(PostMessage::ID, "post_message");

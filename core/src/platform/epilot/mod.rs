@@ -5,7 +5,7 @@
 //! The action's input is `data.action_config.custom_action_config`, decoded and validated
 //! exactly as on Stripe; the rest of the event reaches the handler as an [`EpilotEvent`]
 //! through [`Context::extension`](crate::Context::extension), including the `x-epilot-token`
-//! (a [`Secret`](crate::Secret): never logged, redacted in `Debug`).
+//! (a [`Secret`]: never logged, redacted in `Debug`).
 
 pub mod callback;
 pub mod wire;
