@@ -149,3 +149,30 @@ fn string_values_are_never_echoed() {
     let err = Notify::decode(value).unwrap_err();
     assert!(!err.to_string().contains("sk_live_secret"));
 }
+
+/// An invalid `pattern` is refused when the action is registered, not at the first request.
+#[derive(actionkit::Action, serde::Deserialize, Debug)]
+#[action(id = "bad_pattern", execute = never)]
+#[allow(dead_code)]
+struct BadPattern {
+    #[field(pattern = "([unclosed")]
+    code: String,
+}
+
+async fn never(_: BadPattern) -> Result<(), actionkit::ActionError> {
+    Ok(())
+}
+
+#[test]
+fn an_invalid_pattern_stops_start_up() {
+    let registered =
+        std::panic::catch_unwind(|| actionkit::runtime::Runtime::new(()).action::<BadPattern>());
+    let message = *registered
+        .expect_err("registration must refuse it")
+        .downcast::<String>()
+        .unwrap();
+    assert!(
+        message.contains("the generated input schema is invalid"),
+        "{message}"
+    );
+}

@@ -226,8 +226,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Registers action `A`.
     ///
     /// # Panics
-    /// When an action with the same id is already registered.
+    /// When an action with the same id is already registered, or its generated input schema is
+    /// unusable (an invalid `pattern`).
     pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
+        // Build the schemas and compile the validator now, so an unusable attribute (an invalid
+        // `pattern`) stops the process at start-up rather than failing a request.
+        let _ = A::input_schema();
         let typed = Typed::<A> {
             memo: Arc::new(FormMemo::new(self.form_cache_ttl)),
             runs: AtomicU64::new(0),
