@@ -2,36 +2,28 @@
 //! signature or a bearer token.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
 use crate::harness::{SECRET, epilot_signer, now, start};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+/// Set by `logs_name_the_request_but_never_a_secret` to run the child half of that test.
+const LOGS_CHILD: &str = "ACTIONKIT_LOGS_CHILD";
 
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
+/// The child half of `logs_name_the_request_but_never_a_secret`: in a process of its own, so its
+/// global log subscriber sees every event (tracing caches callsite interest per process, which
+/// makes a thread-local subscriber unreliable beside other tests). Without the variable it does
+/// nothing; the parent test is the one that asserts.
 #[test]
-fn logs_name_the_request_but_never_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
+fn logs_child_entry() {
+    if std::env::var_os(LOGS_CHILD).is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stdout)
         .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // One thread, so every task logs through the subscriber set above.
-    let runtime = tokio::runtime::Builder::new_current_thread()
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -58,12 +50,48 @@ fn logs_name_the_request_but_never_a_secret() {
         let (status, _) = server.signed("/stripe/send_email/execute", &json!({"id": "req_bad", "custom_input": {"audience_id": 1}})).await;
         assert_eq!(status, 400);
         server.stop().await;
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        assert!(logs.contains("request_id=req_logged") && logs.contains("outcome=\"success\""), "{logs}");
-        assert!(logs.contains("request_id=msg_logged"), "{logs}");
-        assert!(logs.contains("latency_ms="), "{logs}");
-        for secret in [SECRET, "ey.super.secret.token", signature.as_str(), "t="] {
-            assert!(!logs.contains(secret), "the logs leak `{secret}`:\n{logs}");
-        }
+        writeln!(std::io::stdout().lock(), "signature-under-test: {signature}").unwrap();
     });
+}
+
+#[test]
+fn logs_name_the_request_but_never_a_secret() {
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "logs::logs_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(LOGS_CHILD, "1")
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 logs");
+    assert!(
+        output.status.success(),
+        "the child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let signature = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("signature-under-test: "))
+        .expect("the child ran")
+        .to_owned();
+    let logs: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("signature-under-test: "))
+        .collect();
+    let logs = logs.join("\n");
+    assert!(
+        logs.contains("request_id=req_logged") && logs.contains("outcome=\"success\""),
+        "{logs}"
+    );
+    assert!(logs.contains("request_id=msg_logged"), "{logs}");
+    assert!(
+        logs.contains("latency_ms=") && logs.contains("outcome=\"invalid_input\""),
+        "{logs}"
+    );
+    for secret in [SECRET, "ey.super.secret.token", signature.as_str(), "v1="] {
+        assert!(!logs.contains(secret), "the logs leak `{secret}`:\n{logs}");
+    }
 }
