@@ -47,13 +47,12 @@
 //! # }).unwrap();
 //! ```
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{IdempotencyStore, StoreError, write_hex};
+use super::{IdempotencyStore, StoreError};
 
 /// One deferred piece of work and its callback, as [`CallbackQueue::claim_due`] hands it out.
 ///
@@ -105,81 +104,7 @@ pub struct PendingJob {
 /// # Ok::<(), actionkit_core::store::StoreError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct JobLease {
-    key: String,
-    token: [u8; 16],
-    expires_at: SystemTime,
-}
-
-impl JobLease {
-    /// Builds a lease; for implementations of [`CallbackQueue`] outside this crate.
-    ///
-    /// ```
-    /// use std::time::{Duration, SystemTime};
-    /// use actionkit_core::store::JobLease;
-    /// let lease = JobLease::new("job_1", [9; 16], SystemTime::now() + Duration::from_secs(30));
-    /// assert_eq!(lease.token(), &[9; 16]);
-    /// ```
-    pub fn new(key: impl Into<String>, token: [u8; 16], expires_at: SystemTime) -> Self {
-        Self {
-            key: key.into(),
-            token,
-            expires_at,
-        }
-    }
-
-    /// The key of the job this lease owns.
-    ///
-    /// ```
-    /// # use std::time::SystemTime;
-    /// # use actionkit_core::store::JobLease;
-    /// assert_eq!(JobLease::new("job_1", [0; 16], SystemTime::now()).key(), "job_1");
-    /// ```
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The random token of this claim, different for every claim.
-    ///
-    /// ```
-    /// # use std::time::SystemTime;
-    /// # use actionkit_core::store::JobLease;
-    /// assert_eq!(JobLease::new("job_1", [3; 16], SystemTime::now()).token(), &[3; 16]);
-    /// ```
-    pub fn token(&self) -> &[u8; 16] {
-        &self.token
-    }
-
-    /// When the lease ends; after it, [`CallbackQueue::claim_due`] may hand the job to another
-    /// worker. For [`PostgresStore`](super::PostgresStore) this is the database's clock.
-    ///
-    /// ```
-    /// # use std::time::SystemTime;
-    /// # use actionkit_core::store::JobLease;
-    /// let at = SystemTime::UNIX_EPOCH;
-    /// assert_eq!(JobLease::new("job_1", [0; 16], at).expires_at(), at);
-    /// ```
-    pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
-    }
-}
-
-impl fmt::Debug for JobLease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Hex<'a>(&'a [u8]);
-        impl fmt::Debug for Hex<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_hex(f, self.0)
-            }
-        }
-        f.debug_struct("JobLease")
-            .field("key", &self.key)
-            .field("token", &Hex(&self.token))
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
+pub type JobLease = super::Lease;
 
 /// A durable queue of deferred jobs, each run once and then called back until delivered.
 ///
