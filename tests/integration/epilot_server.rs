@@ -200,7 +200,7 @@ async fn forged_stale_and_ambiguous_signatures_are_401() {
             "f2",
             &event(welcome()),
             &epilot_signer(),
-            now() - 301,
+            now() - 330,
         )
         .await,
         deliver(
@@ -209,7 +209,7 @@ async fn forged_stale_and_ambiguous_signatures_are_401() {
             "f3",
             &event(welcome()),
             &epilot_signer(),
-            now() + 301,
+            now() + 330,
         )
         .await,
     ];
