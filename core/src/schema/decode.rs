@@ -7,6 +7,9 @@ use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_path_to_error::Segment;
+
+use super::InputType;
 
 /// Why an input value was refused, and where: the HTTP layer answers it as `400 invalid_input`.
 ///
@@ -113,7 +116,10 @@ impl InputValidator {
         if let Some(err) = self.validator.iter_errors(&value).next() {
             return Err(self.describe(&err));
         }
-        serde_json::from_value(value).map_err(|err| InputError::new("", err.to_string()))
+        // The schema admits a few values the Rust type does not, all of them integers: `3.0`
+        // (an integer to JSON Schema) and, for 64-bit types, numbers beyond the type's range.
+        serde_path_to_error::deserialize(value)
+            .map_err(|err| InputError::new(pointer(err.path()), err.inner().to_string()))
     }
 
     fn describe(&self, err: &jsonschema::ValidationError<'_>) -> InputError {
@@ -210,22 +216,28 @@ impl InputValidator {
 }
 
 /// Serialises an input for the wire: like `serde_json::to_value`, but without the `null`s that
-/// `Option::None` produces, which the platforms' schemas (and so [`InputValidator`]) do not admit
-/// as values; absent and `null` mean the same to actionkit.
+/// `Option::None` produces on the input's properties, which the platforms' schemas (and so
+/// [`InputValidator`]) do not admit as values; absent and `null` mean the same to actionkit.
+/// A `null` inside a free-form object is a value, and is kept.
 ///
 /// ```
-/// #[derive(serde::Serialize)]
-/// struct Input { name: String, nickname: Option<String> }
-/// let value = actionkit_core::schema::to_input(&Input { name: "a".into(), nickname: None });
-/// assert_eq!(value, serde_json::json!({"name": "a"}));
+/// use serde_json::{Map, Value, json};
+///
+/// #[derive(actionkit::InputType, serde::Serialize)]
+/// struct Input { name: String, nickname: Option<String>, extra: Map<String, Value> }
+///
+/// let extra = Map::from_iter([("note".to_owned(), Value::Null)]);
+/// let value = actionkit_core::schema::to_input(&Input { name: "a".into(), nickname: None, extra });
+/// assert_eq!(value, json!({"name": "a", "extra": {"note": null}}));
 /// ```
 ///
 /// # Panics
 /// When `T`'s `Serialize` implementation fails, which derived inputs never do.
-pub fn to_input<T: Serialize>(input: &T) -> Value {
+pub fn to_input<T: InputType + Serialize>(input: &T) -> Value {
     let mut value =
         serde_json::to_value(input).expect("actionkit: an input type failed to serialise");
-    remove_nulls(&mut value);
+    // Only the `null`s of optional properties: inside a free-form object `null` is a value.
+    strip_optional_nulls(&Value::Object(T::schema()), &mut value);
     value
 }
 
@@ -243,13 +255,6 @@ pub fn to_input<T: Serialize>(input: &T) -> Value {
 /// The first problem found, with the JSON pointer of the offending field.
 pub fn decode<T: DeserializeOwned>(schema: &Value, value: Value) -> Result<T, InputError> {
     InputValidator::new(schema.clone()).decode(value)
-}
-
-fn remove_nulls(value: &mut Value) {
-    if let Value::Object(map) = value {
-        map.retain(|_, v| !v.is_null());
-        map.values_mut().for_each(remove_nulls);
-    }
 }
 
 fn strip_optional_nulls(schema: &Value, value: &mut Value) {
@@ -270,6 +275,16 @@ fn strip_optional_nulls(schema: &Value, value: &mut Value) {
             strip_optional_nulls(property, v);
         }
     }
+}
+
+/// The JSON pointer of a serde error's path.
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .fold(String::new(), |pointer, segment| match segment {
+            Segment::Seq { index } => child(&pointer, &index.to_string()),
+            Segment::Map { key } => child(&pointer, key),
+            Segment::Enum { .. } | Segment::Unknown => pointer,
+        })
 }
 
 fn child(parent: &str, name: &str) -> String {
@@ -305,5 +320,88 @@ fn describe_value(value: &Value) -> String {
         Value::String(_) => "a string".to_owned(),
         Value::Array(_) => "an array".to_owned(),
         Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Regression tests for inputs found by the `input_decode` fuzz target (`fuzz/`).
+
+    use serde::{Deserialize, Serialize};
+    use serde_json::{Map, Value, json};
+
+    use super::{InputValidator, to_input};
+    use crate::schema::{FieldSpec, InputType, input_schema, object_schema};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Input {
+        offsets: Vec<i64>,
+        retries: u8,
+        nickname: Option<String>,
+        #[serde(default)]
+        extra: Map<String, Value>,
+    }
+
+    fn fields() -> [FieldSpec; 4] {
+        [
+            FieldSpec::new::<Vec<i64>>("offsets", "Offsets"),
+            FieldSpec::new::<u8>("retries", "Retries"),
+            FieldSpec::new::<Option<String>>("nickname", "Nickname"),
+            FieldSpec::new::<Option<Map<String, Value>>>("extra", "Extra"),
+        ]
+    }
+
+    impl InputType for Input {
+        fn schema() -> Map<String, Value> {
+            object_schema(&fields())
+        }
+    }
+
+    fn validator() -> InputValidator {
+        InputValidator::new(input_schema(&fields()))
+    }
+
+    /// `330382099.0` is an integer to JSON Schema but not to serde: the refusal names the field.
+    #[test]
+    fn integral_float_is_refused_at_its_field() {
+        let input = json!({"offsets": [-1, 330382099.0], "retries": 7});
+        let err = validator().decode::<Input>(input).unwrap_err();
+        assert_eq!(err.field(), "/offsets/1");
+        assert_eq!(
+            err.message(),
+            "invalid type: floating point `330382099.0`, expected i64"
+        );
+
+        let err = validator()
+            .decode::<Input>(json!({"offsets": [], "retries": 3.0}))
+            .unwrap_err();
+        assert_eq!(err.field(), "/retries");
+    }
+
+    /// The schema of an `i64` states no bounds, so 2^63 passes validation and fails serde.
+    #[test]
+    fn out_of_range_wide_integer_is_refused_at_its_field() {
+        let input = json!({"offsets": [9_223_372_036_854_775_808_u64], "retries": 0});
+        let err = validator().decode::<Input>(input).unwrap_err();
+        assert_eq!(err.field(), "/offsets/0");
+        assert_eq!(
+            err.to_string(),
+            "`/offsets/0`: invalid value: integer `9223372036854775808`, expected i64"
+        );
+    }
+
+    /// A `null` inside a free-form object is a value: it survives decoding, so `to_input` keeps
+    /// it, and the round trip gives back the same input.
+    #[test]
+    fn to_input_keeps_nulls_inside_free_form_objects() {
+        let input = json!({"offsets": [], "retries": 1, "nickname": null, "extra": {"a": null, "b": {"c": null}}});
+        let decoded: Input = validator().decode(input).unwrap();
+        assert_eq!(decoded.extra["a"], Value::Null);
+        let serialised = to_input(&decoded);
+        assert_eq!(
+            serialised,
+            json!({"offsets": [], "retries": 1, "extra": {"a": null, "b": {"c": null}}})
+        );
+        assert_eq!(validator().decode::<Input>(serialised).unwrap(), decoded);
     }
 }

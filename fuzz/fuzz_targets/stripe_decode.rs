@@ -1,0 +1,39 @@
+//! Stripe request decoding: arbitrary bytes into the `execute` and `get_form_state` decoders
+//! never panic, and every refusal is a `400 invalid_input`.
+
+#![no_main]
+
+use actionkit::platform::stripe::wire::{decode_execute, decode_form_state, error_body};
+use actionkit::runtime::{Failure, FailureKind};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fn refused(failure: &Failure) {
+    assert_eq!(failure.status, 400);
+    assert_eq!(failure.kind, FailureKind::InvalidInput);
+    assert!(error_body(failure)["error"]["message"].is_string());
+}
+
+fuzz_target!(|body: &[u8]| {
+    match decode_execute(body) {
+        Ok(execute) => {
+            assert!(!execute.id.is_empty());
+            assert!(execute.custom_input.is_object());
+            // An accepted body is a JSON object with the same `id`.
+            let value: Value = serde_json::from_slice(body).expect("accepted body is JSON");
+            assert_eq!(value["id"], Value::String(execute.id));
+        }
+        Err(failure) => refused(&failure),
+    }
+    match decode_form_state(body) {
+        Ok(request) => {
+            // What decodes re-encodes to something that decodes the same.
+            let again = serde_json::to_vec(&request).expect("form-state request serialises");
+            assert_eq!(
+                decode_form_state(&again).expect("round trip decodes"),
+                request
+            );
+        }
+        Err(failure) => refused(&failure),
+    }
+});
