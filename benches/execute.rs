@@ -81,7 +81,7 @@ struct Flavor {
 
 impl Flavor {
     fn new(name: &'static str, tokio: tokio::runtime::Runtime) -> Self {
-        // `into_router` starts the epilot callback worker on the current runtime.
+        // Built inside the runtime, as a server builds its router.
         let (actionkit, baseline) = {
             let _entered = tokio.enter();
             (actionkit_router(), baseline_router())

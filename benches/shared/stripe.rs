@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use actionkit::platform::stripe::Stripe;
 use actionkit::server::{App, ServerConfig};
 use actionkit::signature::stripe;
 use actionkit::store::MemoryStore;
@@ -67,13 +68,12 @@ pub async fn charge(ctx: Context, input: BenchCharge) -> Result<Value, ActionErr
 /// actionkit's router for the action, with an in-memory store.
 pub fn actionkit_router() -> Router {
     let config = ServerConfig::new()
-        .stripe_secrets([SECRET])
+        .platform(Stripe::new([SECRET]).expect("a valid secret"))
         .store(Arc::new(MemoryStore::new()))
         .deadline(DEADLINE);
-    App::new(())
-        .action::<BenchCharge>()
-        .into_router(&config)
-        .expect("a valid secret")
+    // The epilot callback worker is not run: the bench sends no epilot calls.
+    let (router, _background) = App::new(()).action::<BenchCharge>().into_router(&config);
+    router
 }
 
 // The hand-written server.

@@ -83,6 +83,20 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     fn decode(value: Value) -> Result<Self, InputError> {
         Self::model().validator.decode(value)
     }
+
+    /// Decodes untrusted JSON text into the input and its canonical hash
+    /// ([`input_hash`](crate::runtime::input_hash)); accepts and refuses exactly what
+    /// [`decode`](Action::decode) does, with the same errors.
+    ///
+    /// # Errors
+    /// The first problem found, naming the field by JSON pointer.
+    #[doc(hidden)]
+    fn decode_json(text: &str) -> Result<(Self, crate::store::InputHash), InputError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| InputError::new("", format!("the input is not JSON: {e}")))?;
+        let hash = crate::runtime::input_hash(&value);
+        Ok((Self::decode(value)?, hash))
+    }
 }
 
 /// The schemas of one action, built once from its [`FieldSpec`]s.

@@ -96,11 +96,13 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn fast(config: ServerConfig) -> ServerConfig {
-    config.callback_retry(actionkit::platform::epilot::callback::RetryPolicy {
-        initial: Duration::from_millis(20),
-        max: Duration::from_millis(100),
-        attempts: 1000,
-    })
+    config.platform(crate::harness::epilot().callback_retry(
+        actionkit::platform::epilot::callback::RetryPolicy {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            attempts: 1000,
+        },
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

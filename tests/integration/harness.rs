@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use actionkit::platform::epilot::Epilot;
+use actionkit::platform::stripe::Stripe;
 use actionkit::server::{App, ServerConfig};
 use actionkit::signature::stripe;
 use actionkit::{FromRef, store::MemoryStore};
@@ -69,13 +71,19 @@ pub fn app_with(outbox: &PathBuf, effects: Effects) -> App<AppState> {
     .action::<Effect>()
 }
 
+/// epilot trusting the test signer's public key and the `v1` secret.
+pub fn epilot() -> Epilot {
+    Epilot::new([
+        epilot_signer().public_key().expect("ed25519"),
+        WEBHOOK_SECRET.to_owned(),
+    ])
+    .expect("valid epilot keys")
+}
+
 pub fn config() -> ServerConfig {
     ServerConfig::new()
-        .stripe_secrets(["whsec_old_rotated_out", SECRET])
-        .epilot_keys([
-            epilot_signer().public_key().expect("ed25519"),
-            WEBHOOK_SECRET.to_owned(),
-        ])
+        .platform(Stripe::new(["whsec_old_rotated_out", SECRET]).expect("valid secrets"))
+        .platform(epilot())
         .store(Arc::new(MemoryStore::new()))
         .deadline(Duration::from_millis(500))
         .body_limit(64 * 1024)

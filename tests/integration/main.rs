@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per concern.
 
 mod corpus;
+mod disconnect;
 mod epilot_callback;
 mod epilot_server;
 mod export;

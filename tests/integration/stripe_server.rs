@@ -348,7 +348,11 @@ async fn shutdown_finishes_in_flight_requests() {
 #[tokio::test]
 async fn the_router_nests_into_an_existing_app() {
     let outbox = temp_path("outbox.jsonl");
-    let actions = app(&outbox).into_router(&config()).unwrap();
+    let (actions, background) = app(&outbox).into_router(&config());
+    assert!(
+        !background.is_empty(),
+        "epilot's callback worker is handed over"
+    );
     let user_app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "home" }))
         .nest("/actions", actions);

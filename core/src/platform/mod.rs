@@ -1,9 +1,257 @@
-//! Platform adapters: each turns its platform's HTTP calls into runtime [`Call`]s and the
-//! runtime's [`Outcome`]s into its wire format. Adapters never import each other; a new
-//! platform is a new sibling module.
+//! Platforms as plug-ins. A platform is what calls actions over HTTP (Stripe, epilot); it
+//! supplies its parts of the one request path in `server::pipeline` through two small traits:
 //!
-//! [`Call`]: crate::runtime::Call
-//! [`Outcome`]: crate::runtime::Outcome
+//! - [`Platform`]: a configured platform as [`ServerConfig`](crate::server::ServerConfig) holds
+//!   it (its name and keys), which [`binds`](Platform::bind) to a running server's runtime and
+//!   store, giving an [`Adapter`] and, where the platform needs one, a background [`Worker`];
+//! - [`Adapter`]: what the pipeline asks of it for each request: its [`routes`](Adapter::routes),
+//!   [`verify`](Adapter::verify) the signature over the raw body, [`decode`](Adapter::decode) the
+//!   body into a runtime [`Call`], [`render`](Render::render) outcomes and refusals (also the
+//!   404/405 of unknown routes under its [`mount`](Adapter::mount)) in its wire shape.
+//!
+//! The pipeline owns the order (body limit → verify → the action exists → decode → runtime →
+//! record → render → answer) and the logging; a platform owns its wire format. Everything about
+//! one platform lives in its folder here; the registration is one line in [`PlatformArgs`] and
+//! one in [`defaults`].
+//!
+//! A minimal platform, answering `POST /echo/<action>` with the input as the body and no
+//! signature (for illustration only: real platforms verify every request):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use actionkit_core::platform::{Adapter, Binding, Bound, Endpoint, Platform, Route};
+//! use actionkit_core::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
+//! use actionkit_core::server::{App, ServerConfig};
+//!
+//! #[derive(Clone, Debug)]
+//! struct Echo;
+//!
+//! impl Platform for Echo {
+//!     fn name(&self) -> &'static str { "echo" }
+//!     fn bind(&self, _: &Binding) -> Bound { Bound::new(Arc::new(Echo)) }
+//! }
+//!
+//! impl Render for Echo {
+//!     fn render(&self, outcome: &Outcome) -> Vec<u8> {
+//!         match outcome {
+//!             Outcome::Success { output } => serde_json::to_vec(output).unwrap(),
+//!             Outcome::Failure(f) => serde_json::to_vec(&serde_json::json!({"error": f.kind.as_str()})).unwrap(),
+//!         }
+//!     }
+//! }
+//!
+//! impl Adapter for Echo {
+//!     fn name(&self) -> &'static str { "echo" }
+//!     fn mount(&self) -> &'static str { "/echo" }
+//!     fn routes(&self) -> &'static [Route] { &[Route::new("/echo/{action}", Endpoint::Execute)] }
+//!     fn verify(&self, _: &http::HeaderMap, _: &[u8], _: std::time::SystemTime) -> Result<(), Failure> { Ok(()) }
+//!     fn decode(&self, action: &str, headers: &http::HeaderMap, body: &[u8]) -> Result<Call, Failure> {
+//!         let id = headers.get("x-request-id").and_then(|v| v.to_str().ok())
+//!             .ok_or_else(|| Failure::new(400, FailureKind::InvalidInput, "missing `x-request-id`"))?;
+//!         let input = Input::json(std::str::from_utf8(body).unwrap_or("null"))
+//!             .map_err(|e| Failure::new(400, FailureKind::InvalidInput, e.to_string()))?;
+//!         Ok(Call::new(action, id, input).platform("echo"))
+//!     }
+//! }
+//!
+//! # #[derive(actionkit::Action, serde::Deserialize)]
+//! # #[action(id = "ping", execute = ping)]
+//! # struct Ping {}
+//! # async fn ping(_: Ping) -> Result<&'static str, actionkit_core::ActionError> { Ok("pong") }
+//! let (router, _background) = App::new(())
+//!     .action::<Ping>()
+//!     .into_router(&ServerConfig::new().platform(Echo))
+//!     .unwrap();
+//! ```
+//!
+//! What a third platform touches: a new folder `platform/<name>/` (its wire format, its
+//! [`Platform`] and [`Adapter`] impls, its clap `Args`), one field in [`PlatformArgs`] and one
+//! entry in [`defaults`].
 
 pub mod epilot;
 pub mod stripe;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::HeaderMap;
+
+use crate::form_state::{FormStateRequest, FormStateResponse};
+use crate::handler::BoxFuture;
+use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
+use crate::store::Store;
+
+/// A configured platform: its name, and how it binds to a running server.
+pub trait Platform: fmt::Debug + Send + Sync + 'static {
+    /// The platform's name: the first segment of its idempotency keys and
+    /// [`Context::platform`](crate::Context::platform).
+    fn name(&self) -> &'static str;
+
+    /// The adapter that serves this platform's routes over `binding`'s runtime and store, and
+    /// the background work it needs, if any (returned to the caller, never spawned here).
+    fn bind(&self, binding: &Binding) -> Bound;
+}
+
+/// What a platform binds to: the runtime (type-erased) and the store.
+#[derive(Clone)]
+pub struct Binding {
+    /// The runtime that executes calls.
+    pub engine: Arc<dyn Engine>,
+    /// The idempotency store, which also queues deferred work.
+    pub store: Arc<dyn Store>,
+}
+
+impl fmt::Debug for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Binding").finish_non_exhaustive()
+    }
+}
+
+/// A bound platform: its adapter and its background worker, if it has one.
+pub struct Bound {
+    /// Serves the platform's requests.
+    pub adapter: Arc<dyn Adapter>,
+    /// Work that runs beside the server (epilot's callback worker).
+    pub worker: Option<Worker>,
+}
+
+impl Bound {
+    /// An adapter with no background work.
+    pub fn new(adapter: Arc<dyn Adapter>) -> Self {
+        Bound {
+            adapter,
+            worker: None,
+        }
+    }
+}
+
+impl fmt::Debug for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bound")
+            .field("adapter", &self.adapter.name())
+            .field("worker", &self.worker.is_some())
+            .finish()
+    }
+}
+
+/// Background work: runs until the token it is given is cancelled.
+pub type Worker = Box<dyn FnOnce(tokio_util::sync::CancellationToken) -> BoxFuture<()> + Send>;
+
+/// What a route does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Runs the action's execute handler.
+    Execute,
+    /// Answers a form-state call.
+    FormState,
+}
+
+/// One `POST` route of a platform, relative to the server's prefix; `{action}` is the action id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The path, e.g. `/stripe/{action}/execute`.
+    pub path: &'static str,
+    /// What it does.
+    pub endpoint: Endpoint,
+}
+
+impl Route {
+    /// A route.
+    pub const fn new(path: &'static str, endpoint: Endpoint) -> Self {
+        Route { path, endpoint }
+    }
+}
+
+/// A platform's parts of the request path; see the [module docs](self).
+pub trait Adapter: Render {
+    /// The platform's name (as [`Platform::name`]).
+    fn name(&self) -> &'static str;
+
+    /// The path prefix this platform owns, e.g. `/stripe`: unknown routes and methods under it
+    /// are answered in this platform's error shape.
+    fn mount(&self) -> &'static str;
+
+    /// The routes it serves.
+    fn routes(&self) -> &'static [Route];
+
+    /// Checks the request's signature over the raw body, before anything reads it as JSON.
+    ///
+    /// # Errors
+    /// A `401 signature` failure saying what is wrong.
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure>;
+
+    /// Decodes a verified execute request for action `action` into a call.
+    ///
+    /// # Errors
+    /// A `400 invalid_input` failure naming what is wrong with the envelope.
+    fn decode(&self, action: &str, headers: &HeaderMap, body: &[u8]) -> Result<Call, Failure>;
+
+    /// Decodes a verified form-state request. Platforms without form state keep the default.
+    ///
+    /// # Errors
+    /// A `400 invalid_input` failure naming what is wrong.
+    fn decode_form_state(&self, body: &[u8]) -> Result<FormStateRequest, Failure> {
+        let _ = body;
+        Err(Failure::new(
+            404,
+            FailureKind::NotFound,
+            format!("{} has no form state", self.name()),
+        ))
+    }
+
+    /// The body answered for an unknown route (`kind` `not_found`) or method
+    /// (`method_not_allowed`) under [`mount`](Adapter::mount).
+    fn render_route_error(&self, kind: &str, message: &str) -> Vec<u8> {
+        crate::server::pipeline::plain_error(kind, message)
+    }
+
+    /// The body of a form-state answer.
+    fn render_form_state(&self, response: &FormStateResponse) -> Vec<u8> {
+        serde_json::to_vec(response).expect("form-state answers serialise")
+    }
+
+    /// Work the platform takes over from the runtime for this call (epilot queues calls that
+    /// wait for a callback and answers at once). The default gives the call back, and the
+    /// pipeline runs it now.
+    ///
+    /// # Errors
+    /// The call itself, when the runtime should run it.
+    fn take_over(&self, call: Call) -> Result<BoxFuture<Outcome>, Call> {
+        Err(call)
+    }
+}
+
+/// The `serve` flags of every registered platform, flattened into the CLI. Registering a
+/// platform adds one field here.
+#[derive(clap::Args, Debug)]
+pub struct PlatformArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stripe: stripe::Args,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub epilot: epilot::Args,
+}
+
+impl PlatformArgs {
+    /// Every platform configured from its flags and environment variables.
+    ///
+    /// # Errors
+    /// The first unusable setting, naming its variable and the fix.
+    pub fn into_platforms(self) -> Result<Vec<Arc<dyn Platform>>, String> {
+        Ok(vec![
+            Arc::new(self.stripe.into_platform()?),
+            Arc::new(self.epilot.into_platform()?),
+        ])
+    }
+}
+
+/// Every registered platform, unconfigured: each refuses every request with `401` naming the
+/// setting to add, until configured. Registering a platform adds one entry here.
+pub fn defaults() -> Vec<Arc<dyn Platform>> {
+    vec![
+        Arc::new(stripe::Stripe::unconfigured()),
+        Arc::new(epilot::Epilot::unconfigured()),
+    ]
+}

@@ -27,22 +27,25 @@
 
 mod hash;
 mod outcome;
+mod run;
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub use self::hash::input_hash;
 pub use self::outcome::{Failure, FailureKind, Outcome};
+use self::run::{Detached, Run};
 use crate::context::Context;
 use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
-use crate::store::{Claim, IdempotencyStore, MemoryStore, Recorded, StoreError};
+use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, Recorded, StoreError};
 
 /// The default execute budget: Stripe's 20 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
@@ -61,19 +64,72 @@ pub struct Call {
     /// The platform's name, part of the idempotency key and of the [`Context`].
     pub platform: &'static str,
     /// The raw, untrusted input.
-    pub input: Value,
+    pub input: Input,
     /// Typed extras the handler can read with [`Context::extension`].
     pub extensions: http::Extensions,
 }
 
+/// A call's untrusted input: a JSON value built in-process, or JSON text cut from a request
+/// body, which is decoded straight into the action's input type without an intermediate
+/// [`Value`].
+///
+/// ```
+/// use actionkit_core::runtime::Input;
+/// let from_value = Input::from(serde_json::json!({"name": "Ada"}));
+/// let from_text = Input::json(r#"{"name": "Ada"}"#).unwrap();
+/// assert_eq!(from_value.to_value(), from_text.to_value());
+/// ```
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A value built in-process.
+    Value(Value),
+    /// JSON text, as received.
+    Json(Box<RawValue>),
+}
+
+impl Input {
+    /// Input from JSON text.
+    ///
+    /// # Errors
+    /// When `text` is not JSON.
+    pub fn json(text: &str) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text.to_owned()).map(Input::Json)
+    }
+
+    /// The input as a [`Value`] (parsing it when it is text; `null` if that fails, which text
+    /// made by [`Input::json`] never does).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Input::Value(value) => value.clone(),
+            Input::Json(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        }
+    }
+}
+
+impl From<Value> for Input {
+    fn from(value: Value) -> Self {
+        Input::Value(value)
+    }
+}
+
+impl From<Box<RawValue>> for Input {
+    fn from(raw: Box<RawValue>) -> Self {
+        Input::Json(raw)
+    }
+}
+
 impl Call {
     /// A call with no platform extras, from platform `"test"`.
-    pub fn new(action: impl Into<String>, request_id: impl Into<String>, input: Value) -> Self {
+    pub fn new(
+        action: impl Into<String>,
+        request_id: impl Into<String>,
+        input: impl Into<Input>,
+    ) -> Self {
         Call {
             action: action.into(),
             request_id: request_id.into(),
             platform: "test",
-            input,
+            input: input.into(),
             extensions: http::Extensions::new(),
         }
     }
@@ -96,10 +152,62 @@ pub struct Executed {
     pub ran: bool,
 }
 
-impl Executed {
-    fn refused(outcome: impl Into<Outcome>) -> Self {
-        Executed {
-            outcome: outcome.into(),
+/// Puts outcomes on the wire: each platform renders its own body, and the runtime records
+/// exactly those bytes, so a replay answers byte for byte what the first call answered without
+/// serialising anything again.
+///
+/// ```
+/// use actionkit_core::runtime::{Outcome, Render};
+/// struct Plain;
+/// impl Render for Plain {
+///     fn render(&self, outcome: &Outcome) -> Vec<u8> {
+///         outcome.label().as_bytes().to_vec()
+///     }
+/// }
+/// assert_eq!(Plain.render(&Outcome::Success { output: serde_json::Value::Null }), b"success");
+/// ```
+pub trait Render: Send + Sync + 'static {
+    /// The response body for `outcome` (its status is [`Outcome::status`]).
+    fn render(&self, outcome: &Outcome) -> Vec<u8>;
+}
+
+/// The platform-neutral rendering: the [`Outcome`] itself as JSON, as in-process calls and
+/// queued work record it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OutcomeJson;
+
+impl Render for OutcomeJson {
+    fn render(&self, outcome: &Outcome) -> Vec<u8> {
+        serde_json::to_vec(outcome).expect("outcomes serialise")
+    }
+}
+
+/// What [`Runtime::answer`] gives a server: the status and the rendered body (replayed bytes
+/// for a completed id), with what the log line needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The rendered body.
+    pub body: Vec<u8>,
+    /// Seconds the platform should wait before retrying, for `Retry-After`.
+    pub retry_after: Option<u64>,
+    /// `success` or the failure's type, for logs.
+    pub label: &'static str,
+    /// Whether the body was replayed from the store (the handler did not run).
+    pub replayed: bool,
+    /// Whether the handler ran for this call.
+    pub ran: bool,
+}
+
+impl Answer {
+    /// The answer for `outcome`, rendered by `render`; neither replayed nor run.
+    pub fn refused(outcome: &Outcome, render: &dyn Render) -> Self {
+        Answer {
+            status: outcome.status(),
+            body: render.render(outcome),
+            retry_after: outcome.failure().and_then(|f| f.retry_after),
+            label: outcome.label(),
             replayed: false,
             ran: false,
         }
@@ -136,9 +244,9 @@ trait DynAction<S>: Send + Sync {
         &self,
         ctx: Context,
         state: &S,
-        input: Value,
-    ) -> Result<BoxFuture<HandlerResult>, InputError>;
-    fn check(&self, input: Value) -> Result<(), InputError>;
+        input: Input,
+    ) -> Result<(BoxFuture<HandlerResult>, InputHash), InputError>;
+    fn check(&self, input: Input) -> Result<(), InputError>;
 }
 
 struct Typed<A> {
@@ -179,14 +287,25 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         &self,
         ctx: Context,
         state: &S,
-        input: Value,
-    ) -> Result<BoxFuture<HandlerResult>, InputError> {
-        let input = A::decode(input)?;
-        Ok(A::execute(ctx, state, input))
+        input: Input,
+    ) -> Result<(BoxFuture<HandlerResult>, InputHash), InputError> {
+        let (input, hash) = decode::<A>(input)?;
+        Ok((A::execute(ctx, state, input), hash))
     }
 
-    fn check(&self, input: Value) -> Result<(), InputError> {
-        A::decode(input).map(drop)
+    fn check(&self, input: Input) -> Result<(), InputError> {
+        decode::<A>(input).map(drop)
+    }
+}
+
+/// Decodes `input` into `A` and hashes it canonically (see [`input_hash`]).
+fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> {
+    match input {
+        Input::Value(value) => {
+            let hash = input_hash(&value);
+            Ok((A::decode(value)?, hash))
+        }
+        Input::Json(raw) => A::decode_json(raw.get()),
     }
 }
 
@@ -278,7 +397,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     ///
     /// # Errors
     /// `404 not_found` for an unknown action, `400 invalid_input` naming the field.
-    pub fn check_input(&self, action: &str, input: Value) -> Result<(), Failure> {
+    pub fn check_input(&self, action: &str, input: Input) -> Result<(), Failure> {
         let entry = self.actions.get(action).ok_or_else(|| {
             Failure::new(404, FailureKind::NotFound, format!("no action `{action}`"))
         })?;
@@ -311,14 +430,17 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let future = entry
             .form_state(&self.state, request)
             .ok_or_else(not_found)?;
-        match tokio::spawn(future).await {
+        match run::CatchUnwind(future).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(Failure::from(err)),
-            Err(_) => Err(Failure::new(
-                500,
-                FailureKind::Internal,
-                "the form-state handler failed unexpectedly",
-            )),
+            Err(panic) => {
+                tracing::error!(action, panic = %run::panic_message(panic), "a form-state handler panicked");
+                Err(Failure::new(
+                    500,
+                    FailureKind::Internal,
+                    "the form-state handler failed unexpectedly",
+                ))
+            }
         }
     }
 
@@ -347,30 +469,56 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Invalid input is refused before anything is recorded; a completed request id replays its
     /// recorded outcome; a duplicate of a running id answers `in_progress`; the same id with
     /// another input answers `idempotency_conflict`; a transient failure, timeout or panic
-    /// releases the id so a retry runs again.
+    /// releases the id so a retry runs again. Outcomes are recorded as [`OutcomeJson`]; servers
+    /// use [`Runtime::answer`] to record their platform's wire bytes instead.
     pub async fn execute(&self, call: Call) -> Executed {
+        let answer = self.answer(call, Arc::new(OutcomeJson)).await;
+        let outcome = serde_json::from_slice::<Outcome>(&answer.body).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "a recorded outcome could not be read");
+            Outcome::Failure(Failure::new(
+                500,
+                FailureKind::Internal,
+                "the recorded outcome of this request could not be read",
+            ))
+        });
+        Executed {
+            outcome,
+            replayed: answer.replayed,
+            ran: answer.ran,
+        }
+    }
+
+    /// Runs one execute call and answers it rendered by `render`: what a server calls.
+    ///
+    /// The handler runs inline on the caller's task (no task per request), under the deadline
+    /// (`504 timeout`, the handler's future dropped and its [`Context`] cancelled) and with
+    /// panics caught (`500 internal`). If the caller's future is dropped while the handler runs
+    /// (the client hung up), the run carries on by itself: the handler finishes or times out
+    /// and its outcome is recorded, so the platform's retry replays it.
+    pub async fn answer(&self, call: Call, render: Arc<dyn Render>) -> Answer {
+        let refuse = |failure: Failure| Answer::refused(&Outcome::Failure(failure), &*render);
         let Some(action) = self.actions.get(call.action.as_str()) else {
-            return Executed::refused(Failure::new(
+            return refuse(Failure::new(
                 404,
                 FailureKind::NotFound,
                 format!("no action `{}`", call.action),
             ));
         };
-        let hash = input_hash(&call.input);
-        let mut ctx = Context::new(call.request_id.clone(), call.platform, self.deadline);
+        let mut ctx = Context::new(call.request_id, call.platform, self.deadline);
         ctx.set_extensions(call.extensions);
-        let future = match action.prepare(ctx.clone(), &self.state, call.input) {
-            Ok(future) => future,
-            Err(err) => return Executed::refused(err),
+        let (handler, hash) = match action.prepare(ctx.clone(), &self.state, call.input) {
+            Ok(prepared) => prepared,
+            Err(err) => return refuse(Failure::from(err)),
         };
-        let key = format!("{}:{}:{}", call.platform, call.action, call.request_id);
+        let info = action.info();
+        let key = format!("{}:{}:{}", call.platform, info.id, ctx.request_id());
         let lease = match self
             .store
             .claim(&key, &hash, self.deadline + LEASE_GRACE)
             .await
         {
             Ok(Claim::Acquired(lease)) => lease,
-            Ok(Claim::Replay(recorded)) => return replay(&recorded),
+            Ok(Claim::Replay(recorded)) => return replay(recorded),
             Ok(Claim::InProgress { retry_after }) => {
                 let failure = Failure::new(
                     503,
@@ -378,65 +526,91 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                     "this request id is being handled right now; retry later",
                 )
                 .retry_after(retry_after);
-                return Executed::refused(failure);
+                return refuse(failure);
             }
             Ok(Claim::Conflict) => {
                 let message = "this request id was already used with a different input; use a new id for a new input";
-                return Executed::refused(Failure::new(
-                    409,
-                    FailureKind::IdempotencyConflict,
-                    message,
-                ));
+                return refuse(Failure::new(409, FailureKind::IdempotencyConflict, message));
             }
-            Err(err) => return Executed::refused(store_unavailable(&err)),
+            Err(err) => return refuse(store_unavailable(&err)),
         };
         action.runs().fetch_add(1, Ordering::Relaxed);
-        let outcome = run(ctx, future).await;
-        let recorded = match &outcome {
-            Outcome::Success { .. } => true,
-            Outcome::Failure(f) => f.kind == FailureKind::Permanent,
+        let run = Run {
+            ctx,
+            handler,
+            lease,
+            store: self.store.clone(),
+            render,
+            action: info.id,
         };
-        let stored = if recorded {
-            let body = serde_json::to_vec(&outcome).expect("outcomes serialise");
-            self.store
-                .complete(
-                    &lease,
-                    &Recorded {
-                        status: outcome.status(),
-                        body,
-                        recorded_at: SystemTime::now(),
-                    },
-                )
-                .await
-        } else {
-            self.store.release(&lease).await
-        };
-        if let Err(err) = stored {
-            tracing::error!(request_id = %call.request_id, action = %call.action, error = %err, "could not record the outcome");
-        }
-        Executed {
-            outcome,
+        let ran = Detached::new(run.finish()).await;
+        Answer {
+            status: ran.outcome.status(),
+            retry_after: ran.outcome.failure().and_then(|f| f.retry_after),
+            label: ran.outcome.label(),
+            body: ran.body,
             replayed: false,
             ran: true,
         }
     }
 }
 
-fn replay(recorded: &Recorded) -> Executed {
-    match serde_json::from_slice::<Outcome>(&recorded.body) {
-        Ok(outcome) => Executed {
-            outcome,
-            replayed: true,
-            ran: false,
+/// A boxed `Send` future borrowing from `'a`.
+pub type RefFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A [`Runtime`] with its state type erased: what platforms and background workers hold.
+///
+/// ```
+/// use std::sync::Arc;
+/// use actionkit_core::runtime::{Engine, Runtime};
+/// let engine: Arc<dyn Engine> = Arc::new(Runtime::new(()));
+/// assert_eq!(engine.budget(), actionkit_core::runtime::DEFAULT_DEADLINE);
+/// ```
+pub trait Engine: Send + Sync + 'static {
+    /// [`Runtime::execute`].
+    fn execute(&self, call: Call) -> RefFuture<'_, Executed>;
+    /// [`Runtime::answer`].
+    fn answer(&self, call: Call, render: Arc<dyn Render>) -> RefFuture<'_, Answer>;
+    /// [`Runtime::check_input`].
+    ///
+    /// # Errors
+    /// As [`Runtime::check_input`].
+    fn check_input(&self, action: &str, input: Input) -> Result<(), Failure>;
+    /// [`Runtime::budget`].
+    fn budget(&self) -> Duration;
+}
+
+impl<S: Send + Sync + 'static> Engine for Runtime<S> {
+    fn execute(&self, call: Call) -> RefFuture<'_, Executed> {
+        Box::pin(Runtime::execute(self, call))
+    }
+
+    fn answer(&self, call: Call, render: Arc<dyn Render>) -> RefFuture<'_, Answer> {
+        Box::pin(Runtime::answer(self, call, render))
+    }
+
+    fn check_input(&self, action: &str, input: Input) -> Result<(), Failure> {
+        Runtime::check_input(self, action, input)
+    }
+
+    fn budget(&self) -> Duration {
+        self.deadline
+    }
+}
+
+/// A completed id's recorded answer, byte for byte.
+fn replay(recorded: Recorded) -> Answer {
+    Answer {
+        status: recorded.status,
+        label: if recorded.status < 300 {
+            "success"
+        } else {
+            FailureKind::Permanent.as_str()
         },
-        Err(err) => {
-            tracing::error!(error = %err, "a recorded outcome could not be read");
-            Executed::refused(Failure::new(
-                500,
-                FailureKind::Internal,
-                "the recorded outcome of this request could not be read",
-            ))
-        }
+        body: recorded.body,
+        retry_after: None,
+        replayed: true,
+        ran: false,
     }
 }
 
@@ -448,46 +622,4 @@ fn store_unavailable(err: &StoreError) -> Failure {
         "the idempotency store is unavailable; retry later",
     )
     .retry_after(Duration::from_secs(1))
-}
-
-/// Runs the handler on its own task, so a panic is caught and the deadline enforced.
-async fn run(ctx: Context, future: BoxFuture<HandlerResult>) -> Outcome {
-    let task = tokio::spawn(future);
-    let abort = task.abort_handle();
-    match tokio::time::timeout_at(ctx.deadline(), task).await {
-        Ok(Ok(Ok(output))) => Outcome::Success { output },
-        Ok(Ok(Err(err))) => Outcome::from(err),
-        Ok(Err(join)) => {
-            let detail = if join.is_panic() {
-                panic_message(join.into_panic())
-            } else {
-                "cancelled".to_owned()
-            };
-            tracing::error!(request_id = ctx.request_id(), panic = %detail, "the handler panicked");
-            Outcome::Failure(Failure::new(
-                500,
-                FailureKind::Internal,
-                "the handler failed unexpectedly; the platform may retry",
-            ))
-        }
-        Err(_) => {
-            ctx.cancel_token().cancel();
-            abort.abort();
-            Outcome::Failure(Failure::new(
-                504,
-                FailureKind::Timeout,
-                "the handler did not finish before its deadline",
-            ))
-        }
-    }
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast::<&'static str>()
-            .map(|s| (*s).to_owned())
-            .unwrap_or_else(|_| "a non-string panic".to_owned()),
-    }
 }

@@ -17,7 +17,7 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,10 +25,9 @@ pub use clap;
 use clap::{Args, Parser, Subcommand};
 
 use super::{App, ServerConfig};
+use crate::platform::PlatformArgs;
+use crate::platform::stripe::DEV_SECRET_FILE;
 use crate::signature::stripe;
-
-/// Where `serve` saves a generated development secret so `sign` can find it.
-pub const DEV_SECRET_FILE: &str = ".actionkit/stripe-dev-secret";
 
 /// `serve | export | sign`.
 #[derive(Debug, Parser)]
@@ -56,30 +55,6 @@ pub struct ServeArgs {
     /// Listen address.
     #[arg(long, env = "ACTIONKIT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Stripe signing secret(s), comma-separated; generated for development when absent.
-    #[arg(
-        long = "stripe-secret",
-        env = "STRIPE_SIGNING_SECRET",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub stripe_secrets: Vec<String>,
-    /// epilot's Ed25519 public key (PEM or `whpk_…`); without it (and WEBHOOK_SECRET) the epilot
-    /// route refuses every request.
-    #[arg(
-        long = "epilot-public-key",
-        env = "EPILOT_PUBLIC_KEY",
-        hide_env_values = true
-    )]
-    pub epilot_public_key: Option<String>,
-    /// Standard Webhooks `whsec_…` secret(s) for `v1` senders, comma-separated.
-    #[arg(
-        long = "webhook-secret",
-        env = "WEBHOOK_SECRET",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub webhook_secrets: Vec<String>,
     /// Idempotency store: `memory`, `file:<path>` or `postgres://…`.
     #[arg(
         long,
@@ -101,27 +76,19 @@ pub struct ServeArgs {
     /// Route prefix, e.g. `/actions`.
     #[arg(long, env = "ACTIONKIT_PREFIX", default_value = "")]
     pub prefix: String,
+    /// Each platform's keys.
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
 }
 
 impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("addr", &self.addr)
-            .field(
-                "stripe_secrets",
-                &format_args!("[{} redacted]", self.stripe_secrets.len()),
-            )
-            .field(
-                "epilot_public_key",
-                &self.epilot_public_key.as_ref().map(|_| "redacted"),
-            )
-            .field(
-                "webhook_secrets",
-                &format_args!("[{} redacted]", self.webhook_secrets.len()),
-            )
             .field("deadline_ms", &self.deadline_ms)
             .field("body_limit", &self.body_limit)
             .field("prefix", &self.prefix)
+            .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
 }
@@ -205,29 +172,17 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 
+    /// Validates the whole configuration (every platform's keys, the store) before binding
+    /// the address or announcing anything, so a bad setting stops the process with a message
+    /// naming its variable.
     async fn serve_command(self, args: ServeArgs) -> Result<ExitCode, String> {
+        let platforms = args.platforms.into_platforms()?;
         let store = crate::store::open(&args.store)
             .await
             .map_err(|e| format!("ACTIONKIT_STORE: {e}"))?;
-        let mut secrets: Vec<String> = args
-            .stripe_secrets
-            .into_iter()
-            .filter(|s| !s.trim().is_empty())
-            .collect();
-        if secrets.is_empty() {
-            secrets.push(development_secret()?);
-        }
-        let epilot_keys: Vec<String> = args
-            .epilot_public_key
-            .iter()
-            .chain(&args.webhook_secrets)
-            .filter(|k| !k.trim().is_empty())
-            .cloned()
-            .collect();
         let config = ServerConfig::new()
             .addr(args.addr)
-            .stripe_secrets(secrets)
-            .epilot_keys(epilot_keys)
+            .platforms(platforms)
             .store(store)
             .deadline(Duration::from_millis(args.deadline_ms))
             .body_limit(args.body_limit)
@@ -235,9 +190,9 @@ impl<S: Send + Sync + 'static> App<S> {
         let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+            .map_err(|e| format!("ACTIONKIT_ADDR: cannot listen on {}: {e}", config.addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!(addr = %local, actions = ?ids, store = store_kind(&args.store), deadline_ms = args.deadline_ms, "serving");
+        tracing::info!(addr = %local, actions = ?ids, platforms = ?config.platform_names(), store = store_kind(&args.store), deadline_ms = args.deadline_ms, "serving");
         eprintln!(
             "actionkit: serving {} on http://{local} (store {})",
             ids.join(", "),
@@ -256,38 +211,6 @@ fn store_kind(spec: &str) -> &str {
     } else {
         spec
     }
-}
-
-/// Generates a Stripe secret for this run, prints it once and saves it for `sign`.
-fn development_secret() -> Result<String, String> {
-    let secret = stripe::generate_secret().map_err(|e| e.to_string())?;
-    let path = Path::new(DEV_SECRET_FILE);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    write_private(path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
-    eprintln!(
-        "actionkit: no STRIPE_SIGNING_SECRET set; generated a development secret for this run: {secret}\n\
-         actionkit: (saved to {DEV_SECRET_FILE} for `sign`; every request is still verified)"
-    );
-    Ok(secret)
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(contents.as_bytes())
-    }
-    #[cfg(not(unix))]
-    std::fs::write(path, contents)
 }
 
 fn export_command(
@@ -417,7 +340,7 @@ mod tests {
             panic!("serve")
         };
         assert_eq!(args.addr.port(), 9000);
-        assert_eq!(args.stripe_secrets, ["a", "b"]);
+        assert_eq!(args.platforms.stripe.secrets, ["a", "b"]);
         assert!(!format!("{args:?}").contains('a') || !format!("{args:?}").contains("\"a\""));
         let cli = Cli::try_parse_from(["app", "export", "--out", "dir", "--check"]).unwrap();
         assert!(matches!(

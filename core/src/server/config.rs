@@ -1,25 +1,30 @@
-//! [`ServerConfig`]: what a served app needs besides its actions.
+//! [`ServerConfig`]: what a served app needs besides its actions — the one owner of every
+//! server setting, platforms included.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::platform::epilot::callback::RetryPolicy;
+use crate::platform::{self, Platform};
 use crate::store::{MemoryStore, Store};
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-/// How to serve: address, route prefix, limits, budget, signing keys and the idempotency store.
+/// How to serve: address, route prefix, limits, budget, the idempotency store and the
+/// platforms with their keys.
 ///
+/// [`ServerConfig::new`] starts with every registered platform unconfigured (each refuses every
+/// request with `401`, naming the setting to add); [`ServerConfig::platform`] configures one.
 /// `Debug` never shows secrets.
 ///
 /// ```
+/// use actionkit_core::platform::stripe::Stripe;
 /// use actionkit_core::server::ServerConfig;
-/// let config = ServerConfig::new().stripe_secrets(["whsec_test"]).epilot_keys(["whsec_other"]);
+/// let config = ServerConfig::new().platform(Stripe::new(["whsec_test"]).unwrap());
 /// assert!(!format!("{config:?}").contains("whsec_test"));
-/// assert!(!format!("{config:?}").contains("whsec_other"));
+/// assert_eq!(config.platform_names(), ["stripe", "epilot"]);
 /// ```
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -31,54 +36,62 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// The execute budget (`ACTIONKIT_DEADLINE_MS`).
     pub deadline: Duration,
-    /// Stripe signing secrets (`STRIPE_SIGNING_SECRET`); several at once during rotation.
-    pub stripe_secrets: Vec<String>,
-    /// Standard Webhooks keys for the epilot route: epilot's Ed25519 public key
-    /// (`EPILOT_PUBLIC_KEY`, PEM or `whpk_…`) and `whsec_…` secrets (`WEBHOOK_SECRET`).
-    pub epilot_keys: Vec<String>,
-    /// The idempotency store, which also queues epilot `wait_for_callback` work.
+    /// The idempotency store, which also queues deferred work.
     pub store: Arc<dyn Store>,
-    /// How epilot callbacks are retried.
-    pub callback_retry: RetryPolicy,
+    platforms: Vec<Arc<dyn Platform>>,
 }
 
 impl ServerConfig {
-    /// Defaults: `127.0.0.1:8080`, no prefix, 1 MiB bodies, 20 s budget, no secrets (Stripe
-    /// routes refuse everything until one is set), an in-memory store.
+    /// Defaults: `127.0.0.1:8080`, no prefix, 1 MiB bodies, 20 s budget, an in-memory store,
+    /// and every registered platform unconfigured.
     pub fn new() -> Self {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             prefix: String::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             deadline: crate::runtime::DEFAULT_DEADLINE,
-            stripe_secrets: Vec::new(),
-            epilot_keys: Vec::new(),
             store: Arc::new(MemoryStore::new()),
-            callback_retry: RetryPolicy::default(),
+            platforms: platform::defaults(),
         }
     }
 
-    /// Sets the Stripe signing secrets.
-    pub fn stripe_secrets<S: Into<String>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
-        self.stripe_secrets = secrets.into_iter().map(Into::into).collect();
+    /// Serves `platform`, replacing the one of the same name.
+    pub fn platform(mut self, platform: impl Platform) -> Self {
+        self.set_platform(Arc::new(platform));
         self
     }
 
-    /// Sets the keys trusted on the epilot route (PEM, `whpk_…` or `whsec_…`).
-    pub fn epilot_keys<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
-        self.epilot_keys = keys.into_iter().map(Into::into).collect();
+    /// Serves each of `platforms`, replacing those of the same names.
+    pub fn platforms(mut self, platforms: impl IntoIterator<Item = Arc<dyn Platform>>) -> Self {
+        for platform in platforms {
+            self.set_platform(platform);
+        }
         self
+    }
+
+    fn set_platform(&mut self, platform: Arc<dyn Platform>) {
+        match self
+            .platforms
+            .iter_mut()
+            .find(|p| p.name() == platform.name())
+        {
+            Some(slot) => *slot = platform,
+            None => self.platforms.push(platform),
+        }
+    }
+
+    /// The names of the platforms served, in order.
+    pub fn platform_names(&self) -> Vec<&'static str> {
+        self.platforms.iter().map(|p| p.name()).collect()
+    }
+
+    pub(crate) fn configured_platforms(&self) -> &[Arc<dyn Platform>] {
+        &self.platforms
     }
 
     /// Sets the idempotency store.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = store;
-        self
-    }
-
-    /// Sets how epilot callbacks are retried.
-    pub fn callback_retry(mut self, policy: RetryPolicy) -> Self {
-        self.callback_retry = policy;
         self
     }
 
@@ -100,7 +113,7 @@ impl ServerConfig {
         self
     }
 
-    /// Sets the route prefix (`/actions` serves `/actions/stripe/...`).
+    /// Sets the route prefix (`/actions` serves `/actions/<platform>/...`).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -120,10 +133,7 @@ impl fmt::Debug for ServerConfig {
             .field("prefix", &self.prefix)
             .field("body_limit", &self.body_limit)
             .field("deadline", &self.deadline)
-            .field(
-                "stripe_secrets",
-                &format_args!("[{} redacted]", self.stripe_secrets.len()),
-            )
+            .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
 }

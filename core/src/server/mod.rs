@@ -15,8 +15,10 @@
 
 pub mod cli;
 mod config;
+pub(crate) mod pipeline;
 pub(crate) mod response;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -25,24 +27,62 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 pub use self::config::{DEFAULT_BODY_LIMIT, ServerConfig};
 use self::response::json_response;
 use crate::export::{ExportAction, Exportable, Manifest};
 use crate::form_state::FormDispatch;
 use crate::handler::Executable;
-use crate::platform;
-use crate::platform::epilot::callback::CallbackWorker;
-use crate::runtime::Runtime;
-use crate::signature::standard_webhooks::{StandardWebhooksVerifier, WebhookKey};
-use crate::store::{CallbackQueue, IdempotencyStore};
+use crate::platform::{Adapter, Binding, Worker};
+use crate::runtime::{Engine, Runtime};
 
-/// What [`App::into_parts`] hands out: the shared runtime, the router and the callback worker.
-pub(crate) type Parts<S> = (Arc<Runtime<S>>, Router, CallbackWorker<S>);
+/// What [`App::into_parts`] hands out: the shared runtime, the router and the background work.
+pub(crate) type Parts<S> = (Arc<Runtime<S>>, Router, Background);
 
-/// How often the callback worker looks for due work when nothing woke it.
-const CALLBACK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
-use crate::signature::stripe::StripeVerifier;
+/// The background work of a served app (epilot's callback worker), handed to the caller of
+/// [`App::into_router`] rather than spawned behind its back. [`App::serve`] runs it.
+///
+/// ```no_run
+/// # async fn demo(app: actionkit_core::server::App<()>) {
+/// let (router, background) = app.into_router(&actionkit_core::server::ServerConfig::new());
+/// let stop = tokio_util::sync::CancellationToken::new();
+/// let workers = tokio::spawn(background.run(stop.clone()));
+/// // … serve `router` (nested in your own app) …
+/// stop.cancel();
+/// let _ = workers.await;
+/// # }
+/// ```
+pub struct Background {
+    workers: Vec<Worker>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background")
+            .field("workers", &self.workers.len())
+            .finish()
+    }
+}
+
+impl Background {
+    /// Whether there is no background work.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// Runs every worker until `stop` is cancelled.
+    pub async fn run(self, stop: CancellationToken) {
+        let tasks: Vec<_> = self
+            .workers
+            .into_iter()
+            .map(|worker| tokio::spawn(worker(stop.clone())))
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
 
 /// An app: shared state plus the actions it serves.
 pub struct App<S> {
@@ -109,101 +149,93 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 
-    /// The routes of `server.md` (`/stripe/...`, `/healthz`), under `config.prefix`, as an axum
-    /// router that can be served alone or nested into an existing app.
-    ///
-    /// # Errors
-    /// When a configured secret or key is unusable (empty, malformed, a private key…).
-    pub fn into_router(
-        self,
-        config: &ServerConfig,
-    ) -> Result<Router, crate::signature::SignatureError> {
-        let (_, router, worker) = self.into_parts(config)?;
-        // Queued epilot callbacks need a worker; nested routers run it on the current runtime
-        // for as long as the process lives.
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(worker.run(CALLBACK_POLL, std::future::pending()));
-        }
-        Ok(router)
+    /// The routes of `server.md` (every configured platform's, `/healthz`), under
+    /// `config.prefix`, as an axum router that can be served alone or nested into an existing
+    /// app, with the background work the platforms need (run it: see [`Background`]).
+    pub fn into_router(self, config: &ServerConfig) -> (Router, Background) {
+        let (_, router, background) = self.into_parts(config);
+        (router, background)
     }
 
     /// The router, the shared runtime behind it (the simulator reads handler counts from it) and
-    /// the worker that runs queued epilot callbacks.
-    pub(crate) fn into_parts(
-        self,
-        config: &ServerConfig,
-    ) -> Result<Parts<S>, crate::signature::SignatureError> {
-        let verifier = if config.stripe_secrets.is_empty() {
-            None
-        } else {
-            Some(StripeVerifier::new(config.stripe_secrets.iter().cloned())?)
+    /// the background work.
+    pub(crate) fn into_parts(self, config: &ServerConfig) -> Parts<S> {
+        let runtime = Arc::new(
+            self.runtime
+                .store(config.store.clone())
+                .deadline(config.deadline),
+        );
+        let engine: Arc<dyn Engine> = runtime.clone();
+        let binding = Binding {
+            engine,
+            store: config.store.clone(),
         };
-        let epilot = if config.epilot_keys.is_empty() {
-            None
-        } else {
-            let keys = config
-                .epilot_keys
-                .iter()
-                .map(|k| WebhookKey::parse(k))
-                .collect::<Result<Vec<_>, _>>()?;
-            Some(StandardWebhooksVerifier::new(keys)?)
-        };
-        let store: Arc<dyn IdempotencyStore> = config.store.clone();
-        let runtime = Arc::new(self.runtime.store(store).deadline(config.deadline));
-        let queue: Arc<dyn CallbackQueue> = config.store.clone();
-        let worker = CallbackWorker::new(runtime.clone(), queue.clone(), config.callback_retry);
-        let routes = Router::new()
-            .merge(platform::stripe::routes(runtime.clone(), verifier))
-            .merge(platform::epilot::routes(
-                runtime.clone(),
-                epilot,
-                queue,
-                worker.waker(),
-            ))
+        let mut routes = Router::new();
+        let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
+        let mut workers = Vec::new();
+        for platform in config.configured_platforms() {
+            let bound = platform.bind(&binding);
+            routes = routes.merge(pipeline::routes(runtime.clone(), bound.adapter.clone()));
+            adapters.push(bound.adapter);
+            workers.extend(bound.worker);
+        }
+        let adapters: Arc<[Arc<dyn Adapter>]> = adapters.into();
+        let (missing, wrong_method) = (adapters.clone(), adapters.clone());
+        let routes = routes
             .route(
                 "/healthz",
                 get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),
             )
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
+            .fallback(move |method: Method, uri: Uri| async move {
+                pipeline::route_error(&missing, StatusCode::NOT_FOUND, &method, &uri)
+            })
+            .method_not_allowed_fallback(move |method: Method, uri: Uri| async move {
+                pipeline::route_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, &method, &uri)
+            })
             .layer(DefaultBodyLimit::max(config.body_limit))
             .layer(axum::middleware::map_response(close_after_too_large));
         let prefix = config.prefix.trim_end_matches('/');
         let router = if prefix.is_empty() {
             routes
         } else {
-            Router::new().nest(prefix, routes).fallback(not_found)
+            let outside = adapters.clone();
+            Router::new().nest(prefix, routes).fallback(
+                move |method: Method, uri: Uri| async move {
+                    pipeline::route_error(&outside, StatusCode::NOT_FOUND, &method, &uri)
+                },
+            )
         };
-        Ok((runtime, router, worker))
+        (runtime, router, Background { workers })
     }
 
     /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests and returns.
     ///
     /// # Errors
-    /// When the address cannot be bound or a secret is unusable.
+    /// When the address cannot be bound.
     pub async fn serve(self, config: ServerConfig) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         self.serve_on(listener, &config, shutdown_signal()).await
     }
 
-    /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
+    /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests; runs
+    /// the background work meanwhile and stops it last.
     ///
     /// # Errors
-    /// When serving fails or a secret is unusable.
+    /// When serving fails.
     pub async fn serve_on(
         self,
         listener: tokio::net::TcpListener,
         config: &ServerConfig,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (_, router, worker) = self.into_parts(config).map_err(std::io::Error::other)?;
-        let stop = tokio_util::sync::CancellationToken::new();
-        let worker = tokio::spawn(worker.run(CALLBACK_POLL, stop.clone().cancelled_owned()));
+        let (router, background) = self.into_router(config);
+        let stop = CancellationToken::new();
+        let workers = tokio::spawn(background.run(stop.clone()));
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         stop.cancel();
-        let _ = worker.await;
+        let _ = workers.await;
         served
     }
 }
@@ -212,21 +244,6 @@ impl<S: Send + Sync + 'static> Exportable for App<S> {
     fn manifest(&self) -> Manifest {
         self.export_manifest()
     }
-}
-
-async fn not_found(method: Method, uri: Uri) -> Response {
-    let message = format!("no route `{method} {}`", uri.path());
-    route_error(StatusCode::NOT_FOUND, &uri, "not_found", &message)
-}
-
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let message = format!("`{}` does not accept `{method}`", uri.path());
-    route_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &uri,
-        "method_not_allowed",
-        &message,
-    )
 }
 
 /// A 413 leaves the rest of the request body unread, so hyper closes the connection after the
@@ -239,19 +256,6 @@ async fn close_after_too_large(mut response: Response) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
-}
-
-/// A routing error in the shape of the platform the path belongs to: epilot's `error_output`
-/// under `/epilot` (every non-2xx answer there uses it), Stripe's `error` elsewhere. Inside a
-/// prefix the path seen here is relative to it.
-fn route_error(status: StatusCode, uri: &Uri, kind: &str, message: &str) -> Response {
-    let path = uri.path();
-    let body = if path == "/epilot" || path.starts_with("/epilot/") {
-        platform::epilot::wire::error_output(kind, message, None)
-    } else {
-        json!({"error": {"type": kind, "message": message}})
-    };
-    json_response(status, &body, None)
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -1,4 +1,4 @@
-//! JSON responses and body reading shared by the platform adapters.
+//! JSON responses, body reading and header access shared by the pipeline and the platforms.
 
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
@@ -11,9 +11,16 @@ use crate::runtime::{Failure, FailureKind};
 
 /// A JSON response, with `Retry-After` when given.
 pub fn json_response(status: StatusCode, body: &Value, retry_after: Option<u64>) -> Response {
-    let mut response = Response::new(Body::from(
+    bytes_response(
+        status,
         serde_json::to_vec(body).expect("JSON values serialise"),
-    ));
+        retry_after,
+    )
+}
+
+/// A response of JSON bytes, with `Retry-After` when given.
+pub fn bytes_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>) -> Response {
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -79,30 +86,4 @@ pub fn single_header(
             format!("`{name}` is not valid text"),
         )
     })
-}
-
-/// Logs a call the runtime answered: platform, action, request id, outcome, status, whether it
-/// was a replay, and the latency. Never the input, a secret or a token.
-pub fn log_answered(
-    platform: &'static str,
-    action: &str,
-    request_id: &str,
-    done: &crate::runtime::Executed,
-    started: std::time::Instant,
-) {
-    tracing::info!(
-        platform,
-        action = %action,
-        request_id = %request_id,
-        outcome = done.outcome.label(),
-        status = done.outcome.status(),
-        replayed = done.replayed,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "call answered"
-    );
-}
-
-/// Logs a request refused before it reached the runtime (size, signature, unknown action, shape).
-pub fn log_refused(platform: &'static str, action: &str, failure: &Failure) {
-    tracing::info!(platform, action = %action, outcome = failure.kind.as_str(), status = failure.status, "request refused");
 }

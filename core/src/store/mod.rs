@@ -451,12 +451,25 @@ macro_rules! forward_store {
 
 forward_store!(Arc, Box);
 
-/// A fresh random lease token.
+/// A fresh lease token: unique within the process (a counter) and, with overwhelming
+/// probability, across processes sharing a store (a random 128-bit base drawn once per
+/// process). One `getrandom` call per process rather than a syscall per claim; tokens prove
+/// ownership of a claim to the store and are never shown to a client.
 fn new_token() -> Result<[u8; 16], StoreError> {
-    let mut token = [0; 16];
-    getrandom::fill(&mut token)
-        .map_err(|e| StoreError::unavailable("drawing a random lease token", e.to_string()))?;
-    Ok(token)
+    static BASE: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let base = match BASE.get() {
+        Some(base) => *base,
+        None => {
+            let mut seed = [0; 16];
+            getrandom::fill(&mut seed).map_err(|e| {
+                StoreError::unavailable("drawing a random lease token", e.to_string())
+            })?;
+            *BASE.get_or_init(|| u128::from_le_bytes(seed))
+        }
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(base.wrapping_add(u128::from(n)).to_le_bytes())
 }
 
 /// `now + lease`, with the lease capped at [`MAX_DURATION`].

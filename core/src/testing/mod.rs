@@ -50,6 +50,8 @@ use tokio::sync::OnceCell;
 
 pub use self::execute::{Delivery, ExecuteRun, Executing};
 pub use self::form::{FormSession, FormView};
+use crate::platform::epilot::Epilot;
+use crate::platform::stripe::Stripe;
 use crate::runtime::Runtime;
 use crate::server::{App, ServerConfig};
 use crate::signature::standard_webhooks::WebhookSigningKey;
@@ -152,24 +154,24 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                 let stripe_secret = stripe::generate_secret().expect("the system has randomness");
                 let epilot_key =
                     WebhookSigningKey::generate_ed25519().expect("the system has randomness");
+                let stripe = Stripe::new([stripe_secret.clone()])
+                    .expect("the simulator's own secret is valid");
+                let epilot = Epilot::new([epilot_key.public_key().expect("an Ed25519 key")])
+                    .expect("the simulator's own key is valid")
+                    .callback_poll(Duration::from_millis(50));
                 let config = ServerConfig::new()
-                    .stripe_secrets([stripe_secret.clone()])
-                    .epilot_keys([epilot_key.public_key().expect("an Ed25519 key")])
+                    .platform(stripe)
+                    .platform(epilot)
                     .store(self.settings.store.clone())
                     .deadline(self.settings.deadline);
-                let (runtime, router, worker) = app
-                    .into_parts(&config)
-                    .expect("the simulator's own keys are valid");
+                let (runtime, router, background) = app.into_parts(&config);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind a loopback port");
                 let addr = listener.local_addr().expect("a local address");
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 let stop_worker = tokio_util::sync::CancellationToken::new();
-                tokio::spawn(worker.run(
-                    Duration::from_millis(50),
-                    stop_worker.clone().cancelled_owned(),
-                ));
+                tokio::spawn(background.run(stop_worker.clone()));
                 tokio::spawn(async move {
                     let _ = axum::serve(listener, router)
                         .with_graceful_shutdown(async move {

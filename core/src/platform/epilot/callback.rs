@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 use super::wire::EpilotEvent;
 use crate::context::Secret;
-use crate::runtime::{Call, FailureKind, Outcome, Runtime};
+use crate::runtime::{Call, Engine, FailureKind, Outcome};
 use crate::store::{CallbackQueue, JobLease, PendingJob};
 
 /// How a [`CallbackWorker`] retries.
@@ -127,18 +127,18 @@ pub(crate) fn job_key(action: &str, request_id: &str) -> String {
 }
 
 /// Runs queued `wait_for_callback` work until its server stops.
-pub struct CallbackWorker<S> {
-    runtime: Arc<Runtime<S>>,
+pub struct CallbackWorker {
+    runtime: Arc<dyn Engine>,
     queue: Arc<dyn CallbackQueue>,
     client: reqwest::Client,
     policy: RetryPolicy,
     wake: Arc<Notify>,
 }
 
-impl<S: Send + Sync + 'static> CallbackWorker<S> {
+impl CallbackWorker {
     /// A worker over `runtime` and `queue`.
     pub fn new(
-        runtime: Arc<Runtime<S>>,
+        runtime: Arc<dyn Engine>,
         queue: Arc<dyn CallbackQueue>,
         policy: RetryPolicy,
     ) -> Self {

@@ -6,200 +6,246 @@
 //! exactly as on Stripe; the rest of the event reaches the handler as an [`EpilotEvent`]
 //! through [`Context::extension`](crate::Context::extension), including the `x-epilot-token`
 //! (a [`Secret`]: never logged, redacted in `Debug`).
+//!
+//! [`Epilot`] is the configured platform (its keys and callback retry policy); [`Args`] its
+//! `serve` flags.
 
+mod args;
 pub mod callback;
 pub mod wire;
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use axum::routing::post;
+use http::HeaderMap;
+use tokio::sync::Notify;
 
+pub use self::args::Args;
+use self::callback::{CallbackWorker, RetryPolicy};
 pub use self::wire::EpilotEvent;
+use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::context::Secret;
-use crate::runtime::{Call, Failure, FailureKind, Outcome, Runtime};
-use crate::server::response::{
-    action_id, json_response, log_answered, log_refused, read_body, single_header,
-};
+use crate::handler::BoxFuture;
+use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
+use crate::server::response::single_header;
+use crate::signature::SignatureError;
 use crate::signature::standard_webhooks::{
-    ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER,
+    ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER, WebhookKey,
 };
 use crate::store::CallbackQueue;
-use tokio::sync::Notify;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "epilot";
 /// The header carrying epilot's bearer token.
 pub const TOKEN_HEADER: &str = "x-epilot-token";
 
-struct Shared<S> {
-    runtime: Arc<Runtime<S>>,
-    verifier: Option<StandardWebhooksVerifier>,
-    queue: Arc<dyn CallbackQueue>,
-    wake: Arc<Notify>,
-}
+/// How often the callback worker looks for due work when nothing woke it.
+const CALLBACK_POLL: Duration = Duration::from_millis(500);
 
-/// The epilot route over `runtime`. With no verifier every request is refused with 401. Calls
-/// that wait for a callback are queued on `queue`, and `wake` is notified for each (see
-/// [`callback`]).
+const ROUTES: &[Route] = &[Route::new("/epilot/{action}", Endpoint::Execute)];
+
+/// epilot, configured with the keys it trusts and how queued callbacks are retried. Without a
+/// key every request is refused with 401.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use actionkit_core::runtime::Runtime;
-/// use actionkit_core::store::MemoryStore;
-/// let routes: axum::Router = actionkit_core::platform::epilot::routes(
-///     Arc::new(Runtime::new(())),
-///     None,
-///     Arc::new(MemoryStore::new()),
-///     Arc::default(),
-/// );
+/// use actionkit_core::platform::epilot::Epilot;
+/// use actionkit_core::server::ServerConfig;
+/// let config = ServerConfig::new().platform(Epilot::new(["whsec_dGVzdHNlY3JldA=="]).unwrap());
+/// assert!(!format!("{config:?}").contains("dGVzdHNlY3JldA"));
 /// ```
-pub fn routes<S: Send + Sync + 'static>(
-    runtime: Arc<Runtime<S>>,
+#[derive(Clone, Debug)]
+pub struct Epilot {
     verifier: Option<StandardWebhooksVerifier>,
+    retry: RetryPolicy,
+    poll: Duration,
+}
+
+impl Epilot {
+    /// epilot trusting `keys`: its Ed25519 public key (PEM or `whpk_…`) and `whsec_…` secrets.
+    ///
+    /// # Errors
+    /// When a key is malformed, or is a private key.
+    pub fn new<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Result<Self, SignatureError> {
+        let keys = keys
+            .into_iter()
+            .map(|k| WebhookKey::parse(k.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Epilot {
+            verifier: Some(StandardWebhooksVerifier::new(keys)?),
+            ..Epilot::unconfigured()
+        })
+    }
+
+    /// epilot with no key: every request is refused, naming `EPILOT_PUBLIC_KEY`.
+    pub fn unconfigured() -> Self {
+        Epilot {
+            verifier: None,
+            retry: RetryPolicy::default(),
+            poll: CALLBACK_POLL,
+        }
+    }
+
+    /// Sets how queued callbacks are retried.
+    pub fn callback_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sets how often the callback worker polls for due work when nothing woke it.
+    pub fn callback_poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+}
+
+impl Platform for Epilot {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn bind(&self, binding: &Binding) -> Bound {
+        let queue: Arc<dyn CallbackQueue> = binding.store.clone();
+        let worker = CallbackWorker::new(binding.engine.clone(), queue.clone(), self.retry);
+        let adapter = EpilotAdapter {
+            verifier: self.verifier.clone(),
+            engine: binding.engine.clone(),
+            queue,
+            wake: worker.waker(),
+        };
+        let poll = self.poll;
+        Bound {
+            adapter: Arc::new(adapter),
+            worker: Some(Box::new(
+                move |stop: tokio_util::sync::CancellationToken| {
+                    Box::pin(worker.run(poll, stop.cancelled_owned())) as BoxFuture<()>
+                },
+            )),
+        }
+    }
+}
+
+/// epilot bound to a server: verifies, decodes, queues callback work.
+struct EpilotAdapter {
+    verifier: Option<StandardWebhooksVerifier>,
+    engine: Arc<dyn Engine>,
     queue: Arc<dyn CallbackQueue>,
     wake: Arc<Notify>,
-) -> Router {
-    Router::new()
-        .route("/epilot/{action}", post(execute::<S>))
-        .with_state(Arc::new(Shared {
-            runtime,
-            verifier,
-            queue,
-            wake,
-        }))
 }
 
-async fn execute<S: Send + Sync + 'static>(
-    State(shared): State<Arc<Shared<S>>>,
-    action: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let action = action_id(action);
-    let started = Instant::now();
-    let token = single_header(&headers, TOKEN_HEADER)
-        .ok()
-        .flatten()
-        .map(Secret::new);
-    let call = admit(&shared, &action, &headers, body)
-        .and_then(|(id, body)| Ok((id, wire::decode(&body, token)?)));
-    let outcome = match call {
-        Ok((id, decoded)) if decoded.callback.is_some() => {
-            let outcome = defer(&shared, &action, &id, decoded).await;
-            log_deferred(&action, &id, &outcome, started);
-            outcome
-        }
-        Ok((id, decoded)) => {
-            let mut call = Call::new(action.clone(), id.clone(), decoded.input).platform(PLATFORM);
-            call.extensions.insert(decoded.event);
-            let done = shared.runtime.execute(call).await;
-            log_answered(PLATFORM, &action, &id, &done, started);
-            done.outcome
-        }
-        Err(failure) => {
-            log_refused(PLATFORM, &action, &failure);
-            Outcome::Failure(failure)
-        }
-    };
-    let status =
-        StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(
-        status,
-        &wire::outcome_body(&outcome),
-        outcome.failure().and_then(|f| f.retry_after),
-    )
+/// A decoded call's callback, carried to [`Adapter::take_over`] in the call's extensions.
+#[derive(Clone)]
+struct Callback {
+    resume_token: Secret,
+    url: String,
 }
 
-/// Validates the input, queues the work durably and answers `{}`; the callback worker does the
-/// rest. A redelivery of a queued id is accepted again and queues nothing.
-async fn defer<S: Send + Sync + 'static>(
-    shared: &Shared<S>,
-    action: &str,
-    id: &str,
-    decoded: wire::Decoded,
-) -> Outcome {
-    let Some((resume_token, url)) = &decoded.callback else {
-        unreachable!("only called with a callback")
-    };
-    if let Err(failure) = shared.runtime.check_input(action, decoded.input.clone()) {
-        return Outcome::Failure(failure);
-    }
-    let job = callback::Job::new(action, id, decoded.input, &decoded.event, resume_token, url);
-    let payload = serde_json::to_vec(&job).expect("jobs serialise");
-    match shared
-        .queue
-        .enqueue(&callback::job_key(action, id), &payload)
-        .await
-    {
-        Ok(_) => {
-            shared.wake.notify_one();
-            Outcome::Success {
-                output: serde_json::Value::Null,
-            }
-        }
-        Err(err) => {
-            tracing::error!(error = %err, "the callback queue is unavailable");
-            Outcome::Failure(Failure::new(
-                503,
-                FailureKind::Transient,
-                "the work queue is unavailable; retry later",
-            ))
-        }
+impl Render for EpilotAdapter {
+    fn render(&self, outcome: &Outcome) -> Vec<u8> {
+        serde_json::to_vec(&wire::outcome_body(outcome)).expect("JSON values serialise")
     }
 }
 
-fn log_deferred(action: &str, id: &str, outcome: &Outcome, started: Instant) {
-    tracing::info!(
-        platform = PLATFORM, action = %action, request_id = %id, outcome = outcome.label(), status = outcome.status(),
-        latency_ms = started.elapsed().as_millis() as u64, "call queued for a callback"
-    );
-}
+impl Adapter for EpilotAdapter {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
 
-/// Body size, signature, then the action — before any JSON is read. Returns the webhook id.
-fn admit<S: Send + Sync + 'static>(
-    shared: &Shared<S>,
-    action: &str,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(String, Bytes), Failure> {
-    let body = read_body(body)?;
-    let Some(verifier) = &shared.verifier else {
-        return Err(Failure::new(
-            401,
-            FailureKind::Signature,
-            "no epilot key is configured; set EPILOT_PUBLIC_KEY or WEBHOOK_SECRET",
-        ));
-    };
-    let header = |name: &str| -> Result<String, Failure> {
-        single_header(headers, name)?.ok_or_else(|| {
-            Failure::new(
+    fn mount(&self) -> &'static str {
+        "/epilot"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure> {
+        let Some(verifier) = &self.verifier else {
+            return Err(Failure::new(
                 401,
                 FailureKind::Signature,
-                format!("missing `{name}` header"),
-            )
-        })
-    };
-    let (id, timestamp, signature) = (
-        header(ID_HEADER)?,
-        header(TIMESTAMP_HEADER)?,
-        header(SIGNATURE_HEADER)?,
-    );
-    verifier
-        .verify(&id, &timestamp, &signature, &body, SystemTime::now())
-        .map_err(|e| Failure::new(401, FailureKind::Signature, e.to_string()))?;
-    if shared.runtime.action_info(action).is_none() {
-        return Err(Failure::new(
-            404,
-            FailureKind::NotFound,
-            format!("no action `{action}`"),
-        ));
+                "no epilot key is configured; set EPILOT_PUBLIC_KEY or WEBHOOK_SECRET",
+            ));
+        };
+        let (id, timestamp, signature) = (
+            required_header(headers, ID_HEADER)?,
+            required_header(headers, TIMESTAMP_HEADER)?,
+            required_header(headers, SIGNATURE_HEADER)?,
+        );
+        verifier
+            .verify(&id, &timestamp, &signature, body, now)
+            .map(drop)
+            .map_err(|e| Failure::new(401, FailureKind::Signature, e.to_string()))
     }
-    Ok((id, body))
+
+    fn decode(&self, action: &str, headers: &HeaderMap, body: &[u8]) -> Result<Call, Failure> {
+        let id = required_header(headers, ID_HEADER)?;
+        let token = single_header(headers, TOKEN_HEADER)
+            .ok()
+            .flatten()
+            .map(Secret::new);
+        let decoded = wire::decode(body, token)?;
+        let mut call = Call::new(action, id, decoded.input).platform(PLATFORM);
+        call.extensions.insert(decoded.event);
+        if let Some((resume_token, url)) = decoded.callback {
+            call.extensions.insert(Callback { resume_token, url });
+        }
+        Ok(call)
+    }
+
+    fn render_route_error(&self, kind: &str, message: &str) -> Vec<u8> {
+        serde_json::to_vec(&wire::error_output(kind, message, None)).expect("JSON values serialise")
+    }
+
+    /// Calls that wait for a callback: validate the input, queue the work durably and answer
+    /// `{}`; the callback worker does the rest. A redelivery of a queued id is accepted again
+    /// and queues nothing.
+    fn take_over(&self, mut call: Call) -> Result<BoxFuture<Outcome>, Call> {
+        let Some(callback) = call.extensions.remove::<Callback>() else {
+            return Err(call);
+        };
+        if let Err(failure) = self.engine.check_input(&call.action, call.input.clone()) {
+            return Ok(Box::pin(async move { Outcome::Failure(failure) }));
+        }
+        let event = call.extensions.remove::<EpilotEvent>().unwrap_or_default();
+        let job = callback::Job::new(
+            &call.action,
+            &call.request_id,
+            call.input.to_value(),
+            &event,
+            &callback.resume_token,
+            &callback.url,
+        );
+        let payload = serde_json::to_vec(&job).expect("jobs serialise");
+        let key = callback::job_key(&call.action, &call.request_id);
+        let (queue, wake) = (self.queue.clone(), self.wake.clone());
+        Ok(Box::pin(async move {
+            match queue.enqueue(&key, &payload).await {
+                Ok(_) => {
+                    wake.notify_one();
+                    tracing::info!(platform = PLATFORM, action = %call.action, request_id = %call.request_id, "call queued for a callback");
+                    Outcome::Success {
+                        output: serde_json::Value::Null,
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "the callback queue is unavailable");
+                    Outcome::Failure(Failure::new(
+                        503,
+                        FailureKind::Transient,
+                        "the work queue is unavailable; retry later",
+                    ))
+                }
+            }
+        }))
+    }
+}
+
+fn required_header(headers: &HeaderMap, name: &str) -> Result<String, Failure> {
+    single_header(headers, name)?.ok_or_else(|| {
+        Failure::new(
+            401,
+            FailureKind::Signature,
+            format!("missing `{name}` header"),
+        )
+    })
 }

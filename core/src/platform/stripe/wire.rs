@@ -8,6 +8,8 @@
 //! - `execute` success: `200 {"output": <handler output or null>}`;
 //! - every non-2xx answer: `{"error": {"type": "...", "message": "...", "field"?: "<JSON pointer>"}}`.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::runtime::{Failure, FailureKind, Outcome};
@@ -35,6 +37,35 @@ pub struct ExecuteBody {
 }
 
 const EXECUTE_KEYS: &[&str] = &["id", "custom_input", "context"];
+
+/// A well-formed `execute` body, read in one pass with the input left as JSON text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExecuteBody {
+    /// The idempotency key.
+    pub id: String,
+    /// The configured values, as received.
+    pub custom_input: Box<RawValue>,
+    /// Execution metadata.
+    #[serde(default)]
+    pub context: Value,
+}
+
+/// The fast path of [`decode_execute`]: the body read straight into its parts, the input kept
+/// as text for [`Action::decode_json`](crate::Action::decode_json). `None` for anything
+/// [`decode_execute`] would refuse (or might word differently), so refusals always come from it.
+///
+/// ```
+/// use actionkit_core::platform::stripe::wire::decode_execute_raw;
+/// let body = decode_execute_raw(br#"{"id": "req_1", "custom_input": {"a": 1}}"#).unwrap();
+/// assert_eq!((body.id.as_str(), body.custom_input.get()), ("req_1", r#"{"a": 1}"#));
+/// assert!(decode_execute_raw(br#"{"id": "", "custom_input": {}}"#).is_none());
+/// ```
+pub fn decode_execute_raw(body: &[u8]) -> Option<RawExecuteBody> {
+    let body: RawExecuteBody = serde_json::from_slice(body).ok()?;
+    let is_object = body.custom_input.get().starts_with('{');
+    (!body.id.is_empty() && is_object).then_some(body)
+}
 
 /// Decodes an `execute` body.
 ///
@@ -120,6 +151,23 @@ pub fn outcome_body(outcome: &Outcome) -> Value {
     match outcome {
         Outcome::Success { output } => json!({"output": output}),
         Outcome::Failure(failure) => error_body(failure),
+    }
+}
+
+/// The response body for an outcome, as bytes: the output is serialised once, straight into
+/// the body.
+pub fn render(outcome: &Outcome) -> Vec<u8> {
+    match outcome {
+        Outcome::Success { output } => {
+            let mut body = Vec::with_capacity(64);
+            body.extend_from_slice(b"{\"output\":");
+            serde_json::to_writer(&mut body, output).expect("JSON values serialise");
+            body.push(b'}');
+            body
+        }
+        Outcome::Failure(failure) => {
+            serde_json::to_vec(&error_body(failure)).expect("JSON values serialise")
+        }
     }
 }
 

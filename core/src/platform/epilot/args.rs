@@ -1,0 +1,74 @@
+//! epilot's `serve` flags.
+
+use super::Epilot;
+
+/// epilot's `serve` flags; each falls back to its environment variable.
+///
+/// ```
+/// use actionkit_core::platform::epilot::Args;
+/// use actionkit_core::server::cli::clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli { #[command(flatten)] epilot: Args }
+/// let cli = Cli::try_parse_from(["app", "--webhook-secret", "whsec_dGVzdHNlY3JldA=="]).unwrap();
+/// assert!(cli.epilot.into_platform().is_ok());
+/// let cli = Cli::try_parse_from(["app", "--epilot-public-key", "whpk_bad"]).unwrap();
+/// assert!(cli.epilot.into_platform().unwrap_err().starts_with("EPILOT_PUBLIC_KEY"));
+/// ```
+#[derive(clap::Args)]
+#[group(id = "epilot")]
+#[command(next_help_heading = "epilot")]
+pub struct Args {
+    /// epilot's Ed25519 public key (PEM or `whpk_…`); without it (and WEBHOOK_SECRET) the epilot
+    /// route refuses every request.
+    #[arg(
+        long = "epilot-public-key",
+        env = "EPILOT_PUBLIC_KEY",
+        hide_env_values = true
+    )]
+    pub public_key: Option<String>,
+    /// Standard Webhooks `whsec_…` secret(s) for `v1` senders, comma-separated.
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("public_key", &self.public_key.as_ref().map(|_| "redacted"))
+            .field(
+                "webhook_secrets",
+                &format_args!("[{} redacted]", self.webhook_secrets.len()),
+            )
+            .finish()
+    }
+}
+
+impl Args {
+    /// epilot trusting the given key and secrets (unconfigured, refusing every request, when
+    /// there are none).
+    ///
+    /// # Errors
+    /// When a key is unusable, naming its variable.
+    pub fn into_platform(self) -> Result<Epilot, String> {
+        let mut keys = Vec::new();
+        if let Some(key) = self.public_key.filter(|k| !k.trim().is_empty()) {
+            Epilot::new([key.trim()])
+                .map_err(|e| format!("EPILOT_PUBLIC_KEY (--epilot-public-key): {e}"))?;
+            keys.push(key.trim().to_owned());
+        }
+        for secret in self.webhook_secrets.iter().filter(|s| !s.trim().is_empty()) {
+            Epilot::new([secret.trim()])
+                .map_err(|e| format!("WEBHOOK_SECRET (--webhook-secret): {e}"))?;
+            keys.push(secret.trim().to_owned());
+        }
+        if keys.is_empty() {
+            return Ok(Epilot::unconfigured());
+        }
+        Epilot::new(keys).map_err(|e| format!("EPILOT_PUBLIC_KEY / WEBHOOK_SECRET: {e}"))
+    }
+}

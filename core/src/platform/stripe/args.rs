@@ -1,0 +1,97 @@
+//! Stripe's `serve` flags, and the development secret generated when none is given.
+
+use std::path::Path;
+
+use super::Stripe;
+use crate::signature::stripe;
+
+/// Where `serve` saves a generated development secret so `sign` can find it.
+pub const DEV_SECRET_FILE: &str = ".actionkit/stripe-dev-secret";
+
+/// Stripe's `serve` flags; each falls back to its environment variable.
+///
+/// ```
+/// use actionkit_core::platform::stripe::Args;
+/// use actionkit_core::server::cli::clap::Parser;
+/// #[derive(Parser)]
+/// struct Cli { #[command(flatten)] stripe: Args }
+/// let cli = Cli::try_parse_from(["app", "--stripe-secret", "whsec_a,whsec_b"]).unwrap();
+/// assert_eq!(cli.stripe.secrets, ["whsec_a", "whsec_b"]);
+/// assert!(!format!("{:?}", cli.stripe).contains("whsec_a"));
+/// ```
+#[derive(clap::Args)]
+#[group(id = "stripe")]
+#[command(next_help_heading = "Stripe")]
+pub struct Args {
+    /// Stripe signing secret(s), comma-separated; generated for development when absent.
+    #[arg(
+        long = "stripe-secret",
+        env = "STRIPE_SIGNING_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
+            .finish()
+    }
+}
+
+impl Args {
+    /// Stripe with the given secrets; with none, a development secret is generated, printed
+    /// once and saved to [`DEV_SECRET_FILE`] for `sign` (every request is still verified).
+    ///
+    /// # Errors
+    /// When the development secret cannot be generated or saved.
+    pub fn into_platform(self) -> Result<Stripe, String> {
+        let mut secrets: Vec<String> = self
+            .secrets
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if secrets.is_empty() {
+            secrets.push(development_secret()?);
+        }
+        Stripe::new(secrets).map_err(|e| format!("STRIPE_SIGNING_SECRET: {e}"))
+    }
+}
+
+/// Generates a Stripe secret for this run, prints it once and saves it for `sign`.
+fn development_secret() -> Result<String, String> {
+    let secret = stripe::generate_secret().map_err(|e| e.to_string())?;
+    let path = Path::new(DEV_SECRET_FILE);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    write_private(path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "actionkit: no STRIPE_SIGNING_SECRET set; generated a development secret for this run: {secret}\n\
+         actionkit: (saved to {DEV_SECRET_FILE} for `sign`; every request is still verified)"
+    );
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(contents.as_bytes())
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,209 @@
+//! The one request path, for every platform. Read top to bottom, this is what happens to any
+//! request:
+//!
+//! 1. **limit**: the body is buffered up to the configured limit (`413 too_large` past it);
+//! 2. **verify**: the platform checks its signature over the raw bytes (`401 signature`);
+//! 3. **the action exists** (`404 not_found`, in the platform's shape);
+//! 4. **decode**: the platform turns the body into a runtime [`Call`] (`400 invalid_input`);
+//! 5. **runtime**: input validation, idempotency claim, the handler under its deadline
+//!    ([`Runtime::answer`]), unless the platform takes the call over (epilot's queued callbacks);
+//! 6. **record**: the runtime records the platform's rendered bytes, whatever happens to the
+//!    connection, so a retry replays them;
+//! 7. **render and answer**: the platform's bytes, with `Retry-After` where there is one, and
+//!    one log line.
+//!
+//! Form state follows the same steps 1–4, then [`Runtime::form_state`].
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::post;
+
+use super::response::{action_id, bytes_response, read_body};
+use crate::platform::{Adapter, Endpoint};
+use crate::runtime::{Answer, Failure, FailureKind, Outcome, Render, Runtime};
+
+/// One platform's routes over the runtime.
+struct Serving<S> {
+    runtime: Arc<Runtime<S>>,
+    adapter: Arc<dyn Adapter>,
+}
+
+/// The routes of `adapter`, served by `runtime`.
+pub(super) fn routes<S: Send + Sync + 'static>(
+    runtime: Arc<Runtime<S>>,
+    adapter: Arc<dyn Adapter>,
+) -> Router {
+    let serving = Arc::new(Serving {
+        runtime,
+        adapter: adapter.clone(),
+    });
+    let mut router = Router::new();
+    for route in adapter.routes() {
+        router = match route.endpoint {
+            Endpoint::Execute => router.route(route.path, post(execute::<S>)),
+            Endpoint::FormState => router.route(route.path, post(form_state::<S>)),
+        };
+    }
+    router.with_state(serving)
+}
+
+async fn execute<S: Send + Sync + 'static>(
+    State(serving): State<Arc<Serving<S>>>,
+    action: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let action = action_id(action);
+    let adapter = &serving.adapter;
+    let call = admit(&serving, &action, &headers, body)
+        .and_then(|body| adapter.decode(&action, &headers, &body));
+    let answer = match call {
+        Ok(call) => {
+            let request_id = call.request_id.clone();
+            let answer = match adapter.take_over(call) {
+                Err(call) => {
+                    let render: Arc<dyn Render> = adapter.clone();
+                    serving.runtime.answer(call, render).await
+                }
+                Ok(taken) => Answer::refused(&taken.await, &**adapter),
+            };
+            log_answered(adapter.name(), &action, &request_id, &answer, started);
+            answer
+        }
+        Err(failure) => {
+            log_refused(adapter.name(), &action, &failure);
+            Answer::refused(&Outcome::Failure(failure), &**adapter)
+        }
+    };
+    respond(answer)
+}
+
+async fn form_state<S: Send + Sync + 'static>(
+    State(serving): State<Arc<Serving<S>>>,
+    action: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let action = action_id(action);
+    let adapter = &serving.adapter;
+    let request =
+        admit(&serving, &action, &headers, body).and_then(|body| adapter.decode_form_state(&body));
+    let answered = match request {
+        Ok(request) => serving.runtime.form_state(&action, request).await,
+        Err(failure) => Err(failure),
+    };
+    let answer = match answered {
+        Ok(response) => Answer {
+            status: 200,
+            body: adapter.render_form_state(&response),
+            retry_after: None,
+            label: "success",
+            replayed: false,
+            ran: true,
+        },
+        Err(failure) => Answer::refused(&Outcome::Failure(failure), &**adapter),
+    };
+    tracing::info!(
+        platform = adapter.name(),
+        action = %action,
+        outcome = answer.label,
+        status = answer.status,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "get_form_state answered"
+    );
+    respond(answer)
+}
+
+/// Steps 1–3: the body within its limit, the signature, then the action's existence — before
+/// any JSON is read.
+fn admit<S: Send + Sync + 'static>(
+    serving: &Serving<S>,
+    action: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Failure> {
+    let body = read_body(body)?;
+    serving.adapter.verify(headers, &body, SystemTime::now())?;
+    if serving.runtime.action_info(action).is_none() {
+        return Err(Failure::new(
+            404,
+            FailureKind::NotFound,
+            format!("no action `{action}`"),
+        ));
+    }
+    Ok(body)
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    bytes_response(status, answer.body, answer.retry_after)
+}
+
+/// Logs a call the runtime answered: platform, action, request id, outcome, status, whether it
+/// was a replay, and the latency. Never the input, a secret or a token.
+fn log_answered(
+    platform: &'static str,
+    action: &str,
+    request_id: &str,
+    answer: &Answer,
+    started: Instant,
+) {
+    tracing::info!(
+        platform,
+        action = %action,
+        request_id = %request_id,
+        outcome = answer.label,
+        status = answer.status,
+        replayed = answer.replayed,
+        latency_ms = started.elapsed().as_millis() as u64,
+        "call answered"
+    );
+}
+
+/// Logs a request refused before it reached the runtime (size, signature, unknown action, shape).
+fn log_refused(platform: &'static str, action: &str, failure: &Failure) {
+    tracing::info!(platform, action = %action, outcome = failure.kind.as_str(), status = failure.status, "request refused");
+}
+
+/// Unknown routes and methods: in the shape of the platform whose mount the path is under,
+/// else the server's own `{"error": {"type", "message"}}`.
+pub(super) fn route_error(
+    adapters: &[Arc<dyn Adapter>],
+    status: StatusCode,
+    method: &Method,
+    uri: &Uri,
+) -> Response {
+    let path = uri.path();
+    let (kind, message) = if status == StatusCode::METHOD_NOT_ALLOWED {
+        (
+            "method_not_allowed",
+            format!("`{path}` does not accept `{method}`"),
+        )
+    } else {
+        ("not_found", format!("no route `{method} {path}`"))
+    };
+    let owner = adapters.iter().find(|a| {
+        let mount = a.mount();
+        path == mount || path.strip_prefix(mount).is_some_and(|r| r.starts_with('/'))
+    });
+    let body = match owner {
+        Some(adapter) => adapter.render_route_error(kind, &message),
+        None => plain_error(kind, &message),
+    };
+    bytes_response(status, body, None)
+}
+
+/// `{"error": {"type": kind, "message": message}}`.
+pub(crate) fn plain_error(kind: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"error": {"type": kind, "message": message}}))
+        .expect("JSON values serialise")
+}
