@@ -36,7 +36,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-pub use self::hash::input_hash;
+#[cfg(test)]
+pub(crate) use self::hash::tests as hash_tests;
+pub(crate) use self::hash::{Canonical, MemberStart};
+pub use self::hash::{input_hash, input_hash_json};
 pub use self::outcome::{Failure, FailureKind, Outcome};
 use crate::context::Context;
 use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
