@@ -38,7 +38,10 @@ use std::time::Duration;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub use self::hash::input_hash;
+#[cfg(test)]
+pub(crate) use self::hash::tests as hash_tests;
+pub(crate) use self::hash::{Canonical, MemberStart};
+pub use self::hash::{input_hash, input_hash_json};
 pub use self::outcome::{Failure, FailureKind, Outcome};
 use self::run::{Detached, Run};
 use crate::context::Context;

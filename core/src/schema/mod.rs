@@ -12,6 +12,7 @@
 
 mod build;
 mod decode;
+pub(crate) mod fast;
 mod input_type;
 mod spec;
 
