@@ -92,10 +92,7 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     /// The first problem found, naming the field by JSON pointer.
     #[doc(hidden)]
     fn decode_json(text: &str) -> Result<(Self, crate::store::InputHash), InputError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| InputError::new("", format!("the input is not JSON: {e}")))?;
-        let hash = crate::runtime::input_hash(&value);
-        Ok((Self::decode(value)?, hash))
+        Self::model().validator.decode_json(text)
     }
 }
 

@@ -121,6 +121,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let value = if mode & 1 == 1 {
+        // The served path reads the input as text: it must answer exactly as the `Value` path.
+        if let Ok(text) = std::str::from_utf8(rest) {
+            agree(text);
+        }
         match serde_json::from_slice::<Value>(rest) {
             Ok(value) => value,
             Err(_) => return,
@@ -131,8 +135,29 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     };
+    if mode & 2 == 2 {
+        agree(&value.to_string());
+    }
     check(value);
 });
+
+/// `Action::decode_json` (the fast, text path the server takes) accepts and refuses exactly
+/// what parsing to a `Value` and `Action::decode` do, with the same error and the same hash.
+fn agree(text: &str) {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        assert!(Notify::decode_json(text).is_err(), "{text:?} is not JSON yet decoded");
+        return;
+    };
+    let hash = actionkit::runtime::input_hash(&value);
+    match (Notify::decode_json(text), Notify::decode(value)) {
+        (Ok((fast, fast_hash)), Ok(slow)) => {
+            assert_eq!(fast, slow, "{text}");
+            assert_eq!(fast_hash, hash, "{text}");
+        }
+        (Err(fast), Err(slow)) => assert_eq!(fast, slow, "{text}"),
+        (fast, slow) => panic!("{text}: text path {fast:?}, value path {slow:?}"),
+    }
+}
 
 fn check(value: Value) {
     match Notify::decode(value.clone()) {

@@ -3,7 +3,9 @@
 
 #![no_main]
 
-use actionkit::platform::stripe::wire::{decode_execute, decode_form_state, error_body};
+use actionkit::platform::stripe::wire::{
+    decode_execute, decode_execute_raw, decode_form_state, error_body,
+};
 use actionkit::runtime::{Failure, FailureKind};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -15,6 +17,15 @@ fn refused(failure: &Failure) {
 }
 
 fuzz_target!(|body: &[u8]| {
+    // The one-pass reader the server tries first only accepts what `decode_execute` accepts,
+    // with the same id, input and context.
+    if let Some(raw) = decode_execute_raw(body) {
+        let full = decode_execute(body).expect("the fast reader accepted it");
+        assert_eq!(raw.id, full.id);
+        let input: Value = serde_json::from_str(raw.custom_input.get()).expect("raw JSON");
+        assert_eq!(input, full.custom_input);
+        assert_eq!(raw.context, full.context);
+    }
     match decode_execute(body) {
         Ok(execute) => {
             assert!(!execute.id.is_empty());
