@@ -247,6 +247,82 @@ impl PlatformArgs {
     }
 }
 
+/// The `sign` flags of every registered platform, flattened into the CLI. Registering a
+/// platform adds one field here and one arm in [`PlatformSignArgs::sign`].
+#[derive(clap::Args, Debug)]
+pub struct PlatformSignArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stripe: stripe::SignArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub epilot: epilot::SignArgs,
+}
+
+impl PlatformSignArgs {
+    /// A signed curl command for `request`, by the platform that owns its route.
+    ///
+    /// # Errors
+    /// When no platform owns the route, or its signer is missing a secret.
+    pub fn sign(&self, request: &SignRequest<'_>) -> Result<String, String> {
+        let under = |mount: &str| {
+            request
+                .route
+                .strip_prefix(mount)
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        if under("/stripe") {
+            self.stripe.sign(request)
+        } else if under("/epilot") {
+            self.epilot.sign(request)
+        } else {
+            Err(format!(
+                "no platform serves `{}`; routes start with /stripe/ or /epilot/",
+                request.route
+            ))
+        }
+    }
+}
+
+/// What `sign` signs: a route (relative to the server's prefix), a JSON body, the server's
+/// address and the time.
+#[derive(Clone, Copy, Debug)]
+pub struct SignRequest<'a> {
+    /// The route, e.g. `/stripe/send_email/execute`.
+    pub route: &'a str,
+    /// The body, sent byte for byte.
+    pub body: &'a str,
+    /// The server's address.
+    pub addr: std::net::SocketAddr,
+    /// Unix seconds to sign at.
+    pub now: u64,
+}
+
+impl SignRequest<'_> {
+    /// A curl command POSTing the body to the route with `headers`.
+    ///
+    /// ```
+    /// let request = actionkit_core::platform::SignRequest {
+    ///     route: "/x", body: "{}", addr: "127.0.0.1:8080".parse().unwrap(), now: 1,
+    /// };
+    /// assert!(request.curl(&[("x-sig", "abc".into())]).contains("-H 'x-sig: abc'"));
+    /// ```
+    pub fn curl(&self, headers: &[(&str, String)]) -> String {
+        let mut command = format!(
+            "curl -sS -X POST 'http://{}{}' \\\n  -H 'Content-Type: application/json'",
+            self.addr, self.route
+        );
+        for (name, value) in headers {
+            command.push_str(&format!(" \\\n  -H '{name}: {value}'"));
+        }
+        command.push_str(&format!(
+            " \\\n  --data-raw '{}'",
+            self.body.replace('\'', r"'\''")
+        ));
+        command
+    }
+}
+
 /// Every registered platform, unconfigured: each refuses every request with `401` naming the
 /// setting to add, until configured. Registering a platform adds one entry here.
 pub fn defaults() -> Vec<Arc<dyn Platform>> {

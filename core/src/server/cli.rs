@@ -25,9 +25,7 @@ pub use clap;
 use clap::{Args, Parser, Subcommand};
 
 use super::{App, ServerConfig};
-use crate::platform::PlatformArgs;
-use crate::platform::stripe::DEV_SECRET_FILE;
-use crate::signature::stripe;
+use crate::platform::{PlatformArgs, PlatformSignArgs, SignRequest};
 
 /// `serve | export | sign`.
 #[derive(Debug, Parser)]
@@ -104,48 +102,22 @@ pub struct ExportArgs {
     pub check: bool,
 }
 
-/// `sign` flags.
-#[derive(Args)]
+/// `sign` flags: the route and body, and each platform's signing flags (the platform is the
+/// one whose routes the route belongs to).
+#[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The route to call, e.g. `/stripe/send_email/execute`.
+    /// The route to call, e.g. `/stripe/send_email/execute` or `/epilot/send_email`.
     #[arg(long)]
     pub route: String,
     /// The JSON body, sent byte for byte as given.
     #[arg(long)]
     pub body: String,
-    /// The signing secret; defaults to STRIPE_SIGNING_SECRET, then to the development secret
-    /// `serve` saved.
-    #[arg(
-        long,
-        env = "STRIPE_SIGNING_SECRET",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub secret: Vec<String>,
-    /// For `/epilot/...` routes: a Standard Webhooks `whsec_…` secret the server trusts
-    /// (`WEBHOOK_SECRET`); the request is signed `v1` with it.
-    #[arg(
-        long = "webhook-secret",
-        env = "WEBHOOK_SECRET",
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
-    pub webhook_secret: Vec<String>,
-    /// For `/epilot/...` routes: the `webhook-id` (the idempotency key); random when absent.
-    #[arg(long = "webhook-id")]
-    pub webhook_id: Option<String>,
     /// The server's address.
     #[arg(long, env = "ACTIONKIT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-}
-
-impl std::fmt::Debug for SignArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignArgs")
-            .field("route", &self.route)
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
-    }
+    /// Each platform's signing flags.
+    #[command(flatten)]
+    pub platforms: PlatformSignArgs,
 }
 
 impl<S: Send + Sync + 'static> App<S> {
@@ -243,64 +215,18 @@ fn export_command(
 fn sign_command(args: &SignArgs) -> Result<ExitCode, String> {
     serde_json::from_str::<serde_json::Value>(&args.body)
         .map_err(|e| format!("--body is not JSON: {e}"))?;
-    if args.route.trim_start_matches('/').starts_with("epilot/") || args.route.contains("/epilot/")
-    {
-        return sign_epilot(args);
-    }
-    let secret = match args.secret.iter().find(|s| !s.trim().is_empty()) {
-        Some(secret) => secret.trim().to_owned(),
-        None => std::fs::read_to_string(DEV_SECRET_FILE).map(|s| s.trim().to_owned()).map_err(|_| {
-            format!("no secret: pass --secret, set STRIPE_SIGNING_SECRET, or start `serve` first so it saves {DEV_SECRET_FILE}")
-        })?,
-    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
-    let header = stripe::sign(&secret, now, args.body.as_bytes());
-    println!(
-        "curl -sS -X POST 'http://{}{}' \\\n  -H 'Content-Type: application/json' \\\n  -H '{}: {header}' \\\n  --data-raw {}",
-        args.addr,
-        args.route,
-        stripe::HEADER,
-        shell_quote(&args.body)
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn sign_epilot(args: &SignArgs) -> Result<ExitCode, String> {
-    use crate::signature::standard_webhooks::{
-        ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSigningKey,
+    let request = SignRequest {
+        route: &args.route,
+        body: &args.body,
+        addr: args.addr,
+        now,
     };
-    let secret = args.webhook_secret.iter().find(|s| !s.trim().is_empty()).ok_or(
-        "epilot routes are signed with a Standard Webhooks secret: pass --webhook-secret whsec_… (the server must trust it through WEBHOOK_SECRET)",
-    )?;
-    let key = WebhookSigningKey::hmac_secret(secret.trim())
-        .map_err(|e| format!("--webhook-secret: {e}"))?;
-    let id = match &args.webhook_id {
-        Some(id) => id.clone(),
-        None => {
-            let random = stripe::generate_secret().map_err(|e| e.to_string())?;
-            format!("msg_{}", &random.trim_start_matches("whsec_")[..24])
-        }
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    let signature = key.sign(&id, now, args.body.as_bytes());
-    println!(
-        "curl -sS -X POST 'http://{}{}' \\\n  -H 'Content-Type: application/json' \\\n  -H '{ID_HEADER}: {id}' \\\n  -H '{TIMESTAMP_HEADER}: {now}' \\\n  -H '{SIGNATURE_HEADER}: {signature}' \\\n  --data-raw {}",
-        args.addr,
-        args.route,
-        shell_quote(&args.body)
-    );
+    println!("{}", args.platforms.sign(&request)?);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Single-quotes `text` for a POSIX shell.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); [`App::run_cli`] calls it, a binary
@@ -320,7 +246,58 @@ mod tests {
 
     #[test]
     fn shell_quoting_survives_single_quotes() {
-        assert_eq!(shell_quote(r#"{"a":"it's"}"#), r#"'{"a":"it'\''s"}'"#);
+        let request = SignRequest {
+            route: "/stripe/a/execute",
+            body: r#"{"a":"it's"}"#,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            now: 0,
+        };
+        assert!(
+            request
+                .curl(&[])
+                .ends_with(r#"--data-raw '{"a":"it'\''s"}'"#)
+        );
+    }
+
+    #[test]
+    fn sign_picks_the_platform_that_owns_the_route() {
+        let cli = Cli::try_parse_from([
+            "app",
+            "sign",
+            "--route",
+            "/epilot/a",
+            "--body",
+            "{}",
+            "--webhook-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--webhook-id",
+            "msg_1",
+        ])
+        .unwrap();
+        let Command::Sign(args) = cli.command else {
+            panic!("sign")
+        };
+        let request = SignRequest {
+            route: &args.route,
+            body: &args.body,
+            addr: args.addr,
+            now: 5,
+        };
+        let curl = args.platforms.sign(&request).unwrap();
+        assert!(
+            curl.contains("-H 'webhook-id: msg_1'") && curl.contains("v1,"),
+            "{curl}"
+        );
+        let request = SignRequest {
+            route: "/elsewhere/a",
+            ..request
+        };
+        assert!(
+            args.platforms
+                .sign(&request)
+                .unwrap_err()
+                .contains("no platform serves")
+        );
     }
 
     #[test]

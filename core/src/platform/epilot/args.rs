@@ -1,6 +1,10 @@
 //! epilot's `serve` flags.
 
 use super::Epilot;
+use crate::platform::SignRequest;
+use crate::signature::standard_webhooks::{
+    ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSigningKey,
+};
 
 /// epilot's `serve` flags; each falls back to its environment variable.
 ///
@@ -70,5 +74,60 @@ impl Args {
             return Ok(Epilot::unconfigured());
         }
         Epilot::new(keys).map_err(|e| format!("EPILOT_PUBLIC_KEY / WEBHOOK_SECRET: {e}"))
+    }
+}
+
+/// epilot's `sign` flags.
+#[derive(clap::Args)]
+#[group(id = "epilot_sign")]
+#[command(next_help_heading = "epilot")]
+pub struct SignArgs {
+    /// A Standard Webhooks `whsec_…` secret the server trusts (`WEBHOOK_SECRET`); the request
+    /// is signed `v1` with it.
+    #[arg(
+        long = "webhook-secret",
+        env = "WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secret: Vec<String>,
+    /// The `webhook-id` (the idempotency key); random when absent.
+    #[arg(long = "webhook-id")]
+    pub webhook_id: Option<String>,
+}
+
+impl std::fmt::Debug for SignArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignArgs")
+            .field("webhook_id", &self.webhook_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignArgs {
+    /// A curl command for `request`, signed with Standard Webhooks `v1`.
+    ///
+    /// # Errors
+    /// When no usable `whsec_` secret is given.
+    pub fn sign(&self, request: &SignRequest<'_>) -> Result<String, String> {
+        let secret = self.webhook_secret.iter().find(|s| !s.trim().is_empty()).ok_or(
+            "epilot routes are signed with a Standard Webhooks secret: pass --webhook-secret whsec_… (the server must trust it through WEBHOOK_SECRET)",
+        )?;
+        let key = WebhookSigningKey::hmac_secret(secret.trim())
+            .map_err(|e| format!("--webhook-secret: {e}"))?;
+        let id = match &self.webhook_id {
+            Some(id) => id.clone(),
+            None => {
+                let random =
+                    crate::signature::stripe::generate_secret().map_err(|e| e.to_string())?;
+                format!("msg_{}", &random.trim_start_matches("whsec_")[..24])
+            }
+        };
+        let signature = key.sign(&id, request.now, request.body.as_bytes());
+        Ok(request.curl(&[
+            (ID_HEADER, id),
+            (TIMESTAMP_HEADER, request.now.to_string()),
+            (SIGNATURE_HEADER, signature),
+        ]))
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use tokio::sync::Notify;
 
-pub use self::args::Args;
+pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
 pub use self::wire::EpilotEvent;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Stripe;
+use crate::platform::SignRequest;
 use crate::signature::stripe;
 
 /// Where `serve` saves a generated development secret so `sign` can find it.
@@ -94,4 +95,45 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     std::fs::write(path, contents)
+}
+
+/// Stripe's `sign` flags.
+#[derive(clap::Args)]
+#[group(id = "stripe_sign")]
+#[command(next_help_heading = "Stripe")]
+pub struct SignArgs {
+    /// The signing secret; defaults to STRIPE_SIGNING_SECRET, then to the development secret
+    /// `serve` saved.
+    #[arg(
+        long,
+        env = "STRIPE_SIGNING_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub secret: Vec<String>,
+}
+
+impl std::fmt::Debug for SignArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignArgs").finish_non_exhaustive()
+    }
+}
+
+impl SignArgs {
+    /// A curl command for `request`, signed with `Stripe-Signature`.
+    ///
+    /// # Errors
+    /// When no secret is given and `serve` saved none.
+    pub fn sign(&self, request: &SignRequest<'_>) -> Result<String, String> {
+        let secret = match self.secret.iter().find(|s| !s.trim().is_empty()) {
+            Some(secret) => secret.trim().to_owned(),
+            None => std::fs::read_to_string(DEV_SECRET_FILE)
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| {
+                    format!("no secret: pass --secret, set STRIPE_SIGNING_SECRET, or start `serve` first so it saves {DEV_SECRET_FILE}")
+                })?,
+        };
+        let header = stripe::sign(&secret, request.now, request.body.as_bytes());
+        Ok(request.curl(&[(stripe::HEADER, header)]))
+    }
 }

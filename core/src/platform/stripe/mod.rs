@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use http::HeaderMap;
 
-pub use self::args::{Args, DEV_SECRET_FILE};
+pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
 pub use self::wire::StripeContext;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::form_state::FormStateRequest;
