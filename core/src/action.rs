@@ -92,7 +92,9 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     /// The first problem found, naming the field by JSON pointer.
     #[doc(hidden)]
     fn decode_json(text: &str) -> Result<(Self, crate::store::InputHash), InputError> {
-        Self::model().validator.decode_json(text)
+        Self::model()
+            .validator
+            .decode_json_as(text, <Self as InputType>::NULL_IS_ABSENT)
     }
 }
 

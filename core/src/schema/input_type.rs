@@ -29,6 +29,13 @@ pub trait InputType {
     /// Whether an object property of this type is required (`false` for `Option`).
     const REQUIRED: bool = true;
 
+    /// Whether deserialising this type treats `null` on an optional property exactly as the
+    /// property's absence (true unless a serde `default` could tell them apart). Derived
+    /// types compute it; it lets the input decoder deserialise straight from the request text
+    /// when a platform sends `null` for a cleared field.
+    #[doc(hidden)]
+    const NULL_IS_ABSENT: bool = true;
+
     /// The type's JSON Schema (without `title` and `description`, which belong to the field).
     fn schema() -> Map<String, Value>;
 }
@@ -133,6 +140,7 @@ wide_integers!(i64 => false, isize => false, u64 => true, usize => true);
 
 impl<T: InputType> InputType for Option<T> {
     const REQUIRED: bool = false;
+    const NULL_IS_ABSENT: bool = T::NULL_IS_ABSENT;
     fn schema() -> Map<String, Value> {
         T::schema()
     }
@@ -144,6 +152,7 @@ impl<T: IntegerInput> IntegerInput for Option<T> {}
 impl<T: ListInput> ListInput for Option<T> {}
 
 impl<T: ArrayItem> InputType for Vec<T> {
+    const NULL_IS_ABSENT: bool = T::NULL_IS_ABSENT;
     fn schema() -> Map<String, Value> {
         let mut map = typed("array");
         map.insert("items".into(), Value::Object(T::schema()));

@@ -38,6 +38,7 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
     let json_schema = json_schema(cont);
     let executable = executable(cont);
     let form_dispatch = super::form::dispatch(cont);
+    let null_is_absent = super::fields::null_is_absent(cont);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident {
@@ -59,6 +60,7 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
 
         #[automatically_derived]
         impl ::actionkit::__private::InputType for #ident {
+            const NULL_IS_ABSENT: bool = #null_is_absent;
             fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
                 ::actionkit::__private::object_schema(<Self as ::actionkit::Action>::fields())
             }

@@ -15,9 +15,11 @@ pub fn object(cont: &Container) -> TokenStream {
     let specs = specs(cont, &Layout::default());
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
+    let null_is_absent = super::fields::null_is_absent(cont);
     quote! {
         #[automatically_derived]
         impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
+            const NULL_IS_ABSENT: bool = #null_is_absent;
             fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
                 let fields = [#(#specs),*];
                 ::actionkit::__private::object_schema(&fields)
