@@ -6,7 +6,8 @@
 //!   store, giving an [`Adapter`] and, where the platform needs one, a background [`Worker`];
 //! - [`Adapter`]: what the pipeline asks of it for each request: its [`routes`](Adapter::routes),
 //!   [`verify`](Adapter::verify) the signature over the raw body, [`decode`](Adapter::decode) the
-//!   body into a runtime [`Call`], [`render`](Render::render) outcomes and refusals (also the
+//!   body into a runtime [`Call`], [`render`](Render::render) outcomes and refusals, [`dispatch`](Adapter::dispatch) a call to the
+//!   runtime or take it over, (also the
 //!   404/405 of unknown routes under its [`mount`](Adapter::mount)) in its wire shape.
 //!
 //! The pipeline owns the order (body limit → verify → the action exists → decode → runtime →
@@ -211,14 +212,27 @@ pub trait Adapter: Render {
         serde_json::to_vec(response).expect("form-state answers serialise")
     }
 
-    /// Work the platform takes over from the runtime for this call (epilot queues calls that
-    /// wait for a callback and answers at once). The default gives the call back, and the
-    /// pipeline runs it now.
-    ///
-    /// # Errors
-    /// The call itself, when the runtime should run it.
-    fn take_over(&self, call: Call) -> Result<BoxFuture<Outcome>, Call> {
-        Err(call)
+    /// Who runs this call: the runtime, now (the default), or the platform itself (epilot
+    /// queues calls that wait for a callback and answers at once).
+    fn dispatch(&self, call: Call) -> Dispatch {
+        Dispatch::Run(call)
+    }
+}
+
+/// What [`Adapter::dispatch`] decides for a call.
+pub enum Dispatch {
+    /// The runtime runs it now.
+    Run(Call),
+    /// The platform took it over; the future gives the outcome to answer.
+    TakenOver(BoxFuture<Outcome>),
+}
+
+impl fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dispatch::Run(call) => f.debug_tuple("Run").field(call).finish(),
+            Dispatch::TakenOver(_) => f.write_str("TakenOver"),
+        }
     }
 }
 

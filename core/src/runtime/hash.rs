@@ -140,25 +140,24 @@ impl Canonical {
 
     /// A string value.
     pub(crate) fn string(&mut self, s: &str) {
-        match self.depth {
-            0 => {
-                self.scratch.clear();
-                escape(&mut self.scratch, s);
-                self.hasher.update(&self.scratch[..]);
-            }
-            d => escape(&mut self.levels[d - 1].buf, s),
-        }
+        self.encoded(|out| escape(out, s));
     }
 
     /// A number value.
     pub(crate) fn number(&mut self, n: &Number) {
+        self.encoded(|out| number(out, n));
+    }
+
+    /// A scalar written by `encode`: straight into the open level, or through the scratch
+    /// buffer into the hasher at the top.
+    fn encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         match self.depth {
             0 => {
                 self.scratch.clear();
-                number(&mut self.scratch, n);
+                encode(&mut self.scratch);
                 self.hasher.update(&self.scratch[..]);
             }
-            d => number(&mut self.levels[d - 1].buf, n),
+            d => encode(&mut self.levels[d - 1].buf),
         }
     }
 

@@ -51,15 +51,15 @@ impl Run {
             Outcome::Success { .. } => true,
             Outcome::Failure(f) => f.kind == FailureKind::Permanent,
         };
-        let stored = if recorded {
+        let (stored, body) = if recorded {
             let record = Recorded {
                 status: outcome.status(),
-                body: body.clone(),
+                body,
                 recorded_at: SystemTime::now(),
             };
-            store.complete(&lease, &record).await
+            (store.complete(&lease, &record).await, record.body)
         } else {
-            store.release(&lease).await
+            (store.release(&lease).await, body)
         };
         if let Err(err) = stored {
             tracing::error!(request_id = ctx.request_id(), action, error = %err, "could not record the outcome");

@@ -20,13 +20,13 @@ use std::time::{Instant, SystemTime};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::post;
 
 use super::response::{action_id, bytes_response, read_body};
-use crate::platform::{Adapter, Endpoint};
+use crate::platform::{Adapter, Dispatch, Endpoint};
 use crate::runtime::{Answer, Failure, FailureKind, Outcome, Render, Runtime};
 
 /// One platform's routes over the runtime.
@@ -57,10 +57,10 @@ pub(super) fn routes<S: Send + Sync + 'static>(
 async fn execute<S: Send + Sync + 'static>(
     State(serving): State<Arc<Serving<S>>>,
     action: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
     let started = Instant::now();
+    let (headers, body) = split(request).await;
     let action = action_id(action);
     let adapter = &serving.adapter;
     let call = admit(&serving, &action, &headers, body)
@@ -68,12 +68,12 @@ async fn execute<S: Send + Sync + 'static>(
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
-            let answer = match adapter.take_over(call) {
-                Err(call) => {
+            let answer = match adapter.dispatch(call) {
+                Dispatch::Run(call) => {
                     let render: Arc<dyn Render> = adapter.clone();
                     serving.runtime.answer(call, render).await
                 }
-                Ok(taken) => Answer::refused(&taken.await, &**adapter),
+                Dispatch::TakenOver(taken) => Answer::refused(&taken.await, &**adapter),
             };
             log_answered(adapter.name(), &action, &request_id, &answer, started);
             answer
@@ -89,10 +89,10 @@ async fn execute<S: Send + Sync + 'static>(
 async fn form_state<S: Send + Sync + 'static>(
     State(serving): State<Arc<Serving<S>>>,
     action: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
     let started = Instant::now();
+    let (headers, body) = split(request).await;
     let action = action_id(action);
     let adapter = &serving.adapter;
     let request =
@@ -121,6 +121,15 @@ async fn form_state<S: Send + Sync + 'static>(
         "get_form_state answered"
     );
     respond(answer)
+}
+
+/// The headers (moved out, not cloned as axum's `HeaderMap` extractor does) and the body,
+/// buffered within the configured limit.
+async fn split(request: Request) -> (HeaderMap, Result<Bytes, BytesRejection>) {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
+    (headers, body)
 }
 
 /// Steps 1–3: the body within its limit, the signature, then the action's existence — before

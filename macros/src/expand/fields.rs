@@ -201,6 +201,17 @@ pub fn name_of(ident: &str) -> String {
         .join(" ")
 }
 
+/// `InputType::NULL_IS_ABSENT` for a struct: no serde `default` on it or any input field (a
+/// default could make `null` and absence deserialise differently), and every field's type
+/// agrees.
+pub fn null_is_absent(cont: &crate::ast::Container) -> proc_macro2::TokenStream {
+    let defaults = cont.serde.default || cont.fields().any(|f| f.serde.default);
+    let types = cont.fields().map(|f| f.ty);
+    quote::quote! {
+        !#defaults #(&& <#types as ::actionkit::__private::InputType>::NULL_IS_ABSENT)*
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,16 +223,5 @@ mod tests {
         assert_eq!(name_of("SendEmail"), "Send email");
         assert_eq!(name_of("HTTPCall"), "HTTP call");
         assert_eq!(name_of("Notify"), "Notify");
-    }
-}
-
-/// `InputType::NULL_IS_ABSENT` for a struct: no serde `default` on it or any input field (a
-/// default could make `null` and absence deserialise differently), and every field's type
-/// agrees.
-pub fn null_is_absent(cont: &crate::ast::Container) -> proc_macro2::TokenStream {
-    let defaults = cont.serde.default || cont.fields().any(|f| f.serde.default);
-    let types = cont.fields().map(|f| f.ty);
-    quote::quote! {
-        !#defaults #(&& <#types as ::actionkit::__private::InputType>::NULL_IS_ABSENT)*
     }
 }

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
 pub use self::wire::EpilotEvent;
-use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
+use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
 use crate::context::Secret;
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
@@ -132,7 +132,7 @@ struct EpilotAdapter {
     wake: Arc<Notify>,
 }
 
-/// A decoded call's callback, carried to [`Adapter::take_over`] in the call's extensions.
+/// A decoded call's callback, carried to [`Adapter::dispatch`] in the call's extensions.
 #[derive(Clone)]
 struct Callback {
     resume_token: Secret,
@@ -199,12 +199,12 @@ impl Adapter for EpilotAdapter {
     /// Calls that wait for a callback: validate the input, queue the work durably and answer
     /// `{}`; the callback worker does the rest. A redelivery of a queued id is accepted again
     /// and queues nothing.
-    fn take_over(&self, mut call: Call) -> Result<BoxFuture<Outcome>, Call> {
+    fn dispatch(&self, mut call: Call) -> Dispatch {
         let Some(callback) = call.extensions.remove::<Callback>() else {
-            return Err(call);
+            return Dispatch::Run(call);
         };
         if let Err(failure) = self.engine.check_input(&call.action, call.input.clone()) {
-            return Ok(Box::pin(async move { Outcome::Failure(failure) }));
+            return Dispatch::TakenOver(Box::pin(async move { Outcome::Failure(failure) }));
         }
         let event = call.extensions.remove::<EpilotEvent>().unwrap_or_default();
         let job = callback::Job::new(
@@ -218,7 +218,7 @@ impl Adapter for EpilotAdapter {
         let payload = serde_json::to_vec(&job).expect("jobs serialise");
         let key = callback::job_key(&call.action, &call.request_id);
         let (queue, wake) = (self.queue.clone(), self.wake.clone());
-        Ok(Box::pin(async move {
+        Dispatch::TakenOver(Box::pin(async move {
             match queue.enqueue(&key, &payload).await {
                 Ok(_) => {
                     wake.notify_one();
