@@ -44,7 +44,10 @@
 //! impl Adapter for Echo {
 //!     fn name(&self) -> &'static str { "echo" }
 //!     fn mount(&self) -> &'static str { "/echo" }
-//!     fn routes(&self) -> &'static [Route] { &[Route::new("/echo/{action}", Endpoint::Execute)] }
+//!     fn routes(&self) -> &'static [Route] {
+//!         const ROUTES: &[Route] = &[Route::new("/echo/{action}", Endpoint::Execute)];
+//!         ROUTES
+//!     }
 //!     fn verify(&self, _: &http::HeaderMap, _: &[u8], _: std::time::SystemTime) -> Result<(), Failure> { Ok(()) }
 //!     fn decode(&self, action: &str, headers: &http::HeaderMap, body: &[u8]) -> Result<Call, Failure> {
 //!         let id = headers.get("x-request-id").and_then(|v| v.to_str().ok())
@@ -59,10 +62,10 @@
 //! # #[action(id = "ping", execute = ping)]
 //! # struct Ping {}
 //! # async fn ping(_: Ping) -> Result<&'static str, actionkit_core::ActionError> { Ok("pong") }
-//! let (router, _background) = App::new(())
-//!     .action::<Ping>()
-//!     .into_router(&ServerConfig::new().platform(Echo))
-//!     .unwrap();
+//! let config = ServerConfig::new().platform(Echo);
+//! assert_eq!(config.platform_names(), ["stripe", "epilot", "echo"]);
+//! let (router, background) = App::new(()).action::<Ping>().into_router(&config);
+//! assert!(!background.is_empty(), "epilot's callback worker, for the caller to run");
 //! ```
 //!
 //! What a third platform touches: a new folder `platform/<name>/` (its wire format, its
