@@ -60,11 +60,62 @@ pub struct RawExecuteBody {
 /// let body = decode_execute_raw(br#"{"id": "req_1", "custom_input": {"a": 1}}"#).unwrap();
 /// assert_eq!((body.id.as_str(), body.custom_input.get()), ("req_1", r#"{"a": 1}"#));
 /// assert!(decode_execute_raw(br#"{"id": "", "custom_input": {}}"#).is_none());
+/// // Found by the `stripe_decode` fuzz target: a lone surrogate that `RawValue` lets through.
+/// let lone = br#"{"id":"req_1","custom_input":{"first_name":"A\ud800da2"}}"#;
+/// assert!(decode_execute_raw(lone).is_none());
+/// assert!(actionkit_core::platform::stripe::wire::decode_execute(lone).is_err());
 /// ```
 pub fn decode_execute_raw(body: &[u8]) -> Option<RawExecuteBody> {
     let body: RawExecuteBody = serde_json::from_slice(body).ok()?;
     let is_object = body.custom_input.get().starts_with('{');
-    (!body.id.is_empty() && is_object).then_some(body)
+    // `RawValue` skips over strings without decoding their escapes (a lone surrogate such as
+    // `"\ud800x"` passes), where a full parse refuses them: read the input strictly once.
+    let strict = serde_json::from_str::<Strict>(body.custom_input.get()).is_ok();
+    (!body.id.is_empty() && is_object && strict).then_some(body)
+}
+
+/// Any JSON, every string decoded (so every escape checked), nothing kept.
+struct Strict;
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Strict)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict {
+    type Value = Strict;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_unit<E>(self) -> Result<Strict, E> {
+        Ok(Strict)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
+        while seq.next_element::<Strict>()?.is_some() {}
+        Ok(Strict)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
+        while map.next_entry::<Strict, Strict>()?.is_some() {}
+        Ok(Strict)
+    }
 }
 
 /// Decodes an `execute` body.
