@@ -74,6 +74,8 @@
 
 pub mod epilot;
 pub mod stripe;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::sync::Arc;

@@ -204,8 +204,9 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The answer for `outcome`, rendered by `render`; neither replayed nor run.
-    pub fn refused(outcome: &Outcome, render: &dyn Render) -> Self {
+    /// The answer for an outcome the runtime did not record (a refusal, or work a platform
+    /// took over), rendered by `render`; neither replayed nor run.
+    pub fn rendered(outcome: &Outcome, render: &dyn Render) -> Self {
         Answer {
             status: outcome.status(),
             body: render.render(outcome),
@@ -462,6 +463,16 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         self.actions.values().map(|a| a.info())
     }
 
+    /// Whether action `id` is registered.
+    ///
+    /// ```
+    /// let runtime = actionkit_core::runtime::Runtime::new(());
+    /// assert!(!runtime.has_action("send_email"));
+    /// ```
+    pub fn has_action(&self, id: &str) -> bool {
+        self.actions.contains_key(id)
+    }
+
     /// One registered action.
     pub fn action_info(&self, id: &str) -> Option<ActionInfo> {
         self.actions.get(id).map(|a| a.info())
@@ -499,8 +510,8 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// (the client hung up), the run carries on by itself: the handler finishes or times out
     /// and its outcome is recorded, so the platform's retry replays it.
     pub async fn answer(&self, call: Call, render: Arc<dyn Render>) -> Answer {
-        let refuse = |failure: Failure| Answer::refused(&Outcome::Failure(failure), &*render);
-        let Some(action) = self.actions.get(call.action.as_str()) else {
+        let refuse = |failure: Failure| Answer::rendered(&Outcome::Failure(failure), &*render);
+        let Some((&id, action)) = self.actions.get_key_value(call.action.as_str()) else {
             return refuse(Failure::new(
                 404,
                 FailureKind::NotFound,
@@ -513,8 +524,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Ok(prepared) => prepared,
             Err(err) => return refuse(Failure::from(err)),
         };
-        let info = action.info();
-        let key = format!("{}:{}:{}", call.platform, info.id, ctx.request_id());
+        let key = format!("{}:{id}:{}", call.platform, ctx.request_id());
         let lease = match self
             .store
             .claim(&key, &hash, self.deadline + LEASE_GRACE)
@@ -544,7 +554,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             lease,
             store: self.store.clone(),
             render,
-            action: info.id,
+            action: id,
         };
         let ran = Detached::new(run.finish()).await;
         Answer {

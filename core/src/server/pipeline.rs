@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
@@ -60,11 +60,11 @@ async fn execute<S: Send + Sync + 'static>(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let (headers, body) = split(request).await;
     let action = action_id(action);
     let adapter = &serving.adapter;
-    let call = admit(&serving, &action, &headers, body)
-        .and_then(|body| adapter.decode(&action, &headers, &body));
+    let call = admit(&serving, &action, request)
+        .await
+        .and_then(|(headers, body)| adapter.decode(&action, &headers, &body));
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
@@ -73,14 +73,14 @@ async fn execute<S: Send + Sync + 'static>(
                     let render: Arc<dyn Render> = adapter.clone();
                     serving.runtime.answer(call, render).await
                 }
-                Dispatch::TakenOver(taken) => Answer::refused(&taken.await, &**adapter),
+                Dispatch::TakenOver(taken) => Answer::rendered(&taken.await, &**adapter),
             };
             log_answered(adapter.name(), &action, &request_id, &answer, started);
             answer
         }
         Err(failure) => {
             log_refused(adapter.name(), &action, &failure);
-            Answer::refused(&Outcome::Failure(failure), &**adapter)
+            Answer::rendered(&Outcome::Failure(failure), &**adapter)
         }
     };
     respond(answer)
@@ -92,11 +92,11 @@ async fn form_state<S: Send + Sync + 'static>(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let (headers, body) = split(request).await;
     let action = action_id(action);
     let adapter = &serving.adapter;
-    let request =
-        admit(&serving, &action, &headers, body).and_then(|body| adapter.decode_form_state(&body));
+    let request = admit(&serving, &action, request)
+        .await
+        .and_then(|(_, body)| adapter.decode_form_state(&body));
     let answered = match request {
         Ok(request) => serving.runtime.form_state(&action, request).await,
         Err(failure) => Err(failure),
@@ -110,7 +110,7 @@ async fn form_state<S: Send + Sync + 'static>(
             replayed: false,
             ran: true,
         },
-        Err(failure) => Answer::refused(&Outcome::Failure(failure), &**adapter),
+        Err(failure) => Answer::rendered(&Outcome::Failure(failure), &**adapter),
     };
     tracing::info!(
         platform = adapter.name(),
@@ -123,33 +123,26 @@ async fn form_state<S: Send + Sync + 'static>(
     respond(answer)
 }
 
-/// The headers (moved out, not cloned as axum's `HeaderMap` extractor does) and the body,
-/// buffered within the configured limit.
-async fn split(request: Request) -> (HeaderMap, Result<Bytes, BytesRejection>) {
-    let (mut parts, body) = request.into_parts();
-    let headers = std::mem::take(&mut parts.headers);
-    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
-    (headers, body)
-}
-
 /// Steps 1–3: the body within its limit, the signature, then the action's existence — before
-/// any JSON is read.
-fn admit<S: Send + Sync + 'static>(
+/// any JSON is read. Gives back the headers (moved out of the request, not cloned as axum's
+/// `HeaderMap` extractor does) and the body.
+async fn admit<S: Send + Sync + 'static>(
     serving: &Serving<S>,
     action: &str,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Bytes, Failure> {
-    let body = read_body(body)?;
-    serving.adapter.verify(headers, &body, SystemTime::now())?;
-    if serving.runtime.action_info(action).is_none() {
+    request: Request,
+) -> Result<(HeaderMap, Bytes), Failure> {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = read_body(Bytes::from_request(Request::from_parts(parts, body), &()).await)?;
+    serving.adapter.verify(&headers, &body, SystemTime::now())?;
+    if !serving.runtime.has_action(action) {
         return Err(Failure::new(
             404,
             FailureKind::NotFound,
             format!("no action `{action}`"),
         ));
     }
-    Ok(body)
+    Ok((headers, body))
 }
 
 fn respond(answer: Answer) -> Response {

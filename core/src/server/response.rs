@@ -87,3 +87,15 @@ pub fn single_header(
         )
     })
 }
+
+/// The one value of header `name`, which must be present: a `401 signature` failure naming it
+/// when it is missing (see [`single_header`] for the other refusals).
+pub fn required_header(headers: &axum::http::HeaderMap, name: &str) -> Result<String, Failure> {
+    single_header(headers, name)?.ok_or_else(|| {
+        Failure::new(
+            401,
+            FailureKind::Signature,
+            format!("missing `{name}` header"),
+        )
+    })
+}

@@ -756,13 +756,13 @@ where
 
     let payload = [0, 1, 2, 255, 0, b'{', b'}'];
     let before = SystemTime::now();
-    assert!(enqueue(&store, "epilot:send_email:msg_1", &payload).await);
-    assert!(!enqueue(&store, "epilot:send_email:msg_1", b"redelivered").await);
-    assert!(!enqueue(&store, "epilot:send_email:msg_1", &payload).await);
+    assert!(enqueue(&store, "queue:send_email:msg_1", &payload).await);
+    assert!(!enqueue(&store, "queue:send_email:msg_1", b"redelivered").await);
+    assert!(!enqueue(&store, "queue:send_email:msg_1", &payload).await);
     assert_eq!(pending(&store).await, 1, "a redelivery adds nothing");
 
     let (job, lease) = claim_job(&store, LONG_LEASE).await;
-    assert_eq!(job.key, "epilot:send_email:msg_1");
+    assert_eq!(job.key, "queue:send_email:msg_1");
     assert_eq!(job.payload, payload, "the first payload is kept");
     assert_eq!((job.outcome, job.attempts), (None, 0));
     let slack = Duration::from_secs(5);
@@ -772,11 +772,11 @@ where
         job.created_at
     );
     // a redelivery while leased changes nothing either
-    assert!(!enqueue(&store, "epilot:send_email:msg_1", b"again").await);
+    assert!(!enqueue(&store, "queue:send_email:msg_1", b"again").await);
     assert!(claim_due(&store, LONG_LEASE).await.is_none(), "leased");
     store.finish(&lease, true).await.expect("finish");
     assert!(
-        !enqueue(&store, "epilot:send_email:msg_1", b"after finish").await,
+        !enqueue(&store, "queue:send_email:msg_1", b"after finish").await,
         "a finished job still holds its key"
     );
     assert_eq!(pending(&store).await, 0);

@@ -27,7 +27,7 @@ use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
 use crate::context::Secret;
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
-use crate::server::response::single_header;
+use crate::server::response::{required_header, single_header};
 use crate::signature::SignatureError;
 use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER, WebhookKey,
@@ -238,14 +238,4 @@ impl Adapter for EpilotAdapter {
             }
         }))
     }
-}
-
-fn required_header(headers: &HeaderMap, name: &str) -> Result<String, Failure> {
-    single_header(headers, name)?.ok_or_else(|| {
-        Failure::new(
-            401,
-            FailureKind::Signature,
-            format!("missing `{name}` header"),
-        )
-    })
 }

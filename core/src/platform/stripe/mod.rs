@@ -17,7 +17,7 @@ pub use self::wire::StripeContext;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
-use crate::server::response::single_header;
+use crate::server::response::required_header;
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
 
@@ -106,13 +106,7 @@ impl Adapter for Stripe {
                 "no Stripe signing secret is configured; set STRIPE_SIGNING_SECRET",
             ));
         };
-        let header = single_header(headers, HEADER)?.ok_or_else(|| {
-            Failure::new(
-                401,
-                FailureKind::Signature,
-                format!("missing `{HEADER}` header"),
-            )
-        })?;
+        let header = required_header(headers, HEADER)?;
         verifier
             .verify(&header, body, now)
             .map(drop)
@@ -134,9 +128,5 @@ impl Adapter for Stripe {
 
     fn decode_form_state(&self, body: &[u8]) -> Result<FormStateRequest, Failure> {
         wire::decode_form_state(body)
-    }
-
-    fn render_route_error(&self, kind: &str, message: &str) -> Vec<u8> {
-        crate::server::pipeline::plain_error(kind, message)
     }
 }
