@@ -158,7 +158,9 @@ fn job(path: Path, store: Arc<dyn IdempotencyStore>) -> Job {
     match path {
         Path::ClaimComplete => {
             let input = InputHash([7; 32]);
-            let body = br#"{"status":200,"output":{"customer":"cus_1","amount":1200}}"#.to_vec();
+            let body = axum::body::Bytes::from_static(
+                br#"{"status":200,"output":{"customer":"cus_1","amount":1200}}"#,
+            );
             Arc::new(move |request_id| {
                 let store = store.clone();
                 let body = body.clone();

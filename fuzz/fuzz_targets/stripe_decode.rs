@@ -24,7 +24,11 @@ fuzz_target!(|body: &[u8]| {
         assert_eq!(raw.id, full.id);
         let input: Value = serde_json::from_str(raw.custom_input.get()).expect("raw JSON");
         assert_eq!(input, full.custom_input);
-        assert_eq!(raw.context, full.context);
+        let context: Value = raw
+            .context
+            .map(|c| serde_json::from_str(c.get()).expect("raw JSON"))
+            .unwrap_or(Value::Null);
+        assert_eq!(context, full.context);
     }
     match decode_execute(body) {
         Ok(execute) => {

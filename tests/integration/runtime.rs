@@ -122,7 +122,7 @@ async fn success_is_recorded_and_replayed() {
     assert_eq!(
         first.outcome,
         Outcome::Success {
-            output: json!({"label": "a"})
+            output: json!({"label": "a"}).into()
         }
     );
     assert!(first.ran && !first.replayed);

@@ -17,16 +17,17 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::context::Context;
 use crate::error::ActionError;
+use crate::runtime::Output;
 
 /// A boxed, `Send` future, as handlers return once erased.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// What a handler resolves to, erased: the serialised output or a classified failure.
-pub type HandlerResult = Result<Value, ActionError>;
+/// What a handler resolves to, erased: the output serialised to JSON text, or a classified
+/// failure.
+pub type HandlerResult = Result<Output, ActionError>;
 
 /// A handler output saying the action had nothing to do, and why. epilot answers it as
 /// `{"skip_reason": …}`; elsewhere it is an ordinary output.
@@ -121,7 +122,7 @@ pub trait IntoOutcome: Send {
 impl<T: Serialize + Send, E: Into<ActionError> + Send> IntoOutcome for Result<T, E> {
     fn into_outcome(self) -> HandlerResult {
         match self {
-            Ok(output) => serde_json::to_value(output).map_err(|e| {
+            Ok(output) => Output::new(&output).map_err(|e| {
                 ActionError::transient("the handler's output could not be serialised")
                     .with_source(e)
             }),

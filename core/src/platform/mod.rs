@@ -35,7 +35,7 @@
 //! impl Render for Echo {
 //!     fn render(&self, outcome: &Outcome) -> Vec<u8> {
 //!         match outcome {
-//!             Outcome::Success { output } => serde_json::to_vec(output).unwrap(),
+//!             Outcome::Success { output } => output.get().as_bytes().to_vec(),
 //!             Outcome::Failure(f) => serde_json::to_vec(&serde_json::json!({"error": f.kind.as_str()})).unwrap(),
 //!         }
 //!     }
@@ -49,11 +49,11 @@
 //!         ROUTES
 //!     }
 //!     fn verify(&self, _: &http::HeaderMap, _: &[u8], _: std::time::SystemTime) -> Result<(), Failure> { Ok(()) }
-//!     fn decode(&self, action: &str, headers: &http::HeaderMap, body: &[u8]) -> Result<Call, Failure> {
+//!     fn decode(&self, action: &'static str, headers: &http::HeaderMap, body: &[u8]) -> Result<Call, Failure> {
 //!         let id = headers.get("x-request-id").and_then(|v| v.to_str().ok())
-//!             .ok_or_else(|| Failure::new(400, FailureKind::InvalidInput, "missing `x-request-id`"))?;
+//!             .ok_or_else(|| Failure::new(FailureKind::InvalidInput, "missing `x-request-id`"))?;
 //!         let input = Input::json(std::str::from_utf8(body).unwrap_or("null"))
-//!             .map_err(|e| Failure::new(400, FailureKind::InvalidInput, e.to_string()))?;
+//!             .map_err(|e| Failure::new(FailureKind::InvalidInput, e.to_string()))?;
 //!         Ok(Call::new(action, id, input).platform("echo"))
 //!     }
 //! }
@@ -187,11 +187,16 @@ pub trait Adapter: Render {
     /// A `401 signature` failure saying what is wrong.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure>;
 
-    /// Decodes a verified execute request for action `action` into a call.
+    /// Decodes a verified execute request for action `action` (a registered id) into a call.
     ///
     /// # Errors
     /// A `400 invalid_input` failure naming what is wrong with the envelope.
-    fn decode(&self, action: &str, headers: &HeaderMap, body: &[u8]) -> Result<Call, Failure>;
+    fn decode(
+        &self,
+        action: &'static str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Call, Failure>;
 
     /// Decodes a verified form-state request. Platforms without form state keep the default.
     ///
@@ -200,7 +205,6 @@ pub trait Adapter: Render {
     fn decode_form_state(&self, body: &[u8]) -> Result<FormStateRequest, Failure> {
         let _ = body;
         Err(Failure::new(
-            404,
             FailureKind::NotFound,
             format!("{} has no form state", self.name()),
         ))

@@ -29,6 +29,7 @@ mod hash;
 mod outcome;
 mod run;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ use serde_json::value::RawValue;
 pub(crate) use self::hash::tests as hash_tests;
 pub(crate) use self::hash::{Canonical, MemberStart};
 pub use self::hash::{input_hash, input_hash_json};
-pub use self::outcome::{Failure, FailureKind, Outcome};
+pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::{Detached, Run};
 use crate::context::Context;
 use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
@@ -61,9 +62,10 @@ pub const LEASE_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Call {
     /// The action's id.
-    pub action: String,
-    /// The idempotency key (the same across the platform's retries).
-    pub request_id: String,
+    pub action: Cow<'static, str>,
+    /// The idempotency key (the same across the platform's retries), shared with the handler's
+    /// [`Context`] and the server's log line without copies.
+    pub request_id: Arc<str>,
     /// The platform's name, part of the idempotency key and of the [`Context`].
     pub platform: &'static str,
     /// The raw, untrusted input.
@@ -124,8 +126,8 @@ impl From<Box<RawValue>> for Input {
 impl Call {
     /// A call with no platform extras, from platform `"test"`.
     pub fn new(
-        action: impl Into<String>,
-        request_id: impl Into<String>,
+        action: impl Into<Cow<'static, str>>,
+        request_id: impl Into<Arc<str>>,
         input: impl Into<Input>,
     ) -> Self {
         Call {
@@ -167,7 +169,7 @@ pub struct Executed {
 ///         outcome.label().as_bytes().to_vec()
 ///     }
 /// }
-/// assert_eq!(Plain.render(&Outcome::Success { output: serde_json::Value::Null }), b"success");
+/// assert_eq!(Plain.render(&Outcome::Success { output: actionkit_core::runtime::Output::null() }), b"success");
 /// ```
 pub trait Render: Send + Sync + 'static {
     /// The response body for `outcome` (its status is [`Outcome::status`]).
@@ -192,7 +194,7 @@ pub struct Answer {
     /// The HTTP status.
     pub status: u16,
     /// The rendered body.
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
     /// Seconds the platform should wait before retrying, for `Retry-After`.
     pub retry_after: Option<u64>,
     /// `success` or the failure's type, for logs.
@@ -209,7 +211,7 @@ impl Answer {
     pub fn rendered(outcome: &Outcome, render: &dyn Render) -> Self {
         Answer {
             status: outcome.status(),
-            body: render.render(outcome),
+            body: render.render(outcome).into(),
             retry_after: outcome.failure().and_then(|f| f.retry_after),
             label: outcome.label(),
             replayed: false,
@@ -402,9 +404,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// # Errors
     /// `404 not_found` for an unknown action, `400 invalid_input` naming the field.
     pub fn check_input(&self, action: &str, input: Input) -> Result<(), Failure> {
-        let entry = self.actions.get(action).ok_or_else(|| {
-            Failure::new(404, FailureKind::NotFound, format!("no action `{action}`"))
-        })?;
+        let entry = self
+            .actions
+            .get(action)
+            .ok_or_else(|| Failure::new(FailureKind::NotFound, format!("no action `{action}`")))?;
         entry.check(input).map_err(Failure::from)
     }
 
@@ -425,7 +428,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     ) -> Result<FormStateResponse, Failure> {
         let not_found = || {
             Failure::new(
-                404,
                 FailureKind::NotFound,
                 format!("action `{action}` has no form state"),
             )
@@ -440,7 +442,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Err(panic) => {
                 tracing::error!(action, panic = %run::panic_message(panic), "a form-state handler panicked");
                 Err(Failure::new(
-                    500,
                     FailureKind::Internal,
                     "the form-state handler failed unexpectedly",
                 ))
@@ -473,6 +474,17 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         self.actions.contains_key(id)
     }
 
+    /// The registered id equal to `id`, as the `'static` string the action declares: what a
+    /// server hands on instead of copying the id from each request's path.
+    ///
+    /// ```
+    /// let runtime = actionkit_core::runtime::Runtime::new(());
+    /// assert_eq!(runtime.action_id("send_email"), None);
+    /// ```
+    pub fn action_id(&self, id: &str) -> Option<&'static str> {
+        self.actions.get_key_value(id).map(|(&id, _)| id)
+    }
+
     /// One registered action.
     pub fn action_info(&self, id: &str) -> Option<ActionInfo> {
         self.actions.get(id).map(|a| a.info())
@@ -490,7 +502,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let outcome = serde_json::from_slice::<Outcome>(&answer.body).unwrap_or_else(|err| {
             tracing::error!(error = %err, "a recorded outcome could not be read");
             Outcome::Failure(Failure::new(
-                500,
                 FailureKind::Internal,
                 "the recorded outcome of this request could not be read",
             ))
@@ -511,15 +522,18 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// and its outcome is recorded, so the platform's retry replays it.
     pub async fn answer(&self, call: Call, render: Arc<dyn Render>) -> Answer {
         let refuse = |failure: Failure| Answer::rendered(&Outcome::Failure(failure), &*render);
-        let Some((&id, action)) = self.actions.get_key_value(call.action.as_str()) else {
+        let Some((&id, action)) = self.actions.get_key_value(&*call.action) else {
             return refuse(Failure::new(
-                404,
                 FailureKind::NotFound,
                 format!("no action `{}`", call.action),
             ));
         };
-        let mut ctx = Context::new(call.request_id, call.platform, self.deadline);
-        ctx.set_extensions(call.extensions);
+        let ctx = Context::with_extensions(
+            call.request_id,
+            call.platform,
+            self.deadline,
+            call.extensions,
+        );
         let (handler, hash) = match action.prepare(ctx.clone(), &self.state, call.input) {
             Ok(prepared) => prepared,
             Err(err) => return refuse(Failure::from(err)),
@@ -534,7 +548,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Ok(Claim::Replay(recorded)) => return replay(recorded),
             Ok(Claim::InProgress { retry_after }) => {
                 let failure = Failure::new(
-                    503,
                     FailureKind::InProgress,
                     "this request id is being handled right now; retry later",
                 )
@@ -543,7 +556,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             }
             Ok(Claim::Conflict) => {
                 let message = "this request id was already used with a different input; use a new id for a new input";
-                return refuse(Failure::new(409, FailureKind::IdempotencyConflict, message));
+                return refuse(Failure::new(FailureKind::IdempotencyConflict, message));
             }
             Err(err) => return refuse(store_unavailable(&err)),
         };
@@ -630,7 +643,6 @@ fn replay(recorded: Recorded) -> Answer {
 fn store_unavailable(err: &StoreError) -> Failure {
     tracing::error!(error = %err, "idempotency store unavailable");
     Failure::new(
-        503,
         FailureKind::Transient,
         "the idempotency store is unavailable; retry later",
     )

@@ -1,10 +1,12 @@
 //! [`Outcome`]: the platform-neutral answer to one call, which platform adapters render in their
 //! own wire format, and which the idempotency store records and replays.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{ActionError, ErrorClass};
 use crate::schema::InputError;
@@ -24,14 +26,98 @@ pub enum Outcome {
     /// The handler succeeded with this output (`null` for none).
     Success {
         /// The handler's serialised output.
-        output: Value,
+        output: Output,
     },
     /// The call failed; see [`Failure`].
     Failure(Failure),
 }
 
+/// A handler's output, serialised once to JSON text when the handler returns: platforms copy
+/// the text into their bodies as it is, and it is recorded and replayed as part of those bytes.
+///
+/// ```
+/// use actionkit_core::runtime::Output;
+/// let output = Output::new(&serde_json::json!({"sent": 1})).unwrap();
+/// assert_eq!(output.get(), r#"{"sent":1}"#);
+/// assert_eq!(output.to_value()["sent"], 1);
+/// assert_eq!(Output::null().get(), "null");
+/// assert_eq!(Output::from(serde_json::json!({"sent": 1})), output);
+/// ```
+#[derive(Clone)]
+pub struct Output(Box<RawValue>);
+
+impl Output {
+    /// `value` serialised.
+    ///
+    /// # Errors
+    /// When `value`'s `Serialize` fails (a map with non-string keys, a failing impl).
+    pub fn new<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Output)
+    }
+
+    /// `null`: no output.
+    pub fn null() -> Self {
+        Output(RawValue::NULL.to_owned())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The output as a [`Value`].
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl From<Value> for Output {
+    fn from(value: Value) -> Self {
+        Output::new(&value).expect("a JSON value serialises")
+    }
+}
+
+impl PartialEq for Output {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get() || self.to_value() == other.to_value()
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl Serialize for Output {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Output {
+    // Through a `Value`: an `Outcome` is internally tagged, and serde hands the fields of such
+    // enums over buffered, which raw JSON text cannot be read from.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Output::new(&value).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A failed call: its status, its error type (the `type` in error bodies), a message and, where
 /// known, the offending field.
+///
+/// The status follows from the kind ([`FailureKind::status`]), except for the handler's two
+/// classes: a [`Permanent`](FailureKind::Permanent) or [`Transient`](FailureKind::Transient)
+/// failure made from an [`ActionError`] keeps the status the handler chose.
+///
+/// ```
+/// use actionkit_core::runtime::{Failure, FailureKind};
+/// let failure = Failure::new(FailureKind::IdempotencyConflict, "id reused");
+/// assert_eq!(failure.status, 409);
+/// let failure = Failure::from(actionkit_core::ActionError::transient("upstream down").with_status(502));
+/// assert_eq!((failure.status, failure.kind), (502, FailureKind::Transient));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// The HTTP status to answer.
@@ -95,6 +181,30 @@ impl FailureKind {
         }
     }
 
+    /// The HTTP status a failure of this kind answers. For the handler's classes this is the
+    /// default (`422` permanent, `503` transient); a failure made from an [`ActionError`] keeps
+    /// the handler's own status.
+    ///
+    /// ```
+    /// use actionkit_core::runtime::FailureKind;
+    /// assert_eq!(FailureKind::Signature.status(), 401);
+    /// assert_eq!(FailureKind::Timeout.status(), 504);
+    /// ```
+    pub fn status(self) -> u16 {
+        match self {
+            FailureKind::Signature => 401,
+            FailureKind::InvalidInput => 400,
+            FailureKind::Permanent => 422,
+            FailureKind::Transient => 503,
+            FailureKind::Internal => 500,
+            FailureKind::Timeout => 504,
+            FailureKind::InProgress => 503,
+            FailureKind::IdempotencyConflict => 409,
+            FailureKind::TooLarge => 413,
+            FailureKind::NotFound => 404,
+        }
+    }
+
     /// Whether a platform should retry (a 5xx).
     pub fn is_retryable(self) -> bool {
         matches!(
@@ -108,10 +218,11 @@ impl FailureKind {
 }
 
 impl Failure {
-    /// A failure with no field and no retry hint.
-    pub fn new(status: u16, kind: FailureKind, message: impl Into<String>) -> Self {
+    /// A failure of `kind`, answered with [`kind.status()`](FailureKind::status), with no field
+    /// and no retry hint.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         Failure {
-            status,
+            status: kind.status(),
             kind,
             message: message.into(),
             field: None,
@@ -165,25 +276,32 @@ impl From<Failure> for Outcome {
     }
 }
 
-impl From<ActionError> for Outcome {
+impl From<ActionError> for Failure {
+    /// The handler's failure: its class gives the kind, and it keeps the handler's status.
     fn from(err: ActionError) -> Self {
         let kind = match err.class() {
             ErrorClass::Permanent => FailureKind::Permanent,
             ErrorClass::Transient => FailureKind::Transient,
         };
-        Outcome::Failure(Failure {
+        Failure {
             status: err.status(),
             kind,
             message: err.message().to_owned(),
             field: err.field_path().map(str::to_owned),
             retry_after: err.retry_after_secs(),
-        })
+        }
+    }
+}
+
+impl From<ActionError> for Outcome {
+    fn from(err: ActionError) -> Self {
+        Outcome::Failure(Failure::from(err))
     }
 }
 
 impl From<InputError> for Failure {
     fn from(err: InputError) -> Self {
-        let failure = Failure::new(400, FailureKind::InvalidInput, err.message());
+        let failure = Failure::new(FailureKind::InvalidInput, err.message());
         if err.field().is_empty() {
             failure
         } else {

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+
 use super::{Failure, FailureKind, Outcome, Render};
 use crate::context::Context;
 use crate::handler::{BoxFuture, HandlerResult};
@@ -21,7 +23,7 @@ use crate::store::{IdempotencyStore, Lease, Recorded};
 /// outcome is one that is replayed).
 pub(super) struct Ran {
     pub outcome: Outcome,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 /// Everything a run needs, owned, so it can outlive the request that started it.
@@ -46,7 +48,7 @@ impl Run {
             action,
         } = self;
         let outcome = handle(&ctx, handler).await;
-        let body = render.render(&outcome);
+        let body = Bytes::from(render.render(&outcome));
         let recorded = match &outcome {
             Outcome::Success { .. } => true,
             Outcome::Failure(f) => f.kind == FailureKind::Permanent,
@@ -77,16 +79,14 @@ async fn handle(ctx: &Context, handler: BoxFuture<HandlerResult>) -> Outcome {
             let detail = panic_message(panic);
             tracing::error!(request_id = ctx.request_id(), panic = %detail, "the handler panicked");
             Outcome::Failure(Failure::new(
-                500,
                 FailureKind::Internal,
                 "the handler failed unexpectedly; the platform may retry",
             ))
         }
         Err(_) => {
             // The timeout dropped the handler's future; tell anything it spawned to stop too.
-            ctx.cancel_token().cancel();
+            ctx.cancel();
             Outcome::Failure(Failure::new(
-                504,
                 FailureKind::Timeout,
                 "the handler did not finish before its deadline",
             ))

@@ -22,9 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -175,7 +173,11 @@ impl<S: Send + Sync + 'static> App<S> {
         let mut workers = Vec::new();
         for platform in config.configured_platforms() {
             let bound = platform.bind(&binding);
-            routes = routes.merge(pipeline::routes(runtime.clone(), bound.adapter.clone()));
+            routes = routes.merge(pipeline::routes(
+                runtime.clone(),
+                bound.adapter.clone(),
+                config.body_limit,
+            ));
             adapters.push(bound.adapter);
             workers.extend(bound.worker);
         }
@@ -191,9 +193,7 @@ impl<S: Send + Sync + 'static> App<S> {
             })
             .method_not_allowed_fallback(move |method: Method, uri: Uri| async move {
                 pipeline::route_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, &method, &uri)
-            })
-            .layer(DefaultBodyLimit::max(config.body_limit))
-            .layer(axum::middleware::map_response(close_after_too_large));
+            });
         let prefix = config.prefix.trim_end_matches('/');
         let router = if prefix.is_empty() {
             routes
@@ -244,18 +244,6 @@ impl<S: Send + Sync + 'static> Exportable for App<S> {
     fn manifest(&self) -> Manifest {
         self.export_manifest()
     }
-}
-
-/// A 413 leaves the rest of the request body unread, so hyper closes the connection after the
-/// answer: say so with `Connection: close`, or a client that pools the connection fails its next
-/// request on it.
-async fn close_after_too_large(mut response: Response) -> Response {
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -20,8 +20,8 @@ use std::time::{Instant, SystemTime};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::post;
 
@@ -33,16 +33,19 @@ use crate::runtime::{Answer, Failure, FailureKind, Outcome, Render, Runtime};
 struct Serving<S> {
     runtime: Arc<Runtime<S>>,
     adapter: Arc<dyn Adapter>,
+    body_limit: usize,
 }
 
 /// The routes of `adapter`, served by `runtime`.
 pub(super) fn routes<S: Send + Sync + 'static>(
     runtime: Arc<Runtime<S>>,
     adapter: Arc<dyn Adapter>,
+    body_limit: usize,
 ) -> Router {
     let serving = Arc::new(Serving {
         runtime,
         adapter: adapter.clone(),
+        body_limit,
     });
     let mut router = Router::new();
     for route in adapter.routes() {
@@ -64,7 +67,7 @@ async fn execute<S: Send + Sync + 'static>(
     let adapter = &serving.adapter;
     let call = admit(&serving, &action, request)
         .await
-        .and_then(|(headers, body)| adapter.decode(&action, &headers, &body));
+        .and_then(|(id, headers, body)| adapter.decode(id, &headers, &body));
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
@@ -96,15 +99,15 @@ async fn form_state<S: Send + Sync + 'static>(
     let adapter = &serving.adapter;
     let request = admit(&serving, &action, request)
         .await
-        .and_then(|(_, body)| adapter.decode_form_state(&body));
+        .and_then(|(id, _, body)| Ok((id, adapter.decode_form_state(&body)?)));
     let answered = match request {
-        Ok(request) => serving.runtime.form_state(&action, request).await,
+        Ok((id, request)) => serving.runtime.form_state(id, request).await,
         Err(failure) => Err(failure),
     };
     let answer = match answered {
         Ok(response) => Answer {
             status: 200,
-            body: adapter.render_form_state(&response),
+            body: adapter.render_form_state(&response).into(),
             retry_after: None,
             label: "success",
             replayed: false,
@@ -124,30 +127,37 @@ async fn form_state<S: Send + Sync + 'static>(
 }
 
 /// Steps 1–3: the body within its limit, the signature, then the action's existence — before
-/// any JSON is read. Gives back the headers (moved out of the request, not cloned as axum's
-/// `HeaderMap` extractor does) and the body.
+/// any JSON is read. Gives back the action's registered id, the headers (moved out of the
+/// request, not cloned as axum's `HeaderMap` extractor does) and the body.
 async fn admit<S: Send + Sync + 'static>(
     serving: &Serving<S>,
     action: &str,
     request: Request,
-) -> Result<(HeaderMap, Bytes), Failure> {
-    let (mut parts, body) = request.into_parts();
-    let headers = std::mem::take(&mut parts.headers);
-    let body = read_body(Bytes::from_request(Request::from_parts(parts, body), &()).await)?;
+) -> Result<(&'static str, HeaderMap, Bytes), Failure> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(axum::body::to_bytes(body, serving.body_limit).await)?;
+    let headers = parts.headers;
     serving.adapter.verify(&headers, &body, SystemTime::now())?;
-    if !serving.runtime.has_action(action) {
+    let Some(id) = serving.runtime.action_id(action) else {
         return Err(Failure::new(
-            404,
             FailureKind::NotFound,
             format!("no action `{action}`"),
         ));
-    }
-    Ok((headers, body))
+    };
+    Ok((id, headers, body))
 }
 
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    bytes_response(status, answer.body, answer.retry_after)
+    let mut response = bytes_response(status, answer.body, answer.retry_after);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body is left unread, so hyper closes the connection after the answer:
+        // say so, or a client that pools the connection fails its next request on it.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Logs a call the runtime answered: platform, action, request id, outcome, status, whether it

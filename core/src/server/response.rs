@@ -2,7 +2,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
@@ -19,8 +19,12 @@ pub fn json_response(status: StatusCode, body: &Value, retry_after: Option<u64>)
 }
 
 /// A response of JSON bytes, with `Retry-After` when given.
-pub fn bytes_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>) -> Response {
-    let mut response = Response::new(Body::from(body));
+pub fn bytes_response(
+    status: StatusCode,
+    body: impl Into<Body>,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -33,6 +37,18 @@ pub fn bytes_response(status: StatusCode, body: Vec<u8>, retry_after: Option<u64
     response
 }
 
+/// Whether reading a body failed because it passed the limit.
+fn is_too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
 /// The `{action}` path segment, percent-decoded. One that is not UTF-8 once decoded names no
 /// action: it reads as `U+FFFD`, so the request is answered like any unknown action (404 after
 /// its signature, in the platform's error shape) instead of with axum's plain-text 400.
@@ -43,18 +59,16 @@ pub fn action_id(path: Result<Path<String>, PathRejection>) -> String {
     }
 }
 
-/// The buffered body, or `413 too_large` / `400 invalid_input`.
-pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Failure> {
+/// The buffered body, or `413 too_large` (past the limit) / `400 invalid_input`.
+pub fn read_body(body: Result<Bytes, axum::Error>) -> Result<Bytes, Failure> {
     body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if is_too_large(&rejection) {
             Failure::new(
-                413,
                 FailureKind::TooLarge,
                 "the request body is larger than the server accepts",
             )
         } else {
             Failure::new(
-                400,
                 FailureKind::InvalidInput,
                 format!("the request body could not be read: {rejection}"),
             )
@@ -64,24 +78,22 @@ pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Failure> 
 
 /// The one value of header `name`: `None` when absent; a `401 signature` failure when it appears
 /// more than once or is not text (signature headers are only trusted when unambiguous).
-pub fn single_header(
-    headers: &axum::http::HeaderMap,
+pub fn single_header<'h>(
+    headers: &'h axum::http::HeaderMap,
     name: &str,
-) -> Result<Option<String>, Failure> {
+) -> Result<Option<&'h str>, Failure> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
         return Err(Failure::new(
-            401,
             FailureKind::Signature,
             format!("`{name}` appears more than once"),
         ));
     }
-    first.to_str().map(|v| Some(v.to_owned())).map_err(|_| {
+    first.to_str().map(Some).map_err(|_| {
         Failure::new(
-            401,
             FailureKind::Signature,
             format!("`{name}` is not valid text"),
         )
@@ -90,12 +102,10 @@ pub fn single_header(
 
 /// The one value of header `name`, which must be present: a `401 signature` failure naming it
 /// when it is missing (see [`single_header`] for the other refusals).
-pub fn required_header(headers: &axum::http::HeaderMap, name: &str) -> Result<String, Failure> {
-    single_header(headers, name)?.ok_or_else(|| {
-        Failure::new(
-            401,
-            FailureKind::Signature,
-            format!("missing `{name}` header"),
-        )
-    })
+pub fn required_header<'h>(
+    headers: &'h axum::http::HeaderMap,
+    name: &str,
+) -> Result<&'h str, Failure> {
+    single_header(headers, name)?
+        .ok_or_else(|| Failure::new(FailureKind::Signature, format!("missing `{name}` header")))
 }

@@ -216,12 +216,12 @@ pub fn generate_secret() -> Result<String, SignatureError> {
 }
 
 /// HMAC-SHA256 of `"<t>.<body>"`.
-fn tag(mac: &HmacSha256, t: &str, body: &[u8]) -> Vec<u8> {
+fn tag(mac: &HmacSha256, t: &str, body: &[u8]) -> [u8; 32] {
     let mut mac = mac.clone();
     mac.update(t.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().to_vec()
+    mac.finalize().into_bytes().into()
 }
 
 /// A parsed `Stripe-Signature` value.

@@ -118,7 +118,7 @@ pub fn outcome_at(status: u16, body: &[u8], at: SystemTime) -> Recorded {
     let recorded_at = UNIX_EPOCH + Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX));
     Recorded {
         status,
-        body: body.to_vec(),
+        body: bytes::Bytes::copy_from_slice(body),
         recorded_at,
     }
 }

@@ -1,7 +1,8 @@
 //! [`MemoryStore`]: a map behind a mutex, for tests and single-process experiments.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::hash_map::Entry as MapEntry;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -29,7 +30,8 @@ use super::{
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, Entry>>,
+    // Keys are shared with the leases that own them: one copy of each key per claim.
+    entries: Mutex<HashMap<Arc<str>, Entry>>,
     jobs: Mutex<HashMap<String, Job>>,
     retention: Duration,
 }
@@ -89,7 +91,7 @@ impl MemoryStore {
         self.lock().is_empty()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Entry>> {
         // A panic while holding the lock cannot leave a half-written entry (every write is one
         // `insert`/`remove`), so a poisoned map is still consistent.
         self.entries
@@ -133,18 +135,31 @@ impl IdempotencyStore for MemoryStore {
     ) -> Result<Claim, StoreError> {
         let now = SystemTime::now();
         let mut entries = self.lock();
-        if let Some(answer) = record::classify(entries.get(key), input, now, self.retention) {
-            return Ok(answer);
+        // One hash and probe: most claims are of fresh ids, which need the key anyway.
+        match entries.entry(Arc::from(key)) {
+            MapEntry::Occupied(mut slot) => {
+                if let Some(answer) = record::classify(Some(slot.get()), input, now, self.retention)
+                {
+                    return Ok(answer);
+                }
+                let (entry, lease) = Entry::running(slot.key().clone(), *input, now, lease)?;
+                slot.insert(entry);
+                Ok(Claim::Acquired(lease))
+            }
+            MapEntry::Vacant(slot) => {
+                let (entry, lease) = Entry::running(slot.key().clone(), *input, now, lease)?;
+                slot.insert(entry);
+                Ok(Claim::Acquired(lease))
+            }
         }
-        let (entry, lease) = Entry::running(key, *input, now, lease)?;
-        entries.insert(key.to_owned(), entry);
-        Ok(Claim::Acquired(lease))
     }
 
     async fn complete(&self, lease: &Lease, outcome: &Recorded) -> Result<(), StoreError> {
         let mut entries = self.lock();
-        if let Some(done) = record::complete(entries.get(lease.key()), lease, outcome)? {
-            entries.insert(lease.key().to_owned(), done);
+        let entry = entries.get_mut(lease.key());
+        if let Some(done) = record::complete(entry.as_deref(), lease, outcome)? {
+            // In place: the key is already in the map.
+            *entry.expect("`complete` answers a record only for an existing entry") = done;
         }
         Ok(())
     }

@@ -39,7 +39,7 @@
 //! let Claim::Acquired(lease) = store.claim("evt_1", &input, Duration::from_secs(30)).await? else {
 //!     unreachable!("a fresh id is acquired")
 //! };
-//! let outcome = Recorded { status: 200, body: b"{}".to_vec(), recorded_at: SystemTime::now() };
+//! let outcome = Recorded { status: 200, body: b"{}".to_vec().into(), recorded_at: SystemTime::now() };
 //! store.complete(&lease, &outcome).await?;
 //! assert_eq!(
 //!     store.claim("evt_1", &input, Duration::from_secs(30)).await?,
@@ -117,15 +117,15 @@ fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 /// ```
 /// use std::time::SystemTime;
 /// use actionkit_core::store::Recorded;
-/// let outcome = Recorded { status: 422, body: br#"{"error":"bad input"}"#.to_vec(), recorded_at: SystemTime::now() };
+/// let outcome = Recorded { status: 422, body: br#"{"error":"bad input"}"#.to_vec().into(), recorded_at: SystemTime::now() };
 /// assert_eq!(outcome.status, 422);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
     /// The HTTP status that was answered.
     pub status: u16,
-    /// The response body that was answered.
-    pub body: Vec<u8>,
+    /// The response body that was answered (shared, not copied, by the answer and replays).
+    pub body: bytes::Bytes,
     /// When the outcome was recorded; retention is counted from here.
     pub recorded_at: SystemTime,
 }
@@ -149,7 +149,7 @@ pub struct Recorded {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Lease {
-    key: String,
+    key: Arc<str>,
     token: [u8; 16],
     expires_at: SystemTime,
 }
@@ -163,7 +163,7 @@ impl Lease {
     /// let lease = Lease::new("evt_1", [9; 16], SystemTime::now() + Duration::from_secs(30));
     /// assert_eq!(lease.token(), &[9; 16]);
     /// ```
-    pub fn new(key: impl Into<String>, token: [u8; 16], expires_at: SystemTime) -> Self {
+    pub fn new(key: impl Into<Arc<str>>, token: [u8; 16], expires_at: SystemTime) -> Self {
         Self {
             key: key.into(),
             token,
@@ -179,6 +179,18 @@ impl Lease {
     /// assert_eq!(Lease::new("evt_1", [0; 16], SystemTime::now()).key(), "evt_1");
     /// ```
     pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The id this lease owns, shared: a store can keep it as its own key without a copy.
+    ///
+    /// ```
+    /// # use std::time::SystemTime;
+    /// # use actionkit_core::store::Lease;
+    /// let lease = Lease::new("evt_1", [0; 16], SystemTime::now());
+    /// assert_eq!(&**lease.shared_key(), "evt_1");
+    /// ```
+    pub fn shared_key(&self) -> &Arc<str> {
         &self.key
     }
 
@@ -390,7 +402,7 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new();
     /// let Claim::Acquired(lease) = store.claim("evt_1", &InputHash([1; 32]), Duration::from_secs(30)).await? else { unreachable!() };
-    /// store.complete(&lease, &Recorded { status: 200, body: vec![], recorded_at: SystemTime::now() }).await?;
+    /// store.complete(&lease, &Recorded { status: 200, body: Default::default(), recorded_at: SystemTime::now() }).await?;
     /// # Ok::<(), actionkit_core::store::StoreError>(())
     /// # }).unwrap();
     /// ```

@@ -306,7 +306,7 @@ impl IdempotencyStore for PostgresStore {
                     &lease.key(),
                     &token,
                     &status,
-                    &outcome.body,
+                    &&outcome.body[..],
                     &outcome.recorded_at,
                 ],
             )
@@ -378,7 +378,8 @@ fn entry_from_row(row: &tokio_postgres::Row) -> Result<(Entry, SystemTime), Stor
             body: row
                 .try_get::<_, Option<Vec<u8>>>("body")
                 .map_err(bad_row)?
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
             recorded_at: row
                 .try_get::<_, Option<SystemTime>>("recorded_at")
                 .map_err(bad_row)?

@@ -4,6 +4,7 @@
 //! [`MemoryStore`]: super::MemoryStore
 //! [`RedbStore`]: super::RedbStore
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::{Claim, InputHash, Lease, MAX_DURATION, Recorded, StoreError, deadline};
@@ -27,7 +28,7 @@ pub(crate) enum State {
 impl Entry {
     /// A new running claim, and the lease that owns it.
     pub(crate) fn running(
-        key: &str,
+        key: impl Into<Arc<str>>,
         input: InputHash,
         now: SystemTime,
         lease: Duration,
@@ -137,7 +138,7 @@ mod tests {
             &lease,
             &Recorded {
                 status: 200,
-                body: vec![],
+                body: Default::default(),
                 recorded_at: at(106),
             },
         )
@@ -161,7 +162,7 @@ mod tests {
                 &lease,
                 &Recorded {
                     status: 500,
-                    body: vec![],
+                    body: Default::default(),
                     recorded_at: at(107)
                 }
             )

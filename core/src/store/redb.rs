@@ -460,7 +460,7 @@ impl Writer {
                 };
                 match record::classify(entry.as_ref(), input, now, self.retention) {
                     Some(answer) => Ok(Done::Claim(answer)),
-                    None => match Entry::running(key, *input, now, *lease) {
+                    None => match Entry::running(key.as_str(), *input, now, *lease) {
                         Ok((entry, lease)) => {
                             table.insert(key.as_str(), encode(&entry).as_slice())?;
                             *dirty = true;
@@ -596,7 +596,8 @@ fn decode(bytes: &[u8]) -> Result<Entry, StoreError> {
             body: bytes
                 .get(64..)
                 .ok_or_else(|| corrupt("too short"))?
-                .to_vec(),
+                .to_vec()
+                .into(),
         }),
         _ => return Err(corrupt("unknown state")),
     };
@@ -625,7 +626,7 @@ mod tests {
             token: [4; 16],
             state: State::Done(Recorded {
                 status: 65535,
-                body: vec![0, 1, 2, 255],
+                body: vec![0, 1, 2, 255].into(),
                 recorded_at: at,
             }),
         };
@@ -633,7 +634,7 @@ mod tests {
         let empty = Entry {
             state: State::Done(Recorded {
                 status: 204,
-                body: vec![],
+                body: Default::default(),
                 recorded_at: at,
             }),
             ..done.clone()

@@ -26,7 +26,7 @@ pub use self::wire::EpilotEvent;
 use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
 use crate::context::Secret;
 use crate::handler::BoxFuture;
-use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
+use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Output, Render};
 use crate::server::response::{required_header, single_header};
 use crate::signature::SignatureError;
 use crate::signature::standard_webhooks::{
@@ -161,7 +161,6 @@ impl Adapter for EpilotAdapter {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure> {
         let Some(verifier) = &self.verifier else {
             return Err(Failure::new(
-                401,
                 FailureKind::Signature,
                 "no epilot key is configured; set EPILOT_PUBLIC_KEY or WEBHOOK_SECRET",
             ));
@@ -172,12 +171,17 @@ impl Adapter for EpilotAdapter {
             required_header(headers, SIGNATURE_HEADER)?,
         );
         verifier
-            .verify(&id, &timestamp, &signature, body, now)
+            .verify(id, timestamp, signature, body, now)
             .map(drop)
-            .map_err(|e| Failure::new(401, FailureKind::Signature, e.to_string()))
+            .map_err(|e| Failure::new(FailureKind::Signature, e.to_string()))
     }
 
-    fn decode(&self, action: &str, headers: &HeaderMap, body: &[u8]) -> Result<Call, Failure> {
+    fn decode(
+        &self,
+        action: &'static str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Call, Failure> {
         let id = required_header(headers, ID_HEADER)?;
         let token = single_header(headers, TOKEN_HEADER)
             .ok()
@@ -224,13 +228,12 @@ impl Adapter for EpilotAdapter {
                     wake.notify_one();
                     tracing::info!(platform = PLATFORM, action = %call.action, request_id = %call.request_id, "call queued for a callback");
                     Outcome::Success {
-                        output: serde_json::Value::Null,
+                        output: Output::null(),
                     }
                 }
                 Err(err) => {
                     tracing::error!(error = %err, "the callback queue is unavailable");
                     Outcome::Failure(Failure::new(
-                        503,
                         FailureKind::Transient,
                         "the work queue is unavailable; retry later",
                     ))

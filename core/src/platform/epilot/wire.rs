@@ -180,14 +180,12 @@ pub struct Decoded {
 pub fn decode(body: &[u8], token: Option<Secret>) -> Result<Decoded, Failure> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
         Failure::new(
-            400,
             FailureKind::InvalidInput,
             format!("the request body is not an epilot event: {e}"),
         )
     })?;
     if envelope.kind != "external_integration" {
         return Err(Failure::new(
-            400,
             FailureKind::InvalidInput,
             format!(
                 "unsupported event type `{}`; expected `external_integration`",
@@ -228,13 +226,13 @@ pub fn decode(body: &[u8], token: Option<Secret>) -> Result<Decoded, Failure> {
 /// ```
 /// use actionkit_core::platform::epilot::wire::outcome_body;
 /// use actionkit_core::runtime::Outcome;
-/// assert_eq!(outcome_body(&Outcome::Success { output: serde_json::json!({"sent": 1}) }), serde_json::json!({}));
-/// let skipped = Outcome::Success { output: serde_json::json!({"skip_reason": "nobody to notify"}) };
+/// assert_eq!(outcome_body(&Outcome::Success { output: serde_json::json!({"sent": 1}).into() }), serde_json::json!({}));
+/// let skipped = Outcome::Success { output: serde_json::json!({"skip_reason": "nobody to notify"}).into() };
 /// assert_eq!(outcome_body(&skipped), serde_json::json!({"skip_reason": "nobody to notify"}));
 /// ```
 pub fn outcome_body(outcome: &Outcome) -> Value {
     match outcome {
-        Outcome::Success { output } => match output.get("skip_reason") {
+        Outcome::Success { output } => match output.to_value().get("skip_reason") {
             Some(Value::String(reason)) => json!({"skip_reason": reason}),
             _ => json!({}),
         },

@@ -101,28 +101,32 @@ impl Adapter for Stripe {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure> {
         let Some(verifier) = &self.verifier else {
             return Err(Failure::new(
-                401,
                 FailureKind::Signature,
                 "no Stripe signing secret is configured; set STRIPE_SIGNING_SECRET",
             ));
         };
         let header = required_header(headers, HEADER)?;
         verifier
-            .verify(&header, body, now)
+            .verify(header, body, now)
             .map(drop)
-            .map_err(|e| Failure::new(401, FailureKind::Signature, e.to_string()))
+            .map_err(|e| Failure::new(FailureKind::Signature, e.to_string()))
     }
 
-    fn decode(&self, action: &str, _: &HeaderMap, body: &[u8]) -> Result<Call, Failure> {
+    fn decode(&self, action: &'static str, _: &HeaderMap, body: &[u8]) -> Result<Call, Failure> {
         let (id, input, context) = match wire::decode_execute_raw(body) {
-            Some(raw) => (raw.id, Input::Json(raw.custom_input), raw.context),
+            Some(raw) => (
+                raw.id,
+                Input::Json(raw.custom_input),
+                StripeContext::from_raw(raw.context),
+            ),
             None => {
                 let body = wire::decode_execute(body)?;
-                (body.id, Input::Value(body.custom_input), body.context)
+                let context = StripeContext::from_value(&body.context);
+                (body.id, Input::Value(body.custom_input), context)
             }
         };
         let mut call = Call::new(action, id, input).platform(PLATFORM);
-        call.extensions.insert(StripeContext(context));
+        call.extensions.insert(context);
         Ok(call)
     }
 

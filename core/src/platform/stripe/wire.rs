@@ -15,15 +15,48 @@ use serde_json::{Map, Value, json};
 use crate::runtime::{Failure, FailureKind, Outcome};
 
 /// Stripe's `context` of an execute call (execution metadata), passed to handlers untouched
-/// through [`Context::extension`](crate::Context::extension).
+/// through [`Context::extension`](crate::Context::extension). It is kept as the JSON text
+/// received and parsed only when a handler reads it.
 ///
 /// ```
 /// # use actionkit_core::platform::stripe::StripeContext;
-/// let ctx = StripeContext(serde_json::json!({"workflow_run": "wr_1"}));
-/// assert_eq!(ctx.0["workflow_run"], "wr_1");
+/// let ctx = StripeContext::from_value(&serde_json::json!({"workflow_run": "wr_1"}));
+/// assert_eq!(ctx.to_value()["workflow_run"], "wr_1");
+/// assert_eq!(ctx.json(), r#"{"workflow_run":"wr_1"}"#);
+/// assert_eq!(StripeContext::default().to_value(), serde_json::Value::Null);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StripeContext(pub Value);
+#[derive(Clone, Debug, Default)]
+pub struct StripeContext(Option<Box<RawValue>>);
+
+impl StripeContext {
+    /// The context `value` (as the platform would send it).
+    pub fn from_value(value: &Value) -> Self {
+        match value {
+            Value::Null => StripeContext(None),
+            value => StripeContext(serde_json::value::to_raw_value(value).ok()),
+        }
+    }
+
+    pub(crate) fn from_raw(raw: Option<Box<RawValue>>) -> Self {
+        StripeContext(raw)
+    }
+
+    /// The context as received (`null` when the call had none).
+    pub fn json(&self) -> &str {
+        self.0.as_deref().map_or("null", RawValue::get)
+    }
+
+    /// The context parsed.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.json()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for StripeContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_value() == other.to_value()
+    }
+}
 
 /// A decoded `execute` body.
 #[derive(Debug, PartialEq)]
@@ -46,9 +79,9 @@ pub struct RawExecuteBody {
     pub id: String,
     /// The configured values, as received.
     pub custom_input: Box<RawValue>,
-    /// Execution metadata.
+    /// Execution metadata, as received (`None` when absent or `null`).
     #[serde(default)]
-    pub context: Value,
+    pub context: Option<Box<RawValue>>,
 }
 
 /// The fast path of [`decode_execute`]: the body read straight into its parts, the input kept
@@ -70,7 +103,11 @@ pub fn decode_execute_raw(body: &[u8]) -> Option<RawExecuteBody> {
     let is_object = body.custom_input.get().starts_with('{');
     // `RawValue` skips over strings without decoding their escapes (a lone surrogate such as
     // `"\ud800x"` passes), where a full parse refuses them: read the input strictly once.
-    let strict = serde_json::from_str::<Strict>(body.custom_input.get()).is_ok();
+    let strict = serde_json::from_str::<Strict>(body.custom_input.get()).is_ok()
+        && body
+            .context
+            .as_deref()
+            .is_none_or(|context| serde_json::from_str::<Strict>(context.get()).is_ok());
     (!body.id.is_empty() && is_object && strict).then_some(body)
 }
 
@@ -186,7 +223,7 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
-    Failure::new(400, FailureKind::InvalidInput, message)
+    Failure::new(FailureKind::InvalidInput, message)
 }
 
 /// The response body for an outcome.
@@ -194,13 +231,13 @@ fn invalid(message: impl Into<String>) -> Failure {
 /// ```
 /// use actionkit_core::platform::stripe::wire::outcome_body;
 /// use actionkit_core::runtime::{Failure, FailureKind, Outcome};
-/// assert_eq!(outcome_body(&Outcome::Success { output: serde_json::json!(1) }), serde_json::json!({"output": 1}));
-/// let failure = Failure::new(409, FailureKind::IdempotencyConflict, "id reused");
+/// assert_eq!(outcome_body(&Outcome::Success { output: serde_json::json!(1).into() }), serde_json::json!({"output": 1}));
+/// let failure = Failure::new(FailureKind::IdempotencyConflict, "id reused");
 /// assert_eq!(outcome_body(&Outcome::Failure(failure))["error"]["type"], "idempotency_conflict");
 /// ```
 pub fn outcome_body(outcome: &Outcome) -> Value {
     match outcome {
-        Outcome::Success { output } => json!({"output": output}),
+        Outcome::Success { output } => json!({"output": output.to_value()}),
         Outcome::Failure(failure) => error_body(failure),
     }
 }
@@ -210,9 +247,11 @@ pub fn outcome_body(outcome: &Outcome) -> Value {
 pub fn render(outcome: &Outcome) -> Vec<u8> {
     match outcome {
         Outcome::Success { output } => {
-            let mut body = Vec::with_capacity(64);
-            body.extend_from_slice(b"{\"output\":");
-            serde_json::to_writer(&mut body, output).expect("JSON values serialise");
+            const OPEN: &[u8] = b"{\"output\":";
+            let text = output.get().as_bytes();
+            let mut body = Vec::with_capacity(OPEN.len() + text.len() + 1);
+            body.extend_from_slice(OPEN);
+            body.extend_from_slice(text);
             body.push(b'}');
             body
         }
