@@ -78,11 +78,13 @@ pub mod stripe;
 mod tests;
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::HeaderMap;
 
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::{FormStateRequest, FormStateResponse};
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
@@ -97,6 +99,27 @@ pub trait Platform: fmt::Debug + Send + Sync + 'static {
     /// The adapter that serves this platform's routes over `binding`'s runtime and store, and
     /// the background work it needs, if any (returned to the caller, never spawned here).
     fn bind(&self, binding: &Binding) -> Bound;
+
+    /// The files this platform's app package needs for the actions of `manifest`, with paths
+    /// relative to the export directory `dir` (which it reads to merge into a file already
+    /// there). Export needs no keys: it is asked of the unconfigured [`defaults`]. Platforms
+    /// without files keep the default, none.
+    ///
+    /// ```
+    /// use actionkit_core::export::{ExportFile, Manifest};
+    /// use actionkit_core::platform::{Platform, stripe::Stripe};
+    /// let manifest = Manifest { version: "0.1.0".into(), actions: Vec::new() };
+    /// let files = Stripe::unconfigured().export(&manifest, std::path::Path::new("nowhere"))?;
+    /// assert_eq!(files.len(), 1, "the app manifest alone, with no actions");
+    /// # Ok::<(), actionkit_core::export::ExportError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When a file in `dir` that it merges into cannot be read or merged into.
+    fn export(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        let _ = (manifest, dir);
+        Ok(Vec::new())
+    }
 }
 
 /// What a platform binds to: the runtime (type-erased) and the store.

@@ -8,12 +8,16 @@
 //! (a [`Secret`]: never logged, redacted in `Debug`).
 //!
 //! [`Epilot`] is the configured platform (its keys and callback retry policy); [`Args`] its
-//! `serve` flags.
+//! `serve` flags. Its export writes each action's app-manifest component `epilot/<id>.json`
+//! (`CUSTOM_FLOW_ACTION`, `external_integration`), whose URL is filled from the install option
+//! [`URL_OPTION`].
 
 mod args;
 pub mod callback;
+mod export;
 pub mod wire;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -22,9 +26,11 @@ use tokio::sync::Notify;
 
 pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
+pub use self::export::URL_OPTION;
 pub use self::wire::EpilotEvent;
 use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
 use crate::context::Secret;
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
 use crate::server::response::{required_header, single_header};
@@ -121,6 +127,10 @@ impl Platform for Epilot {
                 },
             )),
         }
+    }
+
+    fn export(&self, manifest: &Manifest, _: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        Ok(export::files(manifest))
     }
 }
 

@@ -2,11 +2,16 @@
 //! `POST /stripe/<action id>/get_form_state`, each verifying `Stripe-Signature` over the raw body
 //! before reading it as JSON.
 //!
-//! [`Stripe`] is the configured platform (its signing secrets); [`Args`] its `serve` flags.
+//! [`Stripe`] is the configured platform (its signing secrets); [`Args`] its `serve` flags. Its
+//! export writes each action's schemas and merges the extension entries into `stripe-app.yaml`
+//! ([`manifest`]).
 
 mod args;
+mod export;
+pub mod manifest;
 pub mod wire;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -15,6 +20,7 @@ use http::HeaderMap;
 pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
 pub use self::wire::StripeContext;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
 use crate::server::response::required_header;
@@ -76,6 +82,10 @@ impl Platform for Stripe {
 
     fn bind(&self, _: &Binding) -> Bound {
         Bound::new(Arc::new(self.clone()))
+    }
+
+    fn export(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        export::files(manifest, dir)
     }
 }
 
