@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use actionkit::App;
-use actionkit::testing::{Platform, Simulator};
+use actionkit::platform::epilot;
+use actionkit::testing::Simulator;
 use serde_json::json;
 
 use crate::fixtures::send_email::input::{SendEmail, SendEmailField};
@@ -119,7 +120,7 @@ async fn a_slow_handler_meets_the_deadline() {
 
 #[tokio::test]
 async fn the_same_action_runs_as_epilot() {
-    let sim = Simulator::new(app()).platform(Platform::Epilot);
+    let sim = Simulator::new(app()).platform(epilot::PLATFORM);
     let run = sim.execute(sample()).delivered(3).await;
     assert_eq!(run.statuses(), [200, 200, 200]);
     assert_eq!(run.first().body, json!({}));

@@ -203,7 +203,6 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     }
 }
 
-
 fn slash(path: &Path) -> String {
     path.components()
         .map(|c| c.as_os_str().to_string_lossy())

@@ -15,6 +15,7 @@
 mod args;
 pub mod callback;
 mod export;
+mod simulate;
 pub mod wire;
 
 use std::path::Path;
@@ -39,6 +40,7 @@ use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER, WebhookKey,
 };
 use crate::store::CallbackQueue;
+use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "epilot";
@@ -131,6 +133,10 @@ impl Platform for Epilot {
 
     fn export(&self, manifest: &Manifest, _: &Path) -> Result<Vec<ExportFile>, ExportError> {
         Ok(export::files(manifest))
+    }
+
+    fn simulation(&self) -> Option<Box<dyn Simulation>> {
+        Some(Box::new(simulate::EpilotSimulation::new()))
     }
 }
 

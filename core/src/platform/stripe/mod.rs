@@ -9,6 +9,7 @@
 mod args;
 mod export;
 pub mod manifest;
+mod simulate;
 pub mod wire;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
 use crate::server::response::required_header;
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
+use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "stripe";
@@ -86,6 +88,10 @@ impl Platform for Stripe {
 
     fn export(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
         export::files(manifest, dir)
+    }
+
+    fn simulation(&self) -> Option<Box<dyn Simulation>> {
+        Some(Box::new(simulate::StripeSimulation::new()))
     }
 }
 
