@@ -126,3 +126,19 @@ async fn the_same_action_runs_as_epilot() {
     assert_eq!(run.first().body, json!({}));
     assert_eq!(run.handler_calls(), 1);
 }
+
+#[tokio::test]
+async fn playing_epilot_keeps_form_state_on_the_platform_that_has_it() {
+    let sim = Simulator::new(app()).platform(epilot::PLATFORM);
+    let form = sim.form::<SendEmail>().load().await;
+    let form = form.set(SendEmailField::AudienceId, "aud_customers").await;
+    assert!(!form.options(SendEmailField::SegmentId).is_empty());
+    let run = sim.execute(sample()).await;
+    assert_eq!(run.first().body, json!({}), "executed in epilot's shape");
+}
+
+#[test]
+#[should_panic(expected = "the simulator cannot play `nowhere`; it plays stripe, epilot")]
+fn an_unknown_platform_is_named_with_the_ones_it_plays() {
+    let _ = Simulator::new(app()).platform("nowhere");
+}
