@@ -74,7 +74,7 @@
 //! What a third platform touches: a new folder `platform/<name>/` holding its wire format, its
 //! [`Platform`] and [`Adapter`] impls, its clap `Args` and `SignArgs`, and, where it has them,
 //! its app files ([`Platform::export`], e.g. `export.rs`) and its simulation
-//! ([`Platform::simulation`] returning a [`Simulation`](crate::testing::Simulation), e.g.
+//! ([`Platform::simulation`] returning a [`Simulation`], e.g.
 //! `simulate.rs`); then one field in [`PlatformArgs`], one field and one arm in
 //! [`PlatformSignArgs`], and one entry in [`defaults`]. Export and the simulator find it through
 //! [`defaults`]; nothing outside its folder and the registration names it.
