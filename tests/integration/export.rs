@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use actionkit::App;
 use actionkit::export::{self, ExportError};
+use actionkit::platform::stripe::manifest::ManifestError;
 use actionkit::server::cli::{Command, ExportArgs};
 
 use crate::fixtures::send_email::input::SendEmail;
@@ -77,6 +78,46 @@ fn a_fresh_export_writes_the_documented_files() {
         "a second export changes nothing"
     );
     export::check(&app(), &dir).expect("fresh files pass the check");
+}
+
+#[test]
+fn each_platform_gives_its_files_in_registration_order() {
+    let dir = temp_path("stripe-app");
+    let paths: Vec<String> = export::files(&app(), &dir)
+        .expect("export")
+        .iter()
+        .map(|f| f.path.to_string_lossy().replace('\\', "/"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "extensions/send_email/input_schema.json",
+            "extensions/send_email/ui_schema.json",
+            "stripe-app.yaml",
+            "epilot/send_email.json",
+        ]
+    );
+}
+
+#[test]
+fn a_manifest_that_cannot_be_merged_into_names_the_file_and_the_fix() {
+    let dir = temp_path("stripe-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("stripe-app.yaml");
+    std::fs::write(&path, "extensions: send_email\n").unwrap();
+    let Err(err @ ExportError::Manifest { .. }) = export::files(&app(), &dir) else {
+        panic!("a scalar `extensions` cannot be merged into")
+    };
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: `extensions` at line 1, column 13 must be a list of `- id: …` entries, found the \
+             value `send_email`; write each extension as a `- ` item under `extensions:`",
+            path.display()
+        )
+    );
+    let source = std::error::Error::source(&err).expect("the platform's error");
+    assert!(source.downcast_ref::<ManifestError>().is_some());
 }
 
 #[test]

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use actionkit::App;
-use actionkit::testing::{Platform, Simulator};
+use actionkit::platform::epilot;
+use actionkit::testing::Simulator;
 use serde_json::json;
 
 use crate::fixtures::send_email::input::{SendEmail, SendEmailField};
@@ -119,9 +120,25 @@ async fn a_slow_handler_meets_the_deadline() {
 
 #[tokio::test]
 async fn the_same_action_runs_as_epilot() {
-    let sim = Simulator::new(app()).platform(Platform::Epilot);
+    let sim = Simulator::new(app()).platform(epilot::PLATFORM);
     let run = sim.execute(sample()).delivered(3).await;
     assert_eq!(run.statuses(), [200, 200, 200]);
     assert_eq!(run.first().body, json!({}));
     assert_eq!(run.handler_calls(), 1);
+}
+
+#[tokio::test]
+async fn playing_epilot_keeps_form_state_on_the_platform_that_has_it() {
+    let sim = Simulator::new(app()).platform(epilot::PLATFORM);
+    let form = sim.form::<SendEmail>().load().await;
+    let form = form.set(SendEmailField::AudienceId, "aud_customers").await;
+    assert!(!form.options(SendEmailField::SegmentId).is_empty());
+    let run = sim.execute(sample()).await;
+    assert_eq!(run.first().body, json!({}), "executed in epilot's shape");
+}
+
+#[test]
+#[should_panic(expected = "the simulator cannot play `nowhere`; it plays stripe, epilot")]
+fn an_unknown_platform_is_named_with_the_ones_it_plays() {
+    let _ = Simulator::new(app()).platform("nowhere");
 }

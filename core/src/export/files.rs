@@ -1,16 +1,15 @@
-//! Computing, writing and checking the export files: Stripe's schemas and manifest entry, and
-//! epilot's component JSON (`epilot/<id>.json`).
+//! Computing, writing and checking the export files; what the files are is each platform's
+//! [`export`](crate::platform::Platform::export).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::stripe_manifest::{self, ManifestError, StripeExtension};
 use crate::runtime::ActionInfo;
 
 /// What an export needs to know of an app: its version and its actions.
 #[derive(Clone, Debug)]
 pub struct Manifest {
-    /// The extension version written to `stripe-app.yaml` (semver).
+    /// The app's version (semver), written into the platforms' manifests.
     pub version: String,
     /// The actions, by id.
     pub actions: Vec<ExportAction>,
@@ -46,6 +45,22 @@ pub struct ExportFile {
     pub contents: String,
 }
 
+impl ExportFile {
+    /// A JSON file: `value` pretty-printed, with a final newline.
+    ///
+    /// ```
+    /// let file = actionkit_core::export::ExportFile::json("a/b.json", &serde_json::json!({"x": 1}));
+    /// assert_eq!(file.path, std::path::Path::new("a/b.json"));
+    /// assert_eq!(file.contents, "{\n  \"x\": 1\n}\n");
+    /// ```
+    pub fn json(path: impl Into<PathBuf>, value: &serde_json::Value) -> Self {
+        ExportFile {
+            path: path.into(),
+            contents: serde_json::to_string_pretty(value).expect("JSON values serialise") + "\n",
+        }
+    }
+}
+
 /// Why an export failed, or (for [`check`]) which files are stale.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -57,12 +72,13 @@ pub enum ExportError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// The existing `stripe-app.yaml` could not be merged into.
+    /// A file already in the export directory that a platform merges into (its app manifest)
+    /// could not be merged into.
     Manifest {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
-        source: ManifestError,
+        /// What is wrong with it (the platform's own error type).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Files on disk differ from what would be written (only from [`check`]).
     Stale {
@@ -94,71 +110,38 @@ impl std::error::Error for ExportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ExportError::Io { source, .. } => Some(source),
-            ExportError::Manifest { source, .. } => Some(source),
+            ExportError::Manifest { source, .. } => Some(source.as_ref()),
             ExportError::Stale { .. } => None,
         }
     }
 }
 
-/// The files an export of `app` into `dir` consists of (reading an existing
-/// `stripe-app.yaml` there to merge into).
+/// The files an export of `app` into `dir` consists of: every registered platform's files, in
+/// registration order (a platform reads what it merges into from `dir`).
+///
+/// ```
+/// use actionkit_core::export::{ExportFile, files};
+/// # #[derive(actionkit::Action, serde::Deserialize)]
+/// # #[action(id = "ping", execute = ping)]
+/// # struct Ping {}
+/// # async fn ping(_: Ping) -> Result<&'static str, actionkit_core::ActionError> { Ok("pong") }
+/// let app = actionkit_core::server::App::new(()).action::<Ping>();
+/// let empty = std::env::temp_dir().join("actionkit-doc-export-nothing-here");
+/// let files = files(&app, &empty)?;
+/// assert!(files.iter().any(|f| f.path.ends_with("ping/input_schema.json")));
+/// assert!(files.iter().all(|f: &ExportFile| !f.contents.is_empty()));
+/// # Ok::<(), actionkit_core::export::ExportError>(())
+/// ```
 ///
 /// # Errors
-/// When the existing manifest cannot be read or merged into.
+/// When a platform cannot read or merge into a file already in `dir`.
 pub fn files(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<ExportFile>, ExportError> {
     let manifest = app.manifest();
     let dir = dir.as_ref();
     let mut out = Vec::new();
-    let mut extensions = Vec::new();
-    for action in &manifest.actions {
-        let id = action.info.id;
-        let base = PathBuf::from("extensions").join(id);
-        let input = base.join("input_schema.json");
-        let ui = base.join("ui_schema.json");
-        out.push(ExportFile {
-            path: input.clone(),
-            contents: pretty(action.info.input_schema),
-        });
-        out.push(ExportFile {
-            path: ui.clone(),
-            contents: pretty(action.info.ui_schema),
-        });
-        extensions.push(StripeExtension {
-            id: id.to_owned(),
-            name: action.info.name.to_owned(),
-            version: manifest.version.clone(),
-            input_schema_path: slash(&input),
-            ui_schema_path: slash(&ui),
-            form_state: action.form_state,
-        });
+    for platform in crate::platform::defaults() {
+        out.extend(platform.export(&manifest, dir)?);
     }
-    for action in &manifest.actions {
-        out.push(ExportFile {
-            path: PathBuf::from("epilot").join(format!("{}.json", action.info.id)),
-            contents: pretty(&epilot_component(&action.info)),
-        });
-    }
-    let manifest_path = dir.join("stripe-app.yaml");
-    let existing = match std::fs::read_to_string(&manifest_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(ExportError::Io {
-                path: manifest_path,
-                source,
-            });
-        }
-    };
-    let merged = stripe_manifest::merge(existing.as_deref(), &extensions).map_err(|source| {
-        ExportError::Manifest {
-            path: manifest_path.clone(),
-            source,
-        }
-    })?;
-    out.push(ExportFile {
-        path: PathBuf::from("stripe-app.yaml"),
-        contents: merged,
-    });
     Ok(out)
 }
 
@@ -218,41 +201,6 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     } else {
         Err(ExportError::Stale { diff, paths })
     }
-}
-
-/// The install option holding the server's base URL, filled into the component's URL template.
-pub const EPILOT_URL_OPTION: &str = "actionkit_base_url";
-
-/// The epilot app-manifest component of an action: a `CUSTOM_FLOW_ACTION` calling the
-/// server's `/epilot/<id>` route. Names and descriptions are given in German and English alike
-/// (German is required); translate the German in the exported file if you need to.
-fn epilot_component(info: &ActionInfo) -> serde_json::Value {
-    let description = info.description.unwrap_or(info.name);
-    serde_json::json!({
-        "id": info.id,
-        "component_type": "CUSTOM_FLOW_ACTION",
-        "name": {"de": info.name, "en": info.name},
-        "description": {"de": description, "en": description},
-        "options": [{
-            "key": EPILOT_URL_OPTION,
-            "type": "text",
-            "label": "Server URL",
-            "required": true,
-            "description": "Base URL of the actionkit server, e.g. https://actions.example.com"
-        }],
-        "configuration": {
-            "type": "external_integration",
-            "external_integration_settings": {
-                "url": format!("{{{{{EPILOT_URL_OPTION}}}}}/epilot/{}", info.id),
-                "headers": {}
-            },
-            "wait_for_callback": false
-        }
-    })
-}
-
-fn pretty(value: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(value).expect("JSON values serialise") + "\n"
 }
 
 fn slash(path: &Path) -> String {

@@ -4,6 +4,9 @@
 //! - [`Platform`]: a configured platform as [`ServerConfig`](crate::server::ServerConfig) holds
 //!   it (its name and keys), which [`binds`](Platform::bind) to a running server's runtime and
 //!   store, giving an [`Adapter`] and, where the platform needs one, a background [`Worker`];
+//!   off the request path it also supplies its app files to [`export`](crate::export)
+//!   ([`Platform::export`]) and its side of the test [`Simulator`](crate::testing::Simulator)
+//!   ([`Platform::simulation`]);
 //! - [`Adapter`]: what the pipeline asks of it for each request: its [`routes`](Adapter::routes),
 //!   [`verify`](Adapter::verify) the signature over the raw body, [`decode`](Adapter::decode) the
 //!   body into a runtime [`Call`], [`render`](Render::render) outcomes and refusals, [`dispatch`](Adapter::dispatch) a call to the
@@ -12,8 +15,8 @@
 //!
 //! The pipeline owns the order (body limit → verify → the action exists → decode → runtime →
 //! record → render → answer) and the logging; a platform owns its wire format. Everything about
-//! one platform lives in its folder here; the registration is one line in [`PlatformArgs`] and
-//! one in [`defaults`].
+//! one platform lives in its folder here; the registration is a line each in [`PlatformArgs`],
+//! [`PlatformSignArgs`] and [`defaults`].
 //!
 //! A minimal platform, answering `POST /echo/<action>` with the input as the body and no
 //! signature (for illustration only: real platforms verify every request):
@@ -68,9 +71,13 @@
 //! assert!(!background.is_empty(), "epilot's callback worker, for the caller to run");
 //! ```
 //!
-//! What a third platform touches: a new folder `platform/<name>/` (its wire format, its
-//! [`Platform`] and [`Adapter`] impls, its clap `Args`), one field in [`PlatformArgs`] and one
-//! entry in [`defaults`].
+//! What a third platform touches: a new folder `platform/<name>/` holding its wire format, its
+//! [`Platform`] and [`Adapter`] impls, its clap `Args` and `SignArgs`, and, where it has them,
+//! its app files ([`Platform::export`], e.g. `export.rs`) and its simulation
+//! ([`Platform::simulation`] returning a [`Simulation`], e.g.
+//! `simulate.rs`); then one field in [`PlatformArgs`], one field and one arm in
+//! [`PlatformSignArgs`], and one entry in [`defaults`]. Export and the simulator find it through
+//! [`defaults`]; nothing outside its folder and the registration names it.
 
 pub mod epilot;
 pub mod stripe;
@@ -78,15 +85,18 @@ pub mod stripe;
 mod tests;
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::HeaderMap;
 
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::{FormStateRequest, FormStateResponse};
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
 use crate::store::Store;
+use crate::testing::Simulation;
 
 /// A configured platform: its name, and how it binds to a running server.
 pub trait Platform: fmt::Debug + Send + Sync + 'static {
@@ -97,6 +107,43 @@ pub trait Platform: fmt::Debug + Send + Sync + 'static {
     /// The adapter that serves this platform's routes over `binding`'s runtime and store, and
     /// the background work it needs, if any (returned to the caller, never spawned here).
     fn bind(&self, binding: &Binding) -> Bound;
+
+    /// The files this platform's app package needs for the actions of `manifest`, with paths
+    /// relative to the export directory `dir` (which it reads to merge into a file already
+    /// there). Export needs no keys: it is asked of the unconfigured [`defaults`]. Platforms
+    /// without files keep the default, none.
+    ///
+    /// ```
+    /// use actionkit_core::export::{ExportFile, Manifest};
+    /// use actionkit_core::platform::{Platform, stripe::Stripe};
+    /// let manifest = Manifest { version: "0.1.0".into(), actions: Vec::new() };
+    /// let files = Stripe::unconfigured().export(&manifest, std::path::Path::new("nowhere"))?;
+    /// assert_eq!(files.len(), 1, "the app manifest alone, with no actions");
+    /// # Ok::<(), actionkit_core::export::ExportError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When a file in `dir` that it merges into cannot be read or merged into.
+    fn export(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        let _ = (manifest, dir);
+        Ok(Vec::new())
+    }
+
+    /// This platform as the [`Simulator`](crate::testing::Simulator) plays it, trusting keys
+    /// freshly generated for the simulation (whatever `self` is configured with). Platforms the
+    /// simulator cannot play keep the default, `None`.
+    ///
+    /// ```
+    /// use actionkit_core::platform::{Platform, epilot::Epilot};
+    /// let simulation = Epilot::unconfigured().simulation().expect("epilot can be simulated");
+    /// assert_eq!(simulation.platform().name(), "epilot");
+    /// ```
+    ///
+    /// # Panics
+    /// When the system has no randomness to generate keys from.
+    fn simulation(&self) -> Option<Box<dyn Simulation>> {
+        None
+    }
 }
 
 /// What a platform binds to: the runtime (type-erased) and the store.

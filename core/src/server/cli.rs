@@ -94,7 +94,7 @@ impl std::fmt::Debug for ServeArgs {
 /// `export` flags.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The Stripe app directory (holding `stripe-app.yaml`).
+    /// The directory of the platforms' app files (schemas, components, app manifests).
     #[arg(long)]
     pub out: PathBuf,
     /// Do not write: exit non-zero with a diff when the files on disk are stale.

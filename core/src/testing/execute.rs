@@ -6,11 +6,10 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Platform, Simulator, fresh_id, now};
+use super::{Simulator, fresh_id, now};
 use crate::schema::to_input;
-use crate::signature::stripe;
 
 /// An execute call being set up; `.await` it to run.
 pub struct Executing<'s, S, A> {
@@ -140,80 +139,18 @@ impl<'s, S: Send + Sync + 'static, A: crate::Action + serde::Serialize> Executin
     }
 
     async fn send_once(&self) -> (u16, Value, Option<u64>) {
-        let running = self.sim.running().await;
-        let platform = self.sim.settings.platform;
-        let request = match platform {
-            Platform::Stripe => {
-                let body = serde_json::to_vec(&json!({"id": self.id, "custom_input": self.input}))
-                    .expect("JSON");
-                running
-                    .client
-                    .post(format!("http://{}/stripe/{}/execute", running.addr, A::ID))
-                    .header(
-                        stripe::HEADER,
-                        stripe::sign(&running.stripe_secret, now(), &body),
-                    )
-                    .body(body)
-            }
-            Platform::Epilot => {
-                let event = json!({
-                    "type": "external_integration",
-                    "timestamp": "2025-01-01T00:00:00.000Z",
-                    "data": {
-                        "org_id": "simulator",
-                        "entity": {},
-                        "action_config": {"custom_action_config": self.input},
-                        "execution_id": "sim_execution",
-                        "exection_action_id": "sim_action",
-                        "trigger_event": {}
-                    }
-                });
-                let body = serde_json::to_vec(&event).expect("JSON");
-                let timestamp = now();
-                running
-                    .client
-                    .post(format!("http://{}/epilot/{}", running.addr, A::ID))
-                    .header("webhook-id", &self.id)
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header(
-                        "webhook-signature",
-                        running.epilot_key.sign(&self.id, timestamp, &body),
-                    )
-                    .body(body)
-            }
-        };
-        let response = request
-            .header("content-type", "application/json")
-            .send()
-            .await
-            .expect("the simulated server answers");
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        let body: Value = response.json().await.expect("a JSON answer");
-        check_contract(platform, status, &body);
+        let played = self.sim.playing();
+        let request = played
+            .simulation
+            .execute(A::ID, &self.id, &self.input, now());
+        let (status, retry_after, body) = self.sim.send(request).await;
+        assert!(
+            played.simulation.keeps_contract(status, &body),
+            "a {} answer broke the contract: {status} {body}",
+            played.platform.name()
+        );
         (status, body, retry_after)
     }
-}
-
-/// Panics when an answer breaks the platform's contract.
-fn check_contract(platform: Platform, status: u16, body: &Value) {
-    let ok = match (platform, status) {
-        (Platform::Stripe, 200) => body.get("output").is_some(),
-        (Platform::Stripe, _) => {
-            body["error"]["type"].is_string() && body["error"]["message"].is_string()
-        }
-        (Platform::Epilot, 200) => body
-            .as_object()
-            .is_some_and(|o| o.is_empty() || o.keys().eq(["skip_reason"])),
-        (Platform::Epilot, _) => body["error_output"]["error_reason"].is_string(),
-    };
-    assert!(
-        ok,
-        "a {platform:?} answer broke the contract: {status} {body}"
-    );
 }
 
 fn futures_join_all<F: Future<Output = Delivery>>(

@@ -2,11 +2,10 @@
 
 use std::marker::PhantomData;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{Simulator, now};
 use crate::form_state::{Choice, FieldConfig, FormAction, FormField};
-use crate::signature::stripe;
 
 /// A form-state session for action `A`, before its initial load.
 pub struct FormSession<'s, S, A> {
@@ -60,29 +59,14 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
         values: Map<String, Value>,
         changed: Option<A::Field>,
     ) -> Self {
-        let running = sim.running().await;
-        let body = serde_json::to_vec(
-            &json!({"values": values, "changed_field": changed.map(|f| f.name())}),
-        )
-        .expect("JSON");
-        let response = running
-            .client
-            .post(format!(
-                "http://{}/stripe/{}/get_form_state",
-                running.addr,
-                A::ID
-            ))
-            .header(
-                stripe::HEADER,
-                stripe::sign(&running.stripe_secret, now(), &body),
-            )
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("the simulated server answers");
-        let status = response.status().as_u16();
-        let answer: Value = response.json().await.expect("a JSON answer");
+        let request = std::iter::once(sim.playing())
+            .chain(&sim.played)
+            .find_map(|p| {
+                p.simulation
+                    .form_state(A::ID, &values, changed.map(|f| f.name()), now())
+            })
+            .expect("no simulated platform has form state");
+        let (status, _, answer) = sim.send(request).await;
         assert_eq!(
             status,
             200,

@@ -1,5 +1,5 @@
 //! A platform simulator for your tests: it serves your [`App`] on 127.0.0.1 and calls it the way
-//! Stripe or epilot does — signed requests, a form-state session (initial load, then changes,
+//! a platform does — signed requests, a form-state session (initial load, then changes,
 //! each answer checked against the contract), execute deliveries that can repeat the same id,
 //! concurrently, with retries by status class — typed by your action.
 //!
@@ -41,6 +41,7 @@
 
 mod execute;
 mod form;
+mod simulation;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -50,34 +51,34 @@ use tokio::sync::OnceCell;
 
 pub use self::execute::{Delivery, ExecuteRun, Executing};
 pub use self::form::{FormSession, FormView};
-use crate::platform::epilot::Epilot;
-use crate::platform::stripe::Stripe;
+pub use self::simulation::{SimulatedRequest, Simulation};
+use crate::platform::Platform;
 use crate::runtime::Runtime;
 use crate::server::{App, ServerConfig};
-use crate::signature::standard_webhooks::WebhookSigningKey;
-use crate::signature::stripe;
 use crate::store::{MemoryStore, Store};
-
-/// Which platform the simulator plays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Platform {
-    /// Stripe remote functions (`Stripe-Signature`).
-    Stripe,
-    /// epilot `external_integration` (Standard Webhooks `v1a`).
-    Epilot,
-}
 
 /// Drives an [`App`] the way a platform does. Starts the server on first use; stops it when
 /// dropped.
+///
+/// It serves every registered platform that has a [`Simulation`], each trusting keys generated
+/// for this simulator, and plays the first registered one for execute calls unless told
+/// [`platform`](Simulator::platform); form state goes to the played platform if it has form
+/// state, else to the first one that has.
 pub struct Simulator<S> {
     app: Mutex<Option<App<S>>>,
     running: OnceCell<Running<S>>,
+    played: Vec<Played>,
+    plays: usize,
     settings: Settings,
 }
 
-#[derive(Clone)]
+/// A platform's simulation and the platform it configured.
+struct Played {
+    simulation: Box<dyn Simulation>,
+    platform: Arc<dyn Platform>,
+}
+
 struct Settings {
-    platform: Platform,
     deadline: Duration,
     store: Arc<dyn Store>,
     max_backoff: Duration,
@@ -87,8 +88,6 @@ struct Running<S> {
     addr: SocketAddr,
     runtime: Arc<Runtime<S>>,
     client: reqwest::Client,
-    stripe_secret: String,
-    epilot_key: WebhookSigningKey,
     _stop: tokio::sync::oneshot::Sender<()>,
     _stop_worker: tokio_util::sync::DropGuard,
 }
@@ -96,7 +95,7 @@ struct Running<S> {
 impl<S> std::fmt::Debug for Simulator<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulator")
-            .field("platform", &self.settings.platform)
+            .field("platform", &self.played[self.plays].platform.name())
             .field("deadline", &self.settings.deadline)
             .field("addr", &self.running.get().map(|r| r.addr))
             .finish()
@@ -104,13 +103,30 @@ impl<S> std::fmt::Debug for Simulator<S> {
 }
 
 impl<S: Send + Sync + 'static> Simulator<S> {
-    /// A simulator of Stripe calling `app`, with an in-memory store and the default deadline.
+    /// A simulator of the first registered platform calling `app`, with an in-memory store and
+    /// the default deadline.
+    ///
+    /// # Panics
+    /// When no registered platform can be simulated, or the system has no randomness for keys.
     pub fn new(app: App<S>) -> Self {
+        let played: Vec<Played> = crate::platform::defaults()
+            .iter()
+            .filter_map(|platform| platform.simulation())
+            .map(|simulation| Played {
+                platform: simulation.platform(),
+                simulation,
+            })
+            .collect();
+        assert!(
+            !played.is_empty(),
+            "no registered platform can be simulated"
+        );
         Simulator {
             app: Mutex::new(Some(app)),
             running: OnceCell::new(),
+            played,
+            plays: 0,
             settings: Settings {
-                platform: Platform::Stripe,
                 deadline: crate::runtime::DEFAULT_DEADLINE,
                 store: Arc::new(MemoryStore::new()),
                 max_backoff: Duration::from_millis(50),
@@ -118,9 +134,39 @@ impl<S: Send + Sync + 'static> Simulator<S> {
         }
     }
 
-    /// Plays `platform` for execute calls (form state is Stripe's alone).
-    pub fn platform(mut self, platform: Platform) -> Self {
-        self.settings.platform = platform;
+    /// Plays the platform named `name` for execute calls (and for form state, if it has form
+    /// state); the others are served all the same.
+    ///
+    /// ```
+    /// use actionkit::prelude::*;
+    /// use actionkit::testing::Simulator;
+    /// # #[derive(Action, serde::Serialize, serde::Deserialize)]
+    /// # #[action(id = "ping", execute = ping)]
+    /// # struct Ping {}
+    /// # async fn ping(_: Ping) -> Result<&'static str, ActionError> { Ok("pong") }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let sim = Simulator::new(App::new(()).action::<Ping>())
+    ///     .platform(actionkit::platform::epilot::PLATFORM);
+    /// let run = sim.execute(Ping {}).delivered(2).await;
+    /// assert_eq!(run.statuses(), [200, 200]);
+    /// assert_eq!(run.handler_calls(), 1);
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    /// When no registered platform of that name can be simulated.
+    pub fn platform(mut self, name: &str) -> Self {
+        self.plays = self
+            .played
+            .iter()
+            .position(|p| p.platform.name() == name)
+            .unwrap_or_else(|| {
+                let names: Vec<&str> = self.played.iter().map(|p| p.platform.name()).collect();
+                panic!(
+                    "the simulator cannot play `{name}`; it plays {}",
+                    names.join(", ")
+                )
+            });
         self
     }
 
@@ -151,17 +197,8 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     .unwrap_or_else(|e| e.into_inner())
                     .take()
                     .expect("the simulator starts once");
-                let stripe_secret = stripe::generate_secret().expect("the system has randomness");
-                let epilot_key =
-                    WebhookSigningKey::generate_ed25519().expect("the system has randomness");
-                let stripe = Stripe::new([stripe_secret.clone()])
-                    .expect("the simulator's own secret is valid");
-                let epilot = Epilot::new([epilot_key.public_key().expect("an Ed25519 key")])
-                    .expect("the simulator's own key is valid")
-                    .callback_poll(Duration::from_millis(50));
                 let config = ServerConfig::new()
-                    .platform(stripe)
-                    .platform(epilot)
+                    .platforms(self.played.iter().map(|p| p.platform.clone()))
                     .store(self.settings.store.clone())
                     .deadline(self.settings.deadline);
                 let (runtime, router, background) = app.into_parts(&config);
@@ -183,8 +220,6 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                     addr,
                     runtime,
                     client: reqwest::Client::new(),
-                    stripe_secret,
-                    epilot_key,
                     _stop: stop,
                     _stop_worker: stop_worker.drop_guard(),
                 }
@@ -192,7 +227,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
             .await
     }
 
-    /// A form-state session for action `A` (Stripe's `get_form_state`).
+    /// A form-state session for action `A`.
     pub fn form<A: crate::form_state::FormAction>(&self) -> FormSession<'_, S, A> {
         FormSession::new(self)
     }
@@ -206,6 +241,36 @@ impl<S: Send + Sync + 'static> Simulator<S> {
     pub async fn handler_runs(&self, id: &str) -> u64 {
         self.running().await.runtime.handler_runs(id)
     }
+
+    /// The platform played for execute calls.
+    fn playing(&self) -> &Played {
+        &self.played[self.plays]
+    }
+
+    /// Sends `request` to the running server; the status, the `Retry-After` seconds and the
+    /// JSON body of the answer.
+    async fn send(&self, request: SimulatedRequest) -> (u16, Option<u64>, serde_json::Value) {
+        let running = self.running().await;
+        let mut builder = running
+            .client
+            .post(format!("http://{}{}", running.addr, request.path))
+            .header("content-type", "application/json");
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        let response = builder
+            .body(request.body)
+            .send()
+            .await
+            .expect("the simulated server answers");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let body = response.json().await.expect("a JSON answer");
+        (status, retry_after, body)
+    }
 }
 
 fn now() -> u64 {
@@ -216,6 +281,7 @@ fn now() -> u64 {
 }
 
 fn fresh_id(prefix: &str) -> String {
-    let random = stripe::generate_secret().expect("the system has randomness");
-    format!("{prefix}_{}", &random.trim_start_matches("whsec_")[..20])
+    let mut random = [0; 10];
+    getrandom::fill(&mut random).expect("the system has randomness");
+    format!("{prefix}_{}", hex::encode(random))
 }

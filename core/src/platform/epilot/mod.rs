@@ -8,12 +8,17 @@
 //! (a [`Secret`]: never logged, redacted in `Debug`).
 //!
 //! [`Epilot`] is the configured platform (its keys and callback retry policy); [`Args`] its
-//! `serve` flags.
+//! `serve` flags. Its export writes each action's app-manifest component `epilot/<id>.json`
+//! (`CUSTOM_FLOW_ACTION`, `external_integration`), whose URL is filled from the install option
+//! [`URL_OPTION`].
 
 mod args;
 pub mod callback;
+mod export;
+mod simulate;
 pub mod wire;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -22,9 +27,11 @@ use tokio::sync::Notify;
 
 pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
+pub use self::export::URL_OPTION;
 pub use self::wire::EpilotEvent;
 use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
 use crate::context::Secret;
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Output, Render};
 use crate::server::response::{required_header, single_header};
@@ -33,6 +40,7 @@ use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER, WebhookKey,
 };
 use crate::store::CallbackQueue;
+use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "epilot";
@@ -121,6 +129,14 @@ impl Platform for Epilot {
                 },
             )),
         }
+    }
+
+    fn export(&self, manifest: &Manifest, _: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        Ok(export::files(manifest))
+    }
+
+    fn simulation(&self) -> Option<Box<dyn Simulation>> {
+        Some(Box::new(simulate::EpilotSimulation::new()))
     }
 }
 

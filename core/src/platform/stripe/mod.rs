@@ -2,11 +2,17 @@
 //! `POST /stripe/<action id>/get_form_state`, each verifying `Stripe-Signature` over the raw body
 //! before reading it as JSON.
 //!
-//! [`Stripe`] is the configured platform (its signing secrets); [`Args`] its `serve` flags.
+//! [`Stripe`] is the configured platform (its signing secrets); [`Args`] its `serve` flags. Its
+//! export writes each action's schemas and merges the extension entries into `stripe-app.yaml`
+//! ([`manifest`]).
 
 mod args;
+mod export;
+pub mod manifest;
+mod simulate;
 pub mod wire;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -15,11 +21,13 @@ use http::HeaderMap;
 pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
 pub use self::wire::StripeContext;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
+use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
 use crate::server::response::required_header;
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
+use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
 pub const PLATFORM: &str = "stripe";
@@ -76,6 +84,14 @@ impl Platform for Stripe {
 
     fn bind(&self, _: &Binding) -> Bound {
         Bound::new(Arc::new(self.clone()))
+    }
+
+    fn export(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
+        export::files(manifest, dir)
+    }
+
+    fn simulation(&self) -> Option<Box<dyn Simulation>> {
+        Some(Box::new(simulate::StripeSimulation::new()))
     }
 }
 

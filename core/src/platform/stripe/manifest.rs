@@ -9,7 +9,7 @@
 //! merging twice changes nothing, so a `--check` mode can compare bytes.
 //!
 //! ```
-//! use actionkit_core::export::stripe_manifest::{StripeExtension, merge};
+//! use actionkit_core::platform::stripe::manifest::{StripeExtension, merge};
 //!
 //! let manifest = "\
 //! id: com.example.mailer # my app
@@ -32,7 +32,7 @@
 //! assert!(merged.contains("    name: \"Send email\"\n    version: \"0.1.0\"\n"));
 //! assert!(merged.contains("    owner: growth # kept\n"));
 //! assert_eq!(merge(Some(&merged), &[ext])?, merged);
-//! # Ok::<(), actionkit_core::export::stripe_manifest::ManifestError>(())
+//! # Ok::<(), actionkit_core::platform::stripe::manifest::ManifestError>(())
 //! ```
 //!
 //! # Why a parser with positions, not a YAML editing crate
@@ -91,7 +91,7 @@ const REMOTE_FUNCTION: &str = "remote_function";
 /// One custom-action extension entry to write into `stripe-app.yaml`.
 ///
 /// ```
-/// use actionkit_core::export::stripe_manifest::{StripeExtension, merge};
+/// use actionkit_core::platform::stripe::manifest::{StripeExtension, merge};
 ///
 /// let ext = StripeExtension {
 ///     id: "send_email".into(),
@@ -103,7 +103,7 @@ const REMOTE_FUNCTION: &str = "remote_function";
 /// };
 /// let manifest = merge(None, &[ext])?;
 /// assert!(manifest.contains("      get_form_state:\n        implementation_type: remote_function\n"));
-/// # Ok::<(), actionkit_core::export::stripe_manifest::ManifestError>(())
+/// # Ok::<(), actionkit_core::platform::stripe::manifest::ManifestError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeExtension {
@@ -129,7 +129,7 @@ pub struct StripeExtension {
 /// to fix:
 ///
 /// ```
-/// use actionkit_core::export::stripe_manifest::{ManifestError, merge};
+/// use actionkit_core::platform::stripe::manifest::{ManifestError, merge};
 ///
 /// let err = merge(Some("id: com.example.app\nextensions: send_email\n"), &[]).unwrap_err();
 /// assert!(matches!(err, ManifestError::ExtensionsNotASequence { line: 2, column: 13, .. }));
@@ -216,7 +216,7 @@ impl ManifestError {
     /// The `(line, column)` the error points at in the existing file, if it points anywhere.
     ///
     /// ```
-    /// use actionkit_core::export::stripe_manifest::merge;
+    /// use actionkit_core::platform::stripe::manifest::merge;
     ///
     /// let err = merge(Some("id: app\nname: a: b\n"), &[]).unwrap_err();
     /// assert_eq!(err.position(), Some((2, 8)));
@@ -377,7 +377,7 @@ fn syntax_hint(problem: &str) -> &'static str {
 /// `extensions` not a list, duplicate keys or entries, several documents).
 ///
 /// ```
-/// use actionkit_core::export::stripe_manifest::{StripeExtension, merge};
+/// use actionkit_core::platform::stripe::manifest::{StripeExtension, merge};
 ///
 /// let ext = StripeExtension {
 ///     id: "send_email".into(),
@@ -415,7 +415,7 @@ fn syntax_hint(problem: &str) -> &'static str {
 ///
 /// let err = merge(Some("extensions:\n  - id: \"x\n"), &[]).unwrap_err();
 /// assert_eq!(err.position(), Some((2, 9)));
-/// # Ok::<(), actionkit_core::export::stripe_manifest::ManifestError>(())
+/// # Ok::<(), actionkit_core::platform::stripe::manifest::ManifestError>(())
 /// ```
 pub fn merge(
     existing: Option<&str>,
