@@ -6,6 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::extensions::Extensions;
 use tokio_util::sync::CancellationToken;
 
 /// A secret value (a bearer token, a signing secret) that never shows in `Debug` or `Display`.
@@ -70,7 +72,7 @@ struct Inner {
     platform: &'static str,
     deadline: Instant,
     cancel: Cancel,
-    extensions: http::Extensions,
+    extensions: Extensions,
 }
 
 /// The cancellation signal, made only when a handler waits on it: most calls never do, and a
@@ -120,14 +122,14 @@ impl Cancel {
 impl Context {
     /// A context for request `request_id` from `platform`, due `budget` from now.
     pub fn new(request_id: impl Into<Arc<str>>, platform: &'static str, budget: Duration) -> Self {
-        Self::with_extensions(request_id.into(), platform, budget, http::Extensions::new())
+        Self::with_extensions(request_id.into(), platform, budget, Extensions::new())
     }
 
     pub(crate) fn with_extensions(
         request_id: Arc<str>,
         platform: &'static str,
         budget: Duration,
-        extensions: http::Extensions,
+        extensions: Extensions,
     ) -> Self {
         Context {
             inner: Arc::new(Inner {

@@ -120,12 +120,24 @@ pub(crate) struct MemberStart {
     encoding: usize,
 }
 
+/// Buffers of a finished [`Canonical`], kept per thread for the next input: after the first
+/// few requests, hashing an input allocates nothing.
+type Spare = (Vec<u8>, Vec<Level>);
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
+/// Buffers larger than this are freed rather than kept for the next input.
+const KEEP_AT_MOST: usize = 64 * 1024;
+
 impl Canonical {
     pub(crate) fn new() -> Self {
+        let (scratch, levels) = SPARE.with(std::cell::Cell::take).unwrap_or_default();
         Canonical {
             hasher: Sha256::new(),
-            scratch: Vec::new(),
-            levels: Vec::new(),
+            scratch,
+            levels,
             depth: 0,
         }
     }
@@ -229,9 +241,22 @@ impl Canonical {
     }
 
     /// The hash of everything written (one complete value).
-    pub(crate) fn finish(self) -> InputHash {
+    pub(crate) fn finish(mut self) -> InputHash {
         debug_assert_eq!(self.depth, 0);
-        InputHash(self.hasher.finalize().into())
+        InputHash(std::mem::take(&mut self.hasher).finalize().into())
+    }
+}
+
+impl Drop for Canonical {
+    fn drop(&mut self) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut levels = std::mem::take(&mut self.levels);
+        if scratch.capacity() > KEEP_AT_MOST {
+            scratch = Vec::new();
+        }
+        levels.truncate(8);
+        levels.retain(|level| level.buf.capacity() <= KEEP_AT_MOST);
+        SPARE.with(|spare| spare.set(Some((scratch, levels))));
     }
 }
 

@@ -44,8 +44,9 @@ pub(crate) use self::hash::tests as hash_tests;
 pub(crate) use self::hash::{Canonical, MemberStart};
 pub use self::hash::{input_hash, input_hash_json};
 pub use self::outcome::{Failure, FailureKind, Outcome, Output};
-use self::run::{Detached, Run};
+use self::run::Run;
 use crate::context::Context;
+use crate::extensions::Extensions;
 use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
@@ -71,7 +72,7 @@ pub struct Call {
     /// The raw, untrusted input.
     pub input: Input,
     /// Typed extras the handler can read with [`Context::extension`].
-    pub extensions: http::Extensions,
+    pub extensions: Extensions,
 }
 
 /// A call's untrusted input: a JSON value built in-process, or JSON text cut from a request
@@ -135,7 +136,7 @@ impl Call {
             request_id: request_id.into(),
             platform: "test",
             input: input.into(),
-            extensions: http::Extensions::new(),
+            extensions: Extensions::new(),
         }
     }
 
@@ -538,12 +539,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Ok(prepared) => prepared,
             Err(err) => return refuse(Failure::from(err)),
         };
-        let key = format!("{}:{id}:{}", call.platform, ctx.request_id());
-        let lease = match self
-            .store
-            .claim(&key, &hash, self.deadline + LEASE_GRACE)
-            .await
-        {
+        let key = idempotency_key(call.platform, id, ctx.request_id());
+        // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
+        let store: &dyn IdempotencyStore = &*self.store;
+        let lease = match store.claim(&key, &hash, self.deadline + LEASE_GRACE).await {
             Ok(Claim::Acquired(lease)) => lease,
             Ok(Claim::Replay(recorded)) => return replay(recorded),
             Ok(Claim::InProgress { retry_after }) => {
@@ -569,7 +568,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             render,
             action: id,
         };
-        let ran = Detached::new(run.finish()).await;
+        let ran = run.finish().await;
         Answer {
             status: ran.outcome.status(),
             retry_after: ran.outcome.failure().and_then(|f| f.retry_after),
@@ -622,6 +621,18 @@ impl<S: Send + Sync + 'static> Engine for Runtime<S> {
     fn budget(&self) -> Duration {
         self.deadline
     }
+}
+
+/// `<platform>:<action>:<request id>`, in one allocation of the exact size.
+fn idempotency_key(platform: &str, action: &str, request_id: &str) -> String {
+    let mut key = String::with_capacity(platform.len() + action.len() + request_id.len() + 2);
+    for (i, part) in [platform, action, request_id].into_iter().enumerate() {
+        if i > 0 {
+            key.push(':');
+        }
+        key.push_str(part);
+    }
+    key
 }
 
 /// A completed id's recorded answer, byte for byte.

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::error::{ActionError, ErrorClass};
 use crate::schema::InputError;
@@ -44,7 +43,10 @@ pub enum Outcome {
 /// assert_eq!(Output::from(serde_json::json!({"sent": 1})), output);
 /// ```
 #[derive(Clone)]
-pub struct Output(Box<RawValue>);
+pub struct Output(
+    // Always JSON text, as serde_json wrote it.
+    String,
+);
 
 impl Output {
     /// `value` serialised.
@@ -52,22 +54,22 @@ impl Output {
     /// # Errors
     /// When `value`'s `Serialize` fails (a map with non-string keys, a failing impl).
     pub fn new<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Output)
+        serde_json::to_string(value).map(Output)
     }
 
     /// `null`: no output.
     pub fn null() -> Self {
-        Output(RawValue::NULL.to_owned())
+        Output("null".to_owned())
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The output as a [`Value`].
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
 }
 
@@ -91,7 +93,11 @@ impl fmt::Debug for Output {
 
 impl Serialize for Output {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        // As the JSON it is, not as a string of JSON.
+        match serde_json::value::RawValue::from_string(self.0.clone()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(err) => Err(serde::ser::Error::custom(err)),
+        }
     }
 }
 

@@ -37,41 +37,115 @@ pub(super) struct Run {
 }
 
 impl Run {
-    /// Runs the handler to its outcome, renders it once, and records or releases the id.
+    /// Runs the handler to its outcome, renders it once, and records or releases the id —
+    /// here, or, if this future is dropped first (the caller hung up), on a task of its own.
+    ///
+    /// Nothing is boxed for that: the parts the rest of the run needs (the handler's future is
+    /// already boxed) sit in a [`Survivor`], whose `Drop` spawns whatever stage was left.
     pub async fn finish(self) -> Ran {
-        let Run {
-            ctx,
-            handler,
-            lease,
-            store,
-            render,
-            action,
-        } = self;
-        let outcome = handle(&ctx, handler).await;
-        let body = Bytes::from(render.render(&outcome));
-        let recorded = match &outcome {
-            Outcome::Success { .. } => true,
-            Outcome::Failure(f) => f.kind == FailureKind::Permanent,
+        let mut survivor = Survivor(Some(Stage::Handling(self)));
+        let outcome = match &mut survivor.0 {
+            Some(Stage::Handling(run)) => handle(&run.ctx, &mut run.handler).await,
+            _ => unreachable!("a run starts by handling"),
         };
-        let (stored, body) = if recorded {
-            let record = Recorded {
-                status: outcome.status(),
-                body,
-                recorded_at: SystemTime::now(),
-            };
-            (store.complete(&lease, &record).await, record.body)
-        } else {
-            (store.release(&lease).await, body)
+        let Some(Stage::Handling(run)) = survivor.0.take() else {
+            unreachable!("a run starts by handling")
         };
-        if let Err(err) = stored {
-            tracing::error!(request_id = ctx.request_id(), action, error = %err, "could not record the outcome");
-        }
+        let body = Bytes::from(run.render.render(&outcome));
+        let record = Record::of(run, &outcome, body);
+        survivor.0 = Some(Stage::Recording(record));
+        let body = match &survivor.0 {
+            Some(Stage::Recording(record)) => {
+                record.store().await;
+                record.body.clone()
+            }
+            _ => unreachable!("recording follows handling"),
+        };
+        survivor.0 = None;
         Ran { outcome, body }
     }
 }
 
+/// Where a run is, owned, so its `Drop` can carry the rest on.
+enum Stage {
+    Handling(Run),
+    Recording(Record),
+}
+
+struct Survivor(Option<Stage>);
+
+impl Drop for Survivor {
+    fn drop(&mut self) {
+        let Some(stage) = self.0.take() else { return };
+        // Outside a runtime (it is shutting down) nothing can run it; the lease then expires
+        // and the id becomes claimable again, as after a crash.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        match stage {
+            Stage::Handling(run) => {
+                handle.spawn(async move {
+                    run.finish().await;
+                });
+            }
+            // Storing is one write keyed by the lease: doing it again after an interrupted
+            // attempt records the same bytes, or finds them recorded.
+            Stage::Recording(record) => {
+                handle.spawn(async move {
+                    record.store().await;
+                });
+            }
+        }
+    }
+}
+
+/// A finished handler's outcome on its way to the store: recorded when it is one that is
+/// replayed, else the id released.
+struct Record {
+    ctx: Context,
+    lease: Lease,
+    store: Arc<dyn IdempotencyStore>,
+    action: &'static str,
+    recorded: Option<Recorded>,
+    body: Bytes,
+}
+
+impl Record {
+    fn of(run: Run, outcome: &Outcome, body: Bytes) -> Self {
+        let replayed = match outcome {
+            Outcome::Success { .. } => true,
+            Outcome::Failure(f) => f.kind == FailureKind::Permanent,
+        };
+        let recorded = replayed.then(|| Recorded {
+            status: outcome.status(),
+            body: body.clone(),
+            recorded_at: SystemTime::now(),
+        });
+        Record {
+            ctx: run.ctx,
+            lease: run.lease,
+            store: run.store,
+            action: run.action,
+            recorded,
+            body,
+        }
+    }
+
+    async fn store(&self) {
+        // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
+        let store: &dyn IdempotencyStore = &*self.store;
+        let stored = match &self.recorded {
+            Some(recorded) => store.complete(&self.lease, recorded).await,
+            None => store.release(&self.lease).await,
+        };
+        if let Err(err) = stored {
+            tracing::error!(request_id = self.ctx.request_id(), action = self.action, error = %err, "could not record the outcome");
+        }
+    }
+}
+
 /// The handler inline, under the deadline, with a panic turned into `500 internal`.
-async fn handle(ctx: &Context, handler: BoxFuture<HandlerResult>) -> Outcome {
+async fn handle(ctx: &Context, handler: &mut BoxFuture<HandlerResult>) -> Outcome {
     match tokio::time::timeout_at(ctx.deadline(), CatchUnwind(handler)).await {
         Ok(Ok(Ok(output))) => Outcome::Success { output },
         Ok(Ok(Err(err))) => Outcome::from(err),
@@ -90,48 +164,6 @@ async fn handle(ctx: &Context, handler: BoxFuture<HandlerResult>) -> Outcome {
                 FailureKind::Timeout,
                 "the handler did not finish before its deadline",
             ))
-        }
-    }
-}
-
-/// A future that finishes on a task of its own if it is dropped before completing.
-pub(super) struct Detached<T: Send + 'static> {
-    inner: Option<BoxFuture<T>>,
-}
-
-impl<T: Send + 'static> Detached<T> {
-    pub fn new(future: impl Future<Output = T> + Send + 'static) -> Self {
-        Detached {
-            inner: Some(Box::pin(future)),
-        }
-    }
-}
-
-impl<T: Send + 'static> Future for Detached<T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
-        let Some(inner) = self.inner.as_mut() else {
-            panic!("`Detached` polled after completion");
-        };
-        let ready = inner.as_mut().poll(cx);
-        if ready.is_ready() {
-            self.inner = None;
-        }
-        ready
-    }
-}
-
-impl<T: Send + 'static> Drop for Detached<T> {
-    fn drop(&mut self) {
-        if let Some(rest) = self.inner.take() {
-            // Outside a runtime (it is shutting down) nothing can run it; the lease then expires
-            // and the id becomes claimable again, as after a crash.
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
-                    rest.await;
-                });
-            }
         }
     }
 }
@@ -168,20 +200,66 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::MemoryStore;
+
+    async fn dropped_while<F: Future<Output = ()> + Send + 'static>(
+        handler: F,
+        store: Arc<MemoryStore>,
+    ) -> Lease {
+        let hash = crate::store::InputHash([3; 32]);
+        let Ok(crate::store::Claim::Acquired(lease)) = store
+            .claim("test:a:r1", &hash, Duration::from_secs(30))
+            .await
+        else {
+            panic!("a fresh id is acquired");
+        };
+        let run = Run {
+            ctx: Context::new("r1", "test", Duration::from_secs(5)),
+            handler: Box::pin(async move {
+                handler.await;
+                Ok(crate::runtime::Output::null())
+            }),
+            lease: lease.clone(),
+            store,
+            render: Arc::new(super::super::OutcomeJson),
+            action: "a",
+        };
+        // Poll it a little, then drop it as a disconnected request would.
+        let _ = tokio::time::timeout(Duration::from_millis(5), run.finish()).await;
+        lease
+    }
 
     #[tokio::test]
-    async fn a_dropped_detached_future_finishes_on_its_own_task() {
+    async fn a_run_dropped_mid_handler_finishes_and_records_on_its_own_task() {
+        let store = Arc::new(MemoryStore::new());
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
-        let detached = Detached::new(async move {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            flag.store(true, Ordering::SeqCst);
-        });
-        // Poll once, then drop it as a disconnected request would.
-        let _ = tokio::time::timeout(Duration::from_millis(1), detached).await;
-        assert!(!done.load(Ordering::SeqCst));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(done.load(Ordering::SeqCst), "the rest ran after the drop");
+        dropped_while(
+            async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                flag.store(true, Ordering::SeqCst);
+            },
+            store.clone(),
+        )
+        .await;
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "dropped before the handler finished"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            done.load(Ordering::SeqCst),
+            "the handler ran to its end after the drop"
+        );
+        let hash = crate::store::InputHash([3; 32]);
+        let claim = store
+            .claim("test:a:r1", &hash, Duration::from_secs(30))
+            .await
+            .unwrap();
+        let crate::store::Claim::Replay(recorded) = claim else {
+            panic!("the outcome was recorded: {claim:?}");
+        };
+        assert_eq!(recorded.status, 200);
     }
 
     #[tokio::test]

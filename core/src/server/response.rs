@@ -3,7 +3,7 @@
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
@@ -76,13 +76,35 @@ pub fn read_body(body: Result<Bytes, axum::Error>) -> Result<Bytes, Failure> {
     })
 }
 
+/// A header a platform reads: its name, looked up without parsing it per request, and how
+/// messages show it. Make them `const`s, so the name is checked at compile time.
+#[derive(Clone, Debug)]
+pub struct Header {
+    name: HeaderName,
+    shown: &'static str,
+}
+
+impl Header {
+    /// `name` in lowercase (as HTTP/2 and `http` want it), shown in messages as `shown`.
+    ///
+    /// # Panics
+    /// At compile time in a `const`, when `name` is not a valid lowercase header name.
+    pub const fn new(name: &'static str, shown: &'static str) -> Self {
+        Header {
+            name: HeaderName::from_static(name),
+            shown,
+        }
+    }
+}
+
 /// The one value of header `name`: `None` when absent; a `401 signature` failure when it appears
 /// more than once or is not text (signature headers are only trusted when unambiguous).
 pub fn single_header<'h>(
     headers: &'h axum::http::HeaderMap,
-    name: &str,
+    header: &Header,
 ) -> Result<Option<&'h str>, Failure> {
-    let mut values = headers.get_all(name).iter();
+    let name = header.shown;
+    let mut values = headers.get_all(&header.name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
     };
@@ -104,8 +126,9 @@ pub fn single_header<'h>(
 /// when it is missing (see [`single_header`] for the other refusals).
 pub fn required_header<'h>(
     headers: &'h axum::http::HeaderMap,
-    name: &str,
+    header: &Header,
 ) -> Result<&'h str, Failure> {
-    single_header(headers, name)?
+    let name = header.shown;
+    single_header(headers, header)?
         .ok_or_else(|| Failure::new(FailureKind::Signature, format!("missing `{name}` header")))
 }

@@ -166,11 +166,11 @@ impl StripeVerifier {
         let parsed = parse_header(header)?;
         for (secret_index, Secret(mac)) in self.secrets.iter().enumerate() {
             let expected = tag(mac, parsed.t, body);
-            if parsed
-                .v1
-                .iter()
-                .any(|candidate| bool::from(expected.as_slice().ct_eq(candidate)))
-            {
+            if parsed.v1().any(|candidate| match candidate {
+                V1::Sha256(candidate) => bool::from(expected.ct_eq(&candidate)),
+                // Hex of another length is a signature, but never a match.
+                V1::OtherLength | V1::NotHex => false,
+            }) {
                 check_timestamp(parsed.timestamp, now, self.tolerance)?;
                 return Ok(VerifiedStripe {
                     timestamp: parsed.timestamp,
@@ -179,7 +179,7 @@ impl StripeVerifier {
             }
         }
         Err(SignatureError::NoMatch {
-            signatures: parsed.v1.len(),
+            signatures: parsed.v1().filter(|v1| !matches!(v1, V1::NotHex)).count(),
             keys: self.secrets.len(),
         })
     }
@@ -229,8 +229,48 @@ struct Parsed<'a> {
     /// `t` as sent, which is what was signed.
     t: &'a str,
     timestamp: u64,
-    /// Decoded `v1` signatures.
-    v1: Vec<Vec<u8>>,
+    /// The whole header, whose `v1` entries [`Parsed::v1`] decodes on the fly (no allocation).
+    header: &'a str,
+}
+
+/// One `v1=` entry.
+enum V1 {
+    /// A SHA-256 HMAC, as Stripe sends.
+    Sha256([u8; 32]),
+    /// Hex, but not 32 bytes: counted as a signature, never a match.
+    OtherLength,
+    /// Not hex.
+    NotHex,
+}
+
+impl V1 {
+    fn decode(value: &str) -> V1 {
+        let mut bytes = [0; 32];
+        match hex::decode_to_slice(value, &mut bytes) {
+            Ok(()) => V1::Sha256(bytes),
+            Err(hex::FromHexError::InvalidStringLength | hex::FromHexError::OddLength)
+                if value.bytes().all(|b| b.is_ascii_hexdigit())
+                    && value.len().is_multiple_of(2) =>
+            {
+                V1::OtherLength
+            }
+            Err(_) => V1::NotHex,
+        }
+    }
+}
+
+impl<'a> Parsed<'a> {
+    fn entries(header: &'a str) -> impl Iterator<Item = &'a str> {
+        header.split(',').map(str::trim).filter(|e| !e.is_empty())
+    }
+
+    /// The `v1` signatures, decoded.
+    fn v1(&self) -> impl Iterator<Item = V1> + 'a {
+        Self::entries(self.header).filter_map(|entry| match entry.split_once('=') {
+            Some((key, value)) if key.trim() == "v1" => Some(V1::decode(value.trim())),
+            _ => None,
+        })
+    }
 }
 
 fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
@@ -242,18 +282,18 @@ fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
         return Err(SignatureError::MissingHeader { header: HEADER });
     }
     let mut t = None;
-    let mut v1 = Vec::new();
+    let mut signatures = 0;
     let mut undecodable = false;
-    for entry in header.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in Parsed::entries(header) {
         let (key, value) = entry.split_once('=').ok_or_else(|| {
             malformed("an entry is not `<scheme>=<value>`; expected `t=<unix>,v1=<hex>`")
         })?;
         match key.trim() {
             "t" if t.is_some() => return Err(malformed("`t=` appears more than once")),
             "t" => t = Some(value.trim()),
-            "v1" => match hex::decode(value.trim()) {
-                Ok(signature) => v1.push(signature),
-                Err(_) => undecodable = true,
+            "v1" => match V1::decode(value.trim()) {
+                V1::Sha256(_) | V1::OtherLength => signatures += 1,
+                V1::NotHex => undecodable = true,
             },
             _ => {} // `v0` and any future scheme
         }
@@ -261,7 +301,7 @@ fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
     let t = t.ok_or(SignatureError::MissingTimestamp { header: HEADER })?;
     let timestamp =
         parse_unix_seconds(t).ok_or(SignatureError::InvalidTimestamp { header: HEADER })?;
-    if v1.is_empty() {
+    if signatures == 0 {
         return Err(if undecodable {
             malformed("a `v1=` signature is not hex")
         } else {
@@ -271,5 +311,9 @@ fn parse_header(header: &str) -> Result<Parsed<'_>, SignatureError> {
             }
         });
     }
-    Ok(Parsed { t, timestamp, v1 })
+    Ok(Parsed {
+        t,
+        timestamp,
+        header,
+    })
 }

@@ -47,6 +47,17 @@ pub const PLATFORM: &str = "epilot";
 /// The header carrying epilot's bearer token.
 pub const TOKEN_HEADER: &str = "x-epilot-token";
 
+/// The headers read per request, as lookup keys.
+mod header {
+    use super::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOKEN_HEADER};
+    use crate::server::response::Header;
+
+    pub(super) const ID: Header = Header::new(ID_HEADER, ID_HEADER);
+    pub(super) const TIMESTAMP: Header = Header::new(TIMESTAMP_HEADER, TIMESTAMP_HEADER);
+    pub(super) const SIGNATURE: Header = Header::new(SIGNATURE_HEADER, SIGNATURE_HEADER);
+    pub(super) const TOKEN: Header = Header::new(TOKEN_HEADER, TOKEN_HEADER);
+}
+
 /// How often the callback worker looks for due work when nothing woke it.
 const CALLBACK_POLL: Duration = Duration::from_millis(500);
 
@@ -182,9 +193,9 @@ impl Adapter for EpilotAdapter {
             ));
         };
         let (id, timestamp, signature) = (
-            required_header(headers, ID_HEADER)?,
-            required_header(headers, TIMESTAMP_HEADER)?,
-            required_header(headers, SIGNATURE_HEADER)?,
+            required_header(headers, &header::ID)?,
+            required_header(headers, &header::TIMESTAMP)?,
+            required_header(headers, &header::SIGNATURE)?,
         );
         verifier
             .verify(id, timestamp, signature, body, now)
@@ -198,8 +209,8 @@ impl Adapter for EpilotAdapter {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Call, Failure> {
-        let id = required_header(headers, ID_HEADER)?;
-        let token = single_header(headers, TOKEN_HEADER)
+        let id = required_header(headers, &header::ID)?;
+        let token = single_header(headers, &header::TOKEN)
             .ok()
             .flatten()
             .map(Secret::new);

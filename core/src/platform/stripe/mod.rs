@@ -24,7 +24,7 @@ use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
-use crate::server::response::required_header;
+use crate::server::response::{Header, required_header};
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
 use crate::testing::Simulation;
@@ -121,7 +121,8 @@ impl Adapter for Stripe {
                 "no Stripe signing secret is configured; set STRIPE_SIGNING_SECRET",
             ));
         };
-        let header = required_header(headers, HEADER)?;
+        const SIGNATURE: Header = Header::new("stripe-signature", HEADER);
+        let header = required_header(headers, &SIGNATURE)?;
         verifier
             .verify(header, body, now)
             .map(drop)
