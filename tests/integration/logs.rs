@@ -30,7 +30,10 @@ fn logs_child_entry() {
     runtime.block_on(async {
         let server = start().await;
         let input = json!({"audience_id": "aud_customers", "template_id": "tpl_welcome", "template_variables": {"first_name": "Ada"}});
-        let (status, _) = server.execute("req_logged", input.clone()).await;
+        // Stripe's execution context names the account; `livemode` at the top level is a key
+        // the envelope does not know.
+        let execute = json!({"id": "req_logged", "custom_input": input, "livemode": false, "context": {"stripe_context": "acct_logged", "livemode": false}});
+        let (status, _) = server.signed("/stripe/send_email/execute", &execute).await;
         assert_eq!(status, 200);
         let body = serde_json::to_vec(&json!({"type": "external_integration", "data": {"org_id": "1", "action_config": {"custom_action_config": input}}})).unwrap();
         let timestamp = now();
@@ -87,6 +90,19 @@ fn logs_name_the_request_but_never_a_secret() {
         "{logs}"
     );
     assert!(logs.contains("request_id=msg_logged"), "{logs}");
+    assert!(
+        logs.contains(r#"caller="acct_logged (test mode)""#),
+        "the account and mode the call ran for: {logs}"
+    );
+    let unknown: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("key=\"livemode\""))
+        .collect();
+    assert_eq!(
+        unknown.len(),
+        1,
+        "an unknown top-level key is logged once, by name: {logs}"
+    );
     assert!(
         logs.contains("latency_ms=") && logs.contains("outcome=\"invalid_input\""),
         "{logs}"

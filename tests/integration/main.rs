@@ -16,5 +16,6 @@ mod schema_decode;
 mod schema_reference;
 mod schema_snapshots;
 mod simulator;
+mod stripe_envelope;
 mod stripe_server;
 mod support;

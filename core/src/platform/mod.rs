@@ -268,6 +268,13 @@ pub trait Adapter: Render {
         serde_json::to_vec(response).expect("form-state answers serialise")
     }
 
+    /// Who the call runs for, for the server's log line (an account, an organisation, and such;
+    /// never a secret), when the platform knows. The default knows nobody.
+    fn caller(&self, call: &Call) -> Option<String> {
+        let _ = call;
+        None
+    }
+
     /// Who runs this call: the runtime, now (the default), or the platform itself (epilot
     /// queues calls that wait for a callback and answers at once).
     fn dispatch(&self, call: Call) -> Dispatch {

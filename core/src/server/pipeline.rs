@@ -71,6 +71,10 @@ async fn execute<S: Send + Sync + 'static>(
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
+            // Formatted only when the line is written.
+            let caller = tracing::enabled!(tracing::Level::INFO)
+                .then(|| adapter.caller(&call))
+                .flatten();
             let answer = match adapter.dispatch(call) {
                 Dispatch::Run(call) => {
                     let render: Arc<dyn Render> = adapter.clone();
@@ -78,7 +82,14 @@ async fn execute<S: Send + Sync + 'static>(
                 }
                 Dispatch::TakenOver(taken) => Answer::rendered(&taken.await, &**adapter),
             };
-            log_answered(adapter.name(), &action, &request_id, &answer, started);
+            log_answered(
+                adapter.name(),
+                &action,
+                &request_id,
+                caller.as_deref(),
+                &answer,
+                started,
+            );
             answer
         }
         Err(failure) => {
@@ -160,12 +171,14 @@ fn respond(answer: Answer) -> Response {
     response
 }
 
-/// Logs a call the runtime answered: platform, action, request id, outcome, status, whether it
-/// was a replay, and the latency. Never the input, a secret or a token.
+/// Logs a call the runtime answered: platform, action, request id, who it ran for (when the
+/// platform says), outcome, status, whether it was a replay, and the latency. Never the input, a
+/// secret or a token.
 fn log_answered(
     platform: &'static str,
     action: &str,
     request_id: &str,
+    caller: Option<&str>,
     answer: &Answer,
     started: Instant,
 ) {
@@ -173,6 +186,7 @@ fn log_answered(
         platform,
         action = %action,
         request_id = %request_id,
+        caller,
         outcome = answer.label,
         status = answer.status,
         replayed = answer.replayed,

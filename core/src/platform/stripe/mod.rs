@@ -7,6 +7,7 @@
 //! ([`manifest`]).
 
 mod args;
+mod context;
 mod export;
 pub mod manifest;
 mod simulate;
@@ -19,7 +20,7 @@ use std::time::SystemTime;
 use http::HeaderMap;
 
 pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
-pub use self::wire::StripeContext;
+pub use self::context::StripeContext;
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
@@ -145,6 +146,12 @@ impl Adapter for Stripe {
         let mut call = Call::new(action, id, input).platform(PLATFORM);
         call.extensions.insert(context);
         Ok(call)
+    }
+
+    fn caller(&self, call: &Call) -> Option<String> {
+        call.extensions
+            .get::<StripeContext>()
+            .and_then(StripeContext::caller)
     }
 
     fn decode_form_state(&self, body: &[u8]) -> Result<FormStateRequest, Failure> {

@@ -2,61 +2,25 @@
 //! (see the project's `spec/stripe.md`) and kept in this one module, so they can be corrected
 //! without touching users' code:
 //!
-//! - `execute` request: `{"id": "<request id>", "custom_input": {...}, "context": {...}?}`;
-//!   only the snake_case form is accepted, and unknown keys are refused;
-//! - `get_form_state` request: `{"id"?: "...", "values": {...}, "changed_field": null | "<name>"}`;
+//! - `execute` request: `{"id": "<request id>", "custom_input": {...}, "context": {...}?}`
+//!   ([`StripeContext`](super::StripeContext) reads `context`);
+//! - `get_form_state` request: `{"id"?: "...", "values": {...}, "changed_field": null | "<name>",
+//!   "context"?: {...}}`;
+//! - both envelopes are **tolerant**: a top-level key this module does not know is accepted and
+//!   ignored, and logged once per process by name (never its value), so a developer learns what
+//!   the platform really sends; only the known camelCase slips of a script SDK (`customInput`,
+//!   `changedField`) get a `400` saying the format is snake_case. The action's input itself stays
+//!   strictly validated;
 //! - `execute` success: `200 {"output": <handler output or null>}`;
 //! - every non-2xx answer: `{"error": {"type": "...", "message": "...", "field"?: "<JSON pointer>"}}`.
+
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::runtime::{Failure, FailureKind, Outcome};
-
-/// Stripe's `context` of an execute call (execution metadata), passed to handlers untouched
-/// through [`Context::extension`](crate::Context::extension). It is kept as the JSON text
-/// received and parsed only when a handler reads it.
-///
-/// ```
-/// # use actionkit_core::platform::stripe::StripeContext;
-/// let ctx = StripeContext::from_value(&serde_json::json!({"workflow_run": "wr_1"}));
-/// assert_eq!(ctx.to_value()["workflow_run"], "wr_1");
-/// assert_eq!(ctx.json(), r#"{"workflow_run":"wr_1"}"#);
-/// assert_eq!(StripeContext::default().to_value(), serde_json::Value::Null);
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct StripeContext(Option<Box<RawValue>>);
-
-impl StripeContext {
-    /// The context `value` (as the platform would send it).
-    pub fn from_value(value: &Value) -> Self {
-        match value {
-            Value::Null => StripeContext(None),
-            value => StripeContext(serde_json::value::to_raw_value(value).ok()),
-        }
-    }
-
-    pub(crate) fn from_raw(raw: Option<Box<RawValue>>) -> Self {
-        StripeContext(raw)
-    }
-
-    /// The context as received (`null` when the call had none).
-    pub fn json(&self) -> &str {
-        self.0.as_deref().map_or("null", RawValue::get)
-    }
-
-    /// The context parsed.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.json()).unwrap_or(Value::Null)
-    }
-}
-
-impl PartialEq for StripeContext {
-    fn eq(&self, other: &Self) -> bool {
-        self.to_value() == other.to_value()
-    }
-}
 
 /// A decoded `execute` body.
 #[derive(Debug, PartialEq)]
@@ -69,19 +33,133 @@ pub struct ExecuteBody {
     pub context: Value,
 }
 
-const EXECUTE_KEYS: &[&str] = &["id", "custom_input", "context"];
+/// Top-level keys that are a known mistake (a script SDK's camelCase), with the right spelling.
+const MISSPELLED: &[(&str, &str)] = &[
+    ("customInput", "custom_input"),
+    ("changedField", "changed_field"),
+];
 
-/// A well-formed `execute` body, read in one pass with the input left as JSON text.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+const EXECUTE_KEYS: &[&str] = &["id", "custom_input", "context"];
+const FORM_STATE_KEYS: &[&str] = &["id", "values", "changed_field", "context"];
+
+/// Logs, once per process, a top-level key of a Stripe request this module does not know: its
+/// name only (the request is signed, so it comes from Stripe; the set is capped all the same).
+fn note_unknown_key(endpoint: &'static str, key: &str) {
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    const AT_MOST: usize = 64;
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() < AT_MOST && !seen.iter().any(|k| k == key) {
+        seen.push(key.to_owned());
+        tracing::info!(
+            platform = "stripe",
+            endpoint,
+            key,
+            "the request body has a top-level key actionkit does not know; it is ignored (logged once)"
+        );
+    }
+}
+
+/// The `400` for a misspelled top-level key, if `key` is one.
+fn misspelled(key: &str, format: &str) -> Option<Failure> {
+    MISSPELLED.iter().find(|(wrong, _)| *wrong == key).map(|(wrong, right)| {
+        invalid(format!(
+            "unknown key `{wrong}` in the request body: the remote-function format is snake_case ({format}); write `{right}`"
+        ))
+    })
+}
+
+/// A well-formed `execute` body, read in one pass with the input left as JSON text. Unknown
+/// top-level keys are skipped (their values still read strictly, so what this accepts
+/// [`decode_execute`] accepts too).
+#[derive(Debug)]
 pub struct RawExecuteBody {
     /// The idempotency key.
     pub id: String,
     /// The configured values, as received.
     pub custom_input: Box<RawValue>,
     /// Execution metadata, as received (`None` when absent or `null`).
-    #[serde(default)]
     pub context: Option<Box<RawValue>>,
+}
+
+impl<'de> Deserialize<'de> for RawExecuteBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+/// A top-level key of an `execute` body.
+enum ExecuteKey {
+    Id,
+    CustomInput,
+    Context,
+    /// A known misspelling: left to [`decode_execute`]'s wording.
+    Misspelled,
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for ExecuteKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl serde::de::Visitor<'_> for Key {
+            type Value = ExecuteKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<ExecuteKey, E> {
+                Ok(match key {
+                    "id" => ExecuteKey::Id,
+                    "custom_input" => ExecuteKey::CustomInput,
+                    "context" => ExecuteKey::Context,
+                    _ if MISSPELLED.iter().any(|(wrong, _)| *wrong == key) => {
+                        ExecuteKey::Misspelled
+                    }
+                    _ => {
+                        note_unknown_key("execute", key);
+                        ExecuteKey::Unknown
+                    }
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Key)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
+    type Value = RawExecuteBody;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an execute body")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let (mut id, mut custom_input, mut context) = (None, None, None);
+        while let Some(key) = map.next_key::<ExecuteKey>()? {
+            match key {
+                ExecuteKey::Id if id.is_none() => id = Some(map.next_value::<String>()?),
+                ExecuteKey::CustomInput if custom_input.is_none() => {
+                    custom_input = Some(map.next_value::<Box<RawValue>>()?);
+                }
+                ExecuteKey::Context if context.is_none() => {
+                    context = Some(map.next_value::<Option<Box<RawValue>>>()?);
+                }
+                ExecuteKey::Id | ExecuteKey::CustomInput | ExecuteKey::Context => {
+                    return Err(A::Error::custom("a repeated key"));
+                }
+                ExecuteKey::Misspelled => return Err(A::Error::custom("a misspelled key")),
+                ExecuteKey::Unknown => {
+                    map.next_value::<Strict>()?;
+                }
+            }
+        }
+        Ok(RawExecuteBody {
+            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+            custom_input: custom_input.ok_or_else(|| A::Error::missing_field("custom_input"))?,
+            context: context.flatten(),
+        })
+    }
 }
 
 /// The fast path of [`decode_execute`]: the body read straight into its parts, the input kept
@@ -93,6 +171,9 @@ pub struct RawExecuteBody {
 /// let body = decode_execute_raw(br#"{"id": "req_1", "custom_input": {"a": 1}}"#).unwrap();
 /// assert_eq!((body.id.as_str(), body.custom_input.get()), ("req_1", r#"{"a": 1}"#));
 /// assert!(decode_execute_raw(br#"{"id": "", "custom_input": {}}"#).is_none());
+/// // Unknown top-level keys are skipped; a known camelCase slip is left to `decode_execute`'s 400.
+/// assert!(decode_execute_raw(br#"{"id": "r", "custom_input": {}, "livemode": false}"#).is_some());
+/// assert!(decode_execute_raw(br#"{"id": "r", "customInput": {}}"#).is_none());
 /// // Found by the `stripe_decode` fuzz target: a lone surrogate that `RawValue` lets through.
 /// let lone = br#"{"id":"req_1","custom_input":{"first_name":"A\ud800da2"}}"#;
 /// assert!(decode_execute_raw(lone).is_none());
@@ -169,10 +250,13 @@ impl<'de> serde::de::Visitor<'de> for Strict {
 /// ```
 pub fn decode_execute(body: &[u8]) -> Result<ExecuteBody, Failure> {
     let mut object = object(body)?;
-    if let Some(key) = object.keys().find(|k| !EXECUTE_KEYS.contains(&k.as_str())) {
-        return Err(invalid(format!(
-            "unknown key `{key}` in the request body; the remote-function format is snake_case with `id`, `custom_input` and `context`"
-        )));
+    for key in object.keys() {
+        if let Some(failure) = misspelled(key, "`id`, `custom_input` and `context`") {
+            return Err(failure);
+        }
+        if !EXECUTE_KEYS.contains(&key.as_str()) {
+            note_unknown_key("execute", key);
+        }
     }
     let id = match object.remove("id") {
         Some(Value::String(id)) if !id.is_empty() => id,
@@ -209,7 +293,25 @@ pub fn decode_execute(body: &[u8]) -> Result<ExecuteBody, Failure> {
 /// # Errors
 /// A `400 invalid_input` failure naming what is wrong.
 pub fn decode_form_state(body: &[u8]) -> Result<crate::form_state::FormStateRequest, Failure> {
-    let object = object(body)?;
+    let mut object = object(body)?;
+    for key in object.keys() {
+        if let Some(failure) = misspelled(key, "`values`, `changed_field`, `id` and `context`") {
+            return Err(failure);
+        }
+        if !FORM_STATE_KEYS.contains(&key.as_str()) {
+            note_unknown_key("get_form_state", key);
+        }
+    }
+    // Tolerance stops short of guessing: a body with neither key of a form-state call (an execute
+    // body, another platform's event) is sent to the wrong endpoint.
+    if !object.contains_key("values") && !object.contains_key("changed_field") {
+        return Err(invalid(
+            "the request body is not a get_form_state call: it has neither `values` nor `changed_field`",
+        ));
+    }
+    // `context` is accepted (Stripe's methods receive one) and not used by form state yet;
+    // unknown keys are dropped.
+    object.retain(|key, _| matches!(key.as_str(), "id" | "values" | "changed_field"));
     serde_json::from_value(Value::Object(object))
         .map_err(|e| invalid(format!("the form-state request body is not valid: {e}")))
 }
