@@ -145,7 +145,10 @@ fuzz_target!(|data: &[u8]| {
 /// what parsing to a `Value` and `Action::decode` do, with the same error and the same hash.
 fn agree(text: &str) {
     let Ok(value) = serde_json::from_str::<Value>(text) else {
-        assert!(Notify::decode_json(text).is_err(), "{text:?} is not JSON yet decoded");
+        assert!(
+            Notify::decode_json(text).is_err(),
+            "{text:?} is not JSON yet decoded"
+        );
         return;
     };
     let hash = actionkit::runtime::input_hash(&value);
