@@ -259,7 +259,11 @@ impl KeyCache {
                 .last_fetch
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
-            let wait = match fetch(&client, &self.discovery.url).await {
+            let fetched = tokio::select! {
+                () = &mut stop => return,
+                fetched = fetch(&client, &self.discovery.url) => fetched,
+            };
+            let wait = match fetched {
                 Ok((answer, key)) => {
                     let verifier = StandardWebhooksVerifier::new([key]).expect("one key");
                     *self
@@ -303,10 +307,15 @@ impl KeyCache {
                 }
             };
             self.wanted.store(false, Ordering::Release);
-            tokio::select! {
-                () = &mut stop => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+            let next = tokio::time::sleep(wait);
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = &mut next => break,
+                    // A wake-up left from before the fetch that just ended asks for nothing.
+                    () = self.wake.notified() => if self.wanted.load(Ordering::Acquire) { break },
+                }
             }
         }
     }
