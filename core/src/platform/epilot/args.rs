@@ -149,3 +149,55 @@ impl SignArgs {
         ]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        epilot: Args,
+    }
+
+    fn keys(args: &[&str]) -> String {
+        let cli = Cli::try_parse_from([&["app"], args].concat()).unwrap();
+        format!("{:?}", cli.epilot.into_platform().unwrap())
+    }
+
+    #[test]
+    fn a_pinned_key_disables_discovery() {
+        let url = ["--epilot-public-key-url", "http://127.0.0.1:1/key"];
+        let pinned = keys(
+            &[
+                &url[..],
+                &[
+                    "--epilot-public-key",
+                    "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=",
+                ],
+            ]
+            .concat(),
+        );
+        assert!(
+            pinned.contains("Pinned") && !pinned.contains("Discovered"),
+            "{pinned}"
+        );
+        let secret = keys(
+            &[
+                &url[..],
+                &["--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+            ]
+            .concat(),
+        );
+        assert!(secret.contains("Pinned"), "{secret}");
+        let discovered = keys(&url);
+        assert!(
+            discovered.contains("Discovered") && discovered.contains("127.0.0.1:1"),
+            "{discovered}"
+        );
+        let default = keys(&[]);
+        assert!(default.contains(DEFAULT_PUBLIC_KEY_URL), "{default}");
+    }
+}

@@ -110,10 +110,19 @@ impl std::error::Error for InvalidKeyUrl {}
 
 /// Where and how the key is discovered: the part of [`Epilot`](super::Epilot)'s configuration
 /// that [`KeyCache`] is built from at bind time. Validating it fetches nothing.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(super) struct Discovery {
     url: reqwest::Url,
     pub(super) refresh: KeyRefresh,
+}
+
+impl fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Discovery")
+            .field("url", &self.url.as_str())
+            .field("refresh", &self.refresh)
+            .finish()
+    }
 }
 
 impl Discovery {
@@ -397,6 +406,58 @@ mod tests {
         assert!(!cache.ask_for_fetch(), "rate-limited");
         *cache.last_fetch.lock().unwrap() = Some(Instant::now() - Duration::from_secs(31));
         assert!(cache.ask_for_fetch());
+    }
+
+    /// A key URL on loopback answering `status` and `body`.
+    async fn serving(status: u16, body: &'static str) -> reqwest::Url {
+        let app = axum::Router::new().route(
+            "/key",
+            axum::routing::get(move || async move {
+                (axum::http::StatusCode::from_u16(status).unwrap(), body)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        reqwest::Url::parse(&format!("http://{addr}/key")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn fetch_failures_say_what_is_wrong_without_quoting_the_answer() {
+        let client = reqwest::Client::new();
+        for (status, body, expected) in [
+            (503, "down", "it answered HTTP 503"),
+            (
+                200,
+                "<html>",
+                "the answer is not JSON `{\"public_key\": \"<PEM>\", …}`: expected value at line 1 column 1",
+            ),
+            (
+                200,
+                r#"{"key": "x"}"#,
+                "the answer is not JSON `{\"public_key\": \"<PEM>\", …}`: missing field `public_key` at line 1 column 12",
+            ),
+            (
+                200,
+                r#"{"public_key": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}"#,
+                "its `public_key` is not an Ed25519 public key",
+            ),
+        ] {
+            let url = serving(status, body).await;
+            let problem = fetch(&client, &url).await.err().expect("refused");
+            assert_eq!(problem, expected);
+        }
+        let url = serving(200, r#"{"public_key": "garbage"}"#).await;
+        let problem = fetch(&client, &url).await.err().expect("refused");
+        assert!(
+            problem.starts_with("its `public_key` is unusable: invalid signing key"),
+            "{problem}"
+        );
+        let pem = r#"{"public_key": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=\n-----END PUBLIC KEY-----\n", "algorithm": "ed25519", "issuer": "epilot"}"#;
+        let url = serving(200, pem).await;
+        let (answer, key) = fetch(&client, &url).await.expect("epilot's shape");
+        assert_eq!(key.version(), SignatureVersion::V1a);
+        assert_eq!(answer.issuer.as_deref(), Some("epilot"));
     }
 
     #[test]
