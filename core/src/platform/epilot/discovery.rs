@@ -316,7 +316,8 @@ impl KeyCache {
                 }
             };
             self.wanted.store(false, Ordering::Release);
-            let next = tokio::time::sleep(wait);
+            // never a busy loop, whatever the settings
+            let next = tokio::time::sleep(wait.max(Duration::from_millis(10)));
             tokio::pin!(next);
             loop {
                 tokio::select! {
