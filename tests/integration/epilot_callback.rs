@@ -219,3 +219,68 @@ async fn a_crashed_replicas_work_is_picked_up_by_another_with_postgres() {
     assert_eq!(second.outbox_lines().len(), 1);
     second.stop().await;
 }
+
+/// A resume endpoint answering `status` to every POST, counting them.
+async fn answering(status: u16) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/executions:resume",
+        axum::routing::post(move |body: Bytes| {
+            let counted = counted.clone();
+            async move {
+                let body: Value = serde_json::from_slice(&body).expect("JSON");
+                assert_eq!(body, json!({"resume_token": format!("rt_{status}")}));
+                counted.fetch_add(1, Ordering::SeqCst);
+                StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/executions:resume"), calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_resume_tokens_are_given_up_at_once_and_others_retried() {
+    for status in [200, 400, 403, 404, 429, 500] {
+        let (url, calls) = answering(status).await;
+        let store: Arc<dyn Store> = Arc::new(actionkit::store::MemoryStore::new());
+        let server = start_with(fast(config()).store(store.clone())).await;
+        let (answered, _) = deliver(
+            &server,
+            &format!("msg_{status}"),
+            &paused_event(&url, &format!("rt_{status}")),
+        )
+        .await;
+        assert_eq!(answered, 200);
+        if status == 429 || status == 500 {
+            eventually("retried resume attempts", || {
+                calls.load(Ordering::SeqCst) >= 3
+            })
+            .await;
+            assert_eq!(
+                store.pending().await.unwrap(),
+                1,
+                "HTTP {status}: still queued"
+            );
+        } else {
+            eventually("the resume attempt", || calls.load(Ordering::SeqCst) >= 1).await;
+            // the fast retry policy would have tried several more times by now
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                1,
+                "HTTP {status}: one attempt"
+            );
+            assert_eq!(store.pending().await.unwrap(), 0, "HTTP {status}: finished");
+        }
+        assert_eq!(
+            server.outbox_lines().len(),
+            1,
+            "HTTP {status}: the work ran once"
+        );
+        server.stop().await;
+    }
+}

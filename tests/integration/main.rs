@@ -3,6 +3,7 @@
 mod corpus;
 mod disconnect;
 mod epilot_callback;
+mod epilot_keys;
 mod epilot_server;
 mod export;
 mod fixtures;

@@ -1,8 +1,17 @@
 //! `wait_for_callback`: when epilot's event carries a `resume_token` and a `callback_post_url`,
 //! the call is answered at once (`200 {}`), the work is queued durably in the store, and a
 //! [`CallbackWorker`] runs the handler (through the same idempotent runtime) and then POSTs
-//! `{"resume_token": …}` to the callback URL, retrying with exponential backoff until it
-//! succeeds or its budget runs out.
+//! exactly `{"resume_token": …}` to the callback URL:
+//!
+//! - `2xx`: the flow is resumed; the job is finished as delivered;
+//! - `400`, `403`, `404`: epilot will never accept this token (documented answers of its resume
+//!   endpoint), so the job is finished as failed at once, logged once with the status, and not
+//!   retried;
+//! - anything else (`429`, `5xx`, no answer): retried with exponential backoff until it
+//!   succeeds or the [`RetryPolicy`] budget runs out (then finished as failed).
+//!
+//! A resume cannot carry the handler's outcome: the flow goes on whether the handler succeeded
+//! or failed (a failure is logged).
 //!
 //! Every step is recorded, so a restart neither loses nor repeats work: a job whose handler
 //! finished only retries its callback; a job interrupted mid-handler runs again after its lease
@@ -17,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::wire::EpilotEvent;
+use super::wire::{self, EpilotEvent};
 use crate::context::Secret;
 use crate::runtime::{Call, Engine, FailureKind, Outcome};
 use crate::store::{CallbackQueue, JobLease, PendingJob};
@@ -117,6 +126,28 @@ impl Job {
             app_options_raw: self.app_options.clone(),
             app_config: self.app_config.clone(),
             token: self.token.clone().map(Secret::new),
+        }
+    }
+}
+
+/// How a resume POST went.
+#[derive(Debug, PartialEq, Eq)]
+enum Resume {
+    /// `2xx`: the flow goes on.
+    Done,
+    /// `400`, `403` or `404`: epilot will never accept this token (the execution cannot be
+    /// resumed, is not the app's, or is gone); retrying cannot help.
+    Refused(u16),
+    /// Anything else (`429`, `5xx`, another status, no answer): retried with backoff.
+    Failed(String),
+}
+
+impl Resume {
+    fn from_status(status: u16) -> Self {
+        match status {
+            200..=299 => Resume::Done,
+            400 | 403 | 404 => Resume::Refused(status),
+            _ => Resume::Failed(format!("the callback URL answered HTTP {status}")),
         }
     }
 }
@@ -233,15 +264,8 @@ impl CallbackWorker {
                 });
             }
         }
-        let delivered = self
-            .client
-            .post(&work.callback_url)
-            .json(&serde_json::json!({"resume_token": work.resume_token}))
-            .send()
-            .await
-            .map(|r| r.status().is_success());
-        match delivered {
-            Ok(true) => {
+        match self.resume(&work).await {
+            Resume::Done => {
                 span.in_scope(|| tracing::info!(attempts = job.attempts + 1, "flow resumed"));
                 if let Err(err) = self.queue.finish(&lease, true).await {
                     span.in_scope(
@@ -249,14 +273,43 @@ impl CallbackWorker {
                     );
                 }
             }
-            other => {
-                let reason = match other {
-                    Ok(_) => "the callback URL answered an error".to_owned(),
-                    Err(e) => format!("the callback URL could not be reached: {}", e.without_url()),
-                };
+            Resume::Refused(status) => {
+                span.in_scope(|| {
+                    tracing::error!(
+                        status,
+                        attempt = job.attempts + 1,
+                        "epilot refused the resume token; the flow stays paused (not retried)"
+                    )
+                });
+                if let Err(err) = self.queue.finish(&lease, false).await {
+                    span.in_scope(
+                        || tracing::error!(error = %err, "could not mark the callback failed"),
+                    );
+                }
+            }
+            Resume::Failed(reason) => {
                 span.in_scope(|| tracing::warn!(attempt = job.attempts + 1, %reason, "resuming the flow failed"));
                 self.later(&lease, job.attempts).await;
             }
+        }
+    }
+
+    /// POSTs exactly `{"resume_token": "…"}` (with only `Content-Type: application/json`, as
+    /// epilot's own apps do) and classifies the answer.
+    async fn resume(&self, work: &Job) -> Resume {
+        let answered = self
+            .client
+            .post(&work.callback_url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(wire::resume_body(&work.resume_token))
+            .send()
+            .await;
+        match answered {
+            Ok(response) => Resume::from_status(response.status().as_u16()),
+            Err(e) => Resume::Failed(format!(
+                "the callback URL could not be reached: {}",
+                e.without_url()
+            )),
         }
     }
 
@@ -274,6 +327,167 @@ impl CallbackWorker {
         };
         if let Err(err) = result {
             tracing::error!(error = %err, "could not reschedule a deferred call");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use axum::http::{HeaderMap, StatusCode};
+
+    use super::*;
+    use crate::runtime::Runtime;
+    use crate::store::{MemoryStore, StoreError};
+
+    /// A memory queue that remembers how its jobs were finished.
+    #[derive(Default)]
+    struct Recording {
+        store: MemoryStore,
+        finished: Mutex<Vec<bool>>,
+    }
+
+    #[async_trait]
+    impl CallbackQueue for Recording {
+        async fn enqueue(&self, key: &str, payload: &[u8]) -> Result<bool, StoreError> {
+            self.store.enqueue(key, payload).await
+        }
+        async fn claim_due(
+            &self,
+            lease: Duration,
+        ) -> Result<Option<(PendingJob, JobLease)>, StoreError> {
+            self.store.claim_due(lease).await
+        }
+        async fn record_outcome(&self, lease: &JobLease, outcome: &[u8]) -> Result<(), StoreError> {
+            self.store.record_outcome(lease, outcome).await
+        }
+        async fn retry_later(&self, lease: &JobLease, delay: Duration) -> Result<(), StoreError> {
+            self.store.retry_later(lease, delay).await
+        }
+        async fn finish(&self, lease: &JobLease, delivered: bool) -> Result<(), StoreError> {
+            self.finished.lock().unwrap().push(delivered);
+            self.store.finish(lease, delivered).await
+        }
+        async fn pending(&self) -> Result<u64, StoreError> {
+            self.store.pending().await
+        }
+    }
+
+    /// A resume endpoint on loopback answering `status`, recording what it was sent.
+    async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/v1/automation/public/executions:resume",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    let content_type = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    log.lock().unwrap().push((content_type, body.to_vec()));
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (
+            format!("http://{addr}/v1/automation/public/executions:resume"),
+            seen,
+        )
+    }
+
+    /// A job whose handler already ran: only its resume is left.
+    async fn handled_job(queue: &Recording, url: &str) -> (PendingJob, JobLease) {
+        let job = Job::new(
+            "send_email",
+            "msg_1",
+            Value::Null,
+            &EpilotEvent::default(),
+            &Secret::new("rt_1".to_owned()),
+            url,
+        );
+        let key = job_key("send_email", "msg_1");
+        queue
+            .enqueue(&key, &serde_json::to_vec(&job).unwrap())
+            .await
+            .unwrap();
+        let (_, lease) = queue
+            .claim_due(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        queue.record_outcome(&lease, b"{}").await.unwrap();
+        queue.retry_later(&lease, Duration::ZERO).await.unwrap();
+        let (job, lease) = queue
+            .claim_due(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(job.outcome.is_some());
+        (job, lease)
+    }
+
+    #[tokio::test]
+    async fn resume_answers_decide_between_done_failed_and_retried() {
+        for (status, finished, pending) in [
+            (200, vec![true], 0),
+            (204, vec![true], 0),
+            (400, vec![false], 0),
+            (403, vec![false], 0),
+            (404, vec![false], 0),
+            (429, vec![], 1),
+            (500, vec![], 1),
+            (503, vec![], 1),
+        ] {
+            let queue = Arc::new(Recording::default());
+            let (url, seen) = receiver(status).await;
+            let worker = CallbackWorker::new(
+                Arc::new(Runtime::new(())),
+                queue.clone(),
+                RetryPolicy::default(),
+            );
+            let (job, lease) = handled_job(&queue, &url).await;
+            worker.process(job, lease).await;
+            assert_eq!(*queue.finished.lock().unwrap(), finished, "HTTP {status}");
+            assert_eq!(queue.pending().await.unwrap(), pending, "HTTP {status}");
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.len(), 1, "HTTP {status}: one POST");
+            assert_eq!(seen[0].0.as_deref(), Some("application/json"));
+            assert_eq!(seen[0].1, br#"{"resume_token":"rt_1"}"#);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_callback_url_is_retried() {
+        let queue = Arc::new(Recording::default());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/resume", listener.local_addr().unwrap());
+        drop(listener);
+        let worker = CallbackWorker::new(
+            Arc::new(Runtime::new(())),
+            queue.clone(),
+            RetryPolicy::default(),
+        );
+        let (job, lease) = handled_job(&queue, &url).await;
+        worker.process(job, lease).await;
+        assert!(queue.finished.lock().unwrap().is_empty());
+        assert_eq!(queue.pending().await.unwrap(), 1);
+    }
+
+    #[test]
+    fn only_the_documented_refusals_are_permanent() {
+        assert_eq!(Resume::from_status(200), Resume::Done);
+        for status in [400, 403, 404] {
+            assert_eq!(Resume::from_status(status), Resume::Refused(status));
+        }
+        for status in [401, 408, 409, 429, 500, 502, 503] {
+            assert!(matches!(Resume::from_status(status), Resume::Failed(_)));
         }
     }
 }

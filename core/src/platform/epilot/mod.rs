@@ -7,13 +7,14 @@
 //! through [`Context::extension`](crate::Context::extension), including the `x-epilot-token`
 //! (a [`Secret`]: never logged, redacted in `Debug`).
 //!
-//! [`Epilot`] is the configured platform (its keys and callback retry policy); [`Args`] its
-//! `serve` flags. Its export writes each action's app-manifest component `epilot/<id>.json`
+//! [`Epilot`] is the configured platform (its keys, pinned or [discovered](Epilot::discover),
+//! and its callback retry policy); [`Args`] its `serve` flags. Its export writes each action's app-manifest component `epilot/<id>.json`
 //! (`CUSTOM_FLOW_ACTION`, `external_integration`), whose URL is filled from the install option
 //! [`URL_OPTION`].
 
 mod args;
 pub mod callback;
+mod discovery;
 mod export;
 mod simulate;
 pub mod wire;
@@ -27,6 +28,8 @@ use tokio::sync::Notify;
 
 pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
+pub use self::discovery::{DEFAULT_PUBLIC_KEY_URL, InvalidKeyUrl, KeyRefresh};
+use self::discovery::{Discovery, KeyCache};
 pub use self::export::URL_OPTION;
 pub use self::wire::EpilotEvent;
 use super::{Adapter, Binding, Bound, Dispatch, Endpoint, Platform, Route};
@@ -63,24 +66,41 @@ const CALLBACK_POLL: Duration = Duration::from_millis(500);
 
 const ROUTES: &[Route] = &[Route::new("/epilot/{action}", Endpoint::Execute)];
 
-/// epilot, configured with the keys it trusts and how queued callbacks are retried. Without a
-/// key every request is refused with 401.
+/// epilot, configured with the keys it trusts and how queued callbacks are retried.
+///
+/// Its keys come one of three ways:
+/// - pinned, [`Epilot::new`]: epilot's public key and/or `whsec_` secrets, trusted as given;
+/// - discovered, [`Epilot::discover`]: epilot's public key fetched from a URL in the background
+///   and refreshed (see [`KeyRefresh`]); calls that arrive before it is known get `503`, which
+///   epilot retries;
+/// - none, [`Epilot::unconfigured`]: every request is refused with `401`.
 ///
 /// ```
-/// use actionkit_core::platform::epilot::Epilot;
+/// use actionkit_core::platform::epilot::{DEFAULT_PUBLIC_KEY_URL, Epilot};
 /// use actionkit_core::server::ServerConfig;
 /// let config = ServerConfig::new().platform(Epilot::new(["whsec_dGVzdHNlY3JldA=="]).unwrap());
 /// assert!(!format!("{config:?}").contains("dGVzdHNlY3JldA"));
+/// let config = ServerConfig::new().platform(Epilot::discover(DEFAULT_PUBLIC_KEY_URL).unwrap());
+/// # let _ = config;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Epilot {
-    verifier: Option<StandardWebhooksVerifier>,
+    keys: KeyConfig,
     retry: RetryPolicy,
     poll: Duration,
 }
 
+/// Where [`Epilot`]'s keys come from.
+#[derive(Clone, Debug)]
+enum KeyConfig {
+    None,
+    Pinned(StandardWebhooksVerifier),
+    Discovered(Discovery),
+}
+
 impl Epilot {
     /// epilot trusting `keys`: its Ed25519 public key (PEM or `whpk_…`) and `whsec_…` secrets.
+    /// Nothing is fetched.
     ///
     /// # Errors
     /// When a key is malformed, or is a private key.
@@ -90,7 +110,35 @@ impl Epilot {
             .map(|k| WebhookKey::parse(k.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Epilot {
-            verifier: Some(StandardWebhooksVerifier::new(keys)?),
+            keys: KeyConfig::Pinned(StandardWebhooksVerifier::new(keys)?),
+            ..Epilot::unconfigured()
+        })
+    }
+
+    /// epilot trusting the Ed25519 public key served at `url` as JSON
+    /// `{"public_key": "<PEM>", …}` ([`DEFAULT_PUBLIC_KEY_URL`] is epilot's production URL).
+    ///
+    /// Nothing is fetched here: the server's background worker fetches the key when it starts,
+    /// refreshes it as [`KeyRefresh`] says, and again (rate-limited) when a signature matches no
+    /// cached key, so a rotated key is picked up. Until a key is known, calls are answered
+    /// `503` (retryable), and the server keeps serving everything else. Run the
+    /// [`Background`](crate::server::Background) of [`App::into_router`](crate::server::App::into_router)
+    /// ([`App::serve`](crate::server::App::serve) does), or the key is never fetched.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actionkit_core::platform::epilot::{Epilot, KeyRefresh};
+    /// let staging = Epilot::discover("https://cdn.app.staging.sls.epilot.io/v1/.well-known/public-key")?
+    ///     .key_refresh(KeyRefresh { every: Duration::from_secs(600), ..KeyRefresh::default() });
+    /// # let _ = staging;
+    /// # Ok::<(), actionkit_core::platform::epilot::InvalidKeyUrl>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When `url` is not a URL, or not `https` (plain `http` only on a loopback address).
+    pub fn discover(url: &str) -> Result<Self, InvalidKeyUrl> {
+        Ok(Epilot {
+            keys: KeyConfig::Discovered(Discovery::new(url)?),
             ..Epilot::unconfigured()
         })
     }
@@ -98,10 +146,19 @@ impl Epilot {
     /// epilot with no key: every request is refused, naming `EPILOT_PUBLIC_KEY`.
     pub fn unconfigured() -> Self {
         Epilot {
-            verifier: None,
+            keys: KeyConfig::None,
             retry: RetryPolicy::default(),
             poll: CALLBACK_POLL,
         }
+    }
+
+    /// Sets how a [discovered](Epilot::discover) key is refreshed (pinned keys are never
+    /// fetched: this then changes nothing).
+    pub fn key_refresh(mut self, refresh: KeyRefresh) -> Self {
+        if let KeyConfig::Discovered(discovery) = &mut self.keys {
+            discovery.refresh = refresh;
+        }
+        self
     }
 
     /// Sets how queued callbacks are retried.
@@ -125,20 +182,37 @@ impl Platform for Epilot {
     fn bind(&self, binding: &Binding) -> Bound {
         let queue: Arc<dyn CallbackQueue> = binding.store.clone();
         let worker = CallbackWorker::new(binding.engine.clone(), queue.clone(), self.retry);
+        let (keys, discovered) = match &self.keys {
+            KeyConfig::None => (Keys::None, None),
+            KeyConfig::Pinned(verifier) => (Keys::Pinned(verifier.clone()), None),
+            KeyConfig::Discovered(discovery) => {
+                let cache = Arc::new(KeyCache::new(discovery.clone()));
+                (Keys::Discovered(cache.clone()), Some(cache))
+            }
+        };
         let adapter = EpilotAdapter {
-            verifier: self.verifier.clone(),
+            keys,
             engine: binding.engine.clone(),
             queue,
             wake: worker.waker(),
         };
         let poll = self.poll;
+        // One worker: the callback worker, and beside it the key fetcher when the key is
+        // discovered.
+        let run = move |stop: tokio_util::sync::CancellationToken| -> BoxFuture<()> {
+            Box::pin(async move {
+                let callbacks = worker.run(poll, stop.clone().cancelled_owned());
+                match discovered {
+                    Some(cache) => {
+                        tokio::join!(callbacks, cache.run(stop.cancelled_owned()));
+                    }
+                    None => callbacks.await,
+                }
+            })
+        };
         Bound {
             adapter: Arc::new(adapter),
-            worker: Some(Box::new(
-                move |stop: tokio_util::sync::CancellationToken| {
-                    Box::pin(worker.run(poll, stop.cancelled_owned())) as BoxFuture<()>
-                },
-            )),
+            worker: Some(Box::new(run)),
         }
     }
 
@@ -153,10 +227,17 @@ impl Platform for Epilot {
 
 /// epilot bound to a server: verifies, decodes, queues callback work.
 struct EpilotAdapter {
-    verifier: Option<StandardWebhooksVerifier>,
+    keys: Keys,
     engine: Arc<dyn Engine>,
     queue: Arc<dyn CallbackQueue>,
     wake: Arc<Notify>,
+}
+
+/// The keys a bound adapter checks signatures with.
+enum Keys {
+    None,
+    Pinned(StandardWebhooksVerifier),
+    Discovered(Arc<KeyCache>),
 }
 
 /// A decoded call's callback, carried to [`Adapter::dispatch`] in the call's extensions.
@@ -186,21 +267,31 @@ impl Adapter for EpilotAdapter {
     }
 
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<(), Failure> {
-        let Some(verifier) = &self.verifier else {
-            return Err(Failure::new(
-                FailureKind::Signature,
-                "no epilot key is configured; set EPILOT_PUBLIC_KEY or WEBHOOK_SECRET",
-            ));
+        let signed = || {
+            Ok::<_, Failure>((
+                required_header(headers, &header::ID)?,
+                required_header(headers, &header::TIMESTAMP)?,
+                required_header(headers, &header::SIGNATURE)?,
+            ))
         };
-        let (id, timestamp, signature) = (
-            required_header(headers, &header::ID)?,
-            required_header(headers, &header::TIMESTAMP)?,
-            required_header(headers, &header::SIGNATURE)?,
-        );
-        verifier
-            .verify(id, timestamp, signature, body, now)
-            .map(drop)
-            .map_err(|e| Failure::new(FailureKind::Signature, e.to_string()))
+        match &self.keys {
+            Keys::None => Err(Failure::new(
+                FailureKind::Signature,
+                "no epilot key is configured; set EPILOT_PUBLIC_KEY or WEBHOOK_SECRET, or \
+                 EPILOT_PUBLIC_KEY_URL to fetch it",
+            )),
+            Keys::Pinned(verifier) => {
+                let (id, timestamp, signature) = signed()?;
+                verifier
+                    .verify(id, timestamp, signature, body, now)
+                    .map(drop)
+                    .map_err(|e| Failure::new(FailureKind::Signature, e.to_string()))
+            }
+            Keys::Discovered(cache) => {
+                let (id, timestamp, signature) = signed()?;
+                cache.verify(id, timestamp, signature, body, now)
+            }
+        }
     }
 
     fn decode(

@@ -5,6 +5,9 @@
 //! - failure (4xx permanent, 5xx transient, and every error the runtime itself answers):
 //!   `{"error_output": {"error_reason": "…", "error_info": {"details": [{"explanation": "…", "field"?: "/pointer"}]}}}`.
 //!
+//! The resume POST of `wait_for_callback` is documented: exactly `{"resume_token": "…"}`
+//! ([`resume_body`]).
+//!
 //! Decoding is lenient with the envelope (unknown fields are ignored; `entity` and
 //! `trigger_event` may be objects or strings; the field is spelled `exection_action_id`, and
 //! `execution_action_id` is accepted too), strict with `custom_action_config`, which is the
@@ -270,4 +273,15 @@ pub fn error_output(kind: &str, message: &str, field: Option<&str>) -> Value {
             "error_info": {"details": [detail]}
         }
     })
+}
+
+/// The body of a resume POST to a `callback_post_url`: exactly `{"resume_token": "…"}`, as
+/// epilot's resume endpoint requires (`additionalProperties: false`; no outputs, no error).
+///
+/// ```
+/// use actionkit_core::platform::epilot::wire::resume_body;
+/// assert_eq!(resume_body("rt_\"1"), br#"{"resume_token":"rt_\"1"}"#);
+/// ```
+pub fn resume_body(resume_token: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "resume_token": resume_token })).expect("JSON values serialise")
 }
