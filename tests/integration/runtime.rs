@@ -422,3 +422,122 @@ fn a_completed_id_survives_kill_9() {
     });
     let _ = std::fs::remove_file(path);
 }
+
+/// A memory store whose writes of outcomes fail while `down` is set, as a store does during a
+/// brief outage (claims still work, so the call starts).
+struct Flaky {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), actionkit::store::StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(actionkit::store::StoreError::unavailable(
+                "writing",
+                std::io::Error::other("the disk is gone"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl IdempotencyStore for Flaky {
+    async fn claim(
+        &self,
+        key: &str,
+        input: &actionkit::store::InputHash,
+        lease: Duration,
+    ) -> Result<actionkit::store::Claim, actionkit::store::StoreError> {
+        self.inner.claim(key, input, lease).await
+    }
+    async fn complete(
+        &self,
+        lease: &actionkit::store::Lease,
+        outcome: &actionkit::store::Recorded,
+    ) -> Result<(), actionkit::store::StoreError> {
+        self.check()?;
+        self.inner.complete(lease, outcome).await
+    }
+    async fn release(
+        &self,
+        lease: &actionkit::store::Lease,
+    ) -> Result<(), actionkit::store::StoreError> {
+        self.check()?;
+        self.inner.release(lease).await
+    }
+    async fn purge_expired(&self) -> Result<u64, actionkit::store::StoreError> {
+        self.inner.purge_expired().await
+    }
+}
+
+#[tokio::test]
+async fn an_outcome_the_store_cannot_take_is_kept_replayed_and_recorded_when_it_is_back() {
+    let effects = Effects::default();
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::new(),
+        down: true.into(),
+    });
+    let rt = runtime(&effects).store(store.clone());
+    let first = rt.execute(call("r_kept", json!({"label": "a"}))).await;
+    assert_eq!(
+        first.outcome.status(),
+        200,
+        "the side effect happened: answer it"
+    );
+    // The store is still down: redeliveries are answered from the kept outcome, never run again.
+    for _ in 0..3 {
+        let again = rt.execute(call("r_kept", json!({"label": "a"}))).await;
+        assert!(again.replayed && !again.ran, "{again:?}");
+        assert_eq!(again.outcome, first.outcome);
+    }
+    let other = rt.execute(call("r_kept", json!({"label": "b"}))).await;
+    assert_eq!(
+        failure(&other.outcome),
+        (409, FailureKind::IdempotencyConflict)
+    );
+    assert_eq!(effects.attempts("r_kept"), 1);
+    // A transient failure cannot be released while the store is down: the id stays claimed
+    // (503) rather than running twice at once.
+    let transient = json!({"label": "t", "mode": "transient"});
+    assert_eq!(
+        rt.execute(call("r_transient", transient.clone()))
+            .await
+            .outcome
+            .status(),
+        503
+    );
+    // The store comes back: the kept outcome is recorded, the released id runs again.
+    store.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let recorded = async {
+        loop {
+            let claim = store
+                .inner
+                .claim(
+                    "test:effect:r_kept",
+                    &actionkit::store::InputHash([0; 32]),
+                    Duration::from_secs(1),
+                )
+                .await
+                .unwrap();
+            // Any input hash: a recorded id answers `Conflict` for another input.
+            if matches!(claim, actionkit::store::Claim::Conflict) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), recorded)
+        .await
+        .expect("the kept outcome reaches the store within seconds");
+    let replayed = rt.execute(call("r_kept", json!({"label": "a"}))).await;
+    assert!(replayed.replayed, "now from the store");
+    assert_eq!(replayed.outcome, first.outcome);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let retried = rt.execute(call("r_transient", transient)).await;
+    assert!(retried.ran, "the release reached the store; the retry runs");
+    assert_eq!(effects.attempts("r_kept"), 1);
+    assert_eq!(effects.attempts("r_transient"), 2);
+}

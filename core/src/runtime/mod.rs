@@ -26,6 +26,7 @@
 //! ```
 
 mod hash;
+mod kept;
 mod outcome;
 mod run;
 
@@ -43,6 +44,7 @@ use serde_json::value::RawValue;
 pub(crate) use self::hash::tests as hash_tests;
 pub(crate) use self::hash::{Canonical, MemberStart};
 pub use self::hash::{input_hash, input_hash_json};
+use self::kept::Kept;
 pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::Run;
 use crate::context::Context;
@@ -326,6 +328,7 @@ pub struct Runtime<S> {
     deadline: Duration,
     form_cache_ttl: Duration,
     actions: BTreeMap<&'static str, Arc<dyn DynAction<S>>>,
+    kept: Arc<Kept>,
 }
 
 impl<S> std::fmt::Debug for Runtime<S> {
@@ -346,6 +349,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             deadline: DEFAULT_DEADLINE,
             form_cache_ttl: DEFAULT_FORM_CACHE_TTL,
             actions: BTreeMap::new(),
+            kept: Arc::default(),
         }
     }
 
@@ -540,6 +544,14 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             Err(err) => return refuse(Failure::from(err)),
         };
         let key = idempotency_key(call.platform, id, ctx.request_id());
+        // An outcome the store could not take yet answers its redeliveries (see `kept`).
+        if let Some((input, recorded)) = self.kept.get(&key) {
+            return if input == hash {
+                replay(recorded)
+            } else {
+                refuse(conflict())
+            };
+        }
         // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
         let store: &dyn IdempotencyStore = &*self.store;
         let lease = match store.claim(&key, &hash, self.deadline + LEASE_GRACE).await {
@@ -553,10 +565,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                 .retry_after(retry_after);
                 return refuse(failure);
             }
-            Ok(Claim::Conflict) => {
-                let message = "this request id was already used with a different input; use a new id for a new input";
-                return refuse(Failure::new(FailureKind::IdempotencyConflict, message));
-            }
+            Ok(Claim::Conflict) => return refuse(conflict()),
             Err(err) => return refuse(store_unavailable(&err)),
         };
         action.runs().fetch_add(1, Ordering::Relaxed);
@@ -567,6 +576,8 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             store: self.store.clone(),
             render,
             action: id,
+            input: hash,
+            kept: self.kept.clone(),
         };
         let ran = run.finish().await;
         Answer {
@@ -649,6 +660,13 @@ fn replay(recorded: Recorded) -> Answer {
         replayed: true,
         ran: false,
     }
+}
+
+fn conflict() -> Failure {
+    Failure::new(
+        FailureKind::IdempotencyConflict,
+        "this request id was already used with a different input; use a new id for a new input",
+    )
 }
 
 fn store_unavailable(err: &StoreError) -> Failure {

@@ -10,14 +10,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
+use super::kept::Kept;
 use super::{Failure, FailureKind, Outcome, Render};
 use crate::context::Context;
 use crate::handler::{BoxFuture, HandlerResult};
-use crate::store::{IdempotencyStore, Lease, Recorded};
+use crate::store::{IdempotencyStore, InputHash, Lease, Recorded, StoreError};
 
 /// What a finished run hands back: the outcome and its rendered bytes (recorded when the
 /// outcome is one that is replayed).
@@ -34,6 +35,9 @@ pub(super) struct Run {
     pub store: Arc<dyn IdempotencyStore>,
     pub render: Arc<dyn Render>,
     pub action: &'static str,
+    /// The hash of the input, kept with an outcome the store cannot take yet.
+    pub input: InputHash,
+    pub kept: Arc<Kept>,
 }
 
 impl Run {
@@ -101,11 +105,14 @@ impl Drop for Survivor {
 
 /// A finished handler's outcome on its way to the store: recorded when it is one that is
 /// replayed, else the id released.
+#[derive(Clone)]
 struct Record {
     ctx: Context,
     lease: Lease,
     store: Arc<dyn IdempotencyStore>,
     action: &'static str,
+    input: InputHash,
+    kept: Arc<Kept>,
     recorded: Option<Recorded>,
     body: Bytes,
 }
@@ -126,23 +133,75 @@ impl Record {
             lease: run.lease,
             store: run.store,
             action: run.action,
+            input: run.input,
+            kept: run.kept,
             recorded,
             body,
         }
     }
 
+    /// Records the outcome (or releases the id). If the store is unavailable, the outcome is
+    /// kept (so a redelivery replays it) and recorded by a task of its own once the store answers.
     async fn store(&self) {
-        // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
-        let store: &dyn IdempotencyStore = &*self.store;
-        let stored = match &self.recorded {
-            Some(recorded) => store.complete(&self.lease, recorded).await,
-            None => store.release(&self.lease).await,
-        };
-        if let Err(err) = stored {
-            tracing::error!(request_id = self.ctx.request_id(), action = self.action, error = %err, "could not record the outcome");
+        match self.try_store().await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable { .. }) => {
+                if let Some(recorded) = &self.recorded {
+                    self.kept
+                        .keep(self.lease.key(), self.input, recorded.clone());
+                }
+                tracing::warn!(
+                    request_id = self.ctx.request_id(),
+                    action = self.action,
+                    "the store is unavailable; the outcome is kept and recorded when it is back"
+                );
+                let record = self.clone();
+                tokio::spawn(async move { record.store_later().await });
+            }
+            Err(err) => self.gave_up(&err),
         }
     }
+
+    async fn try_store(&self) -> Result<(), StoreError> {
+        // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
+        let store: &dyn IdempotencyStore = &*self.store;
+        match &self.recorded {
+            Some(recorded) => store.complete(&self.lease, recorded).await,
+            None => store.release(&self.lease).await,
+        }
+    }
+
+    /// Tries again, with backoff, until the store takes the outcome or the id is no longer ours.
+    async fn store_later(self) {
+        let mut wait = Duration::from_millis(50);
+        loop {
+            tokio::time::sleep(wait).await;
+            match self.try_store().await {
+                Ok(()) => {
+                    tracing::info!(
+                        request_id = self.ctx.request_id(),
+                        action = self.action,
+                        "the store is back; the kept outcome is recorded"
+                    );
+                    break;
+                }
+                Err(StoreError::Unavailable { .. }) => wait = (wait * 2).min(MAX_STORE_WAIT),
+                Err(err) => {
+                    self.gave_up(&err);
+                    break;
+                }
+            }
+        }
+        self.kept.forget(self.lease.key());
+    }
+
+    fn gave_up(&self, err: &StoreError) {
+        tracing::error!(request_id = self.ctx.request_id(), action = self.action, error = %err, "could not record the outcome");
+    }
 }
+
+/// The longest wait between attempts to record a kept outcome.
+const MAX_STORE_WAIT: Duration = Duration::from_secs(2);
 
 /// The handler inline, under the deadline, with a panic turned into `500 internal`.
 async fn handle(ctx: &Context, handler: &mut BoxFuture<HandlerResult>) -> Outcome {
@@ -223,6 +282,8 @@ mod tests {
             store,
             render: Arc::new(super::super::OutcomeJson),
             action: "a",
+            input: hash,
+            kept: Arc::default(),
         };
         // Poll it a little, then drop it as a disconnected request would.
         let _ = tokio::time::timeout(Duration::from_millis(5), run.finish()).await;
