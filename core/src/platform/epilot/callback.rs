@@ -31,6 +31,9 @@ use crate::context::Secret;
 use crate::runtime::{Call, Engine, FailureKind, Outcome};
 use crate::store::{CallbackQueue, JobLease, PendingJob};
 
+/// The longest wait between polls of an unavailable callback queue.
+pub const MAX_OUTAGE_WAIT: Duration = Duration::from_secs(10);
+
 /// How a [`CallbackWorker`] retries.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -192,26 +195,41 @@ impl CallbackWorker {
     }
 
     /// Works until `stop` completes: claims due jobs one at a time, and otherwise waits for a
-    /// wake-up or polls every `poll`.
+    /// wake-up or polls every `poll`. While the queue is unavailable it waits longer and longer
+    /// (up to [`MAX_OUTAGE_WAIT`]) and logs once when the outage starts and once when it ends.
     pub async fn run(self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut outage: Option<Duration> = None;
         loop {
             match self
                 .queue
                 .claim_due(self.runtime.budget() + Duration::from_secs(30))
                 .await
             {
-                Ok(Some((job, lease))) => {
-                    self.process(job, lease).await;
-                    continue;
+                Ok(found) => {
+                    if outage.take().is_some() {
+                        tracing::info!("the callback queue is available again");
+                    }
+                    if let Some((job, lease)) = found {
+                        self.process(job, lease).await;
+                        continue;
+                    }
                 }
-                Ok(None) => {}
-                Err(err) => tracing::error!(error = %err, "the callback queue is unavailable"),
+                Err(err) => {
+                    let wait = match outage {
+                        None => {
+                            tracing::error!(error = %err, "the callback queue is unavailable; retrying with backoff (logged once)");
+                            poll
+                        }
+                        Some(wait) => (wait * 2).min(MAX_OUTAGE_WAIT),
+                    };
+                    outage = Some(wait);
+                }
             }
             tokio::select! {
                 () = &mut stop => return,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
+                () = self.wake.notified(), if outage.is_none() => {}
+                () = tokio::time::sleep(outage.unwrap_or(poll)) => {}
             }
         }
     }
@@ -461,6 +479,81 @@ mod tests {
             assert_eq!(seen[0].0.as_deref(), Some("application/json"));
             assert_eq!(seen[0].1, br#"{"resume_token":"rt_1"}"#);
         }
+    }
+
+    /// A queue that is down while `down` is set, counting how often it is asked for work.
+    #[derive(Default)]
+    struct Outage {
+        inner: MemoryStore,
+        down: std::sync::atomic::AtomicBool,
+        polls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl CallbackQueue for Outage {
+        async fn enqueue(&self, key: &str, payload: &[u8]) -> Result<bool, StoreError> {
+            self.inner.enqueue(key, payload).await
+        }
+        async fn claim_due(
+            &self,
+            lease: Duration,
+        ) -> Result<Option<(PendingJob, JobLease)>, StoreError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.polls.fetch_add(1, SeqCst);
+            if self.down.load(SeqCst) {
+                return Err(StoreError::unavailable(
+                    "polling",
+                    std::io::Error::other("down"),
+                ));
+            }
+            self.inner.claim_due(lease).await
+        }
+        async fn record_outcome(&self, lease: &JobLease, outcome: &[u8]) -> Result<(), StoreError> {
+            self.inner.record_outcome(lease, outcome).await
+        }
+        async fn retry_later(&self, lease: &JobLease, delay: Duration) -> Result<(), StoreError> {
+            self.inner.retry_later(lease, delay).await
+        }
+        async fn finish(&self, lease: &JobLease, delivered: bool) -> Result<(), StoreError> {
+            self.inner.finish(lease, delivered).await
+        }
+        async fn pending(&self) -> Result<u64, StoreError> {
+            self.inner.pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_queue_is_polled_with_backoff_and_work_resumes_when_it_is_back() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let queue = Arc::new(Outage::default());
+        queue.down.store(true, SeqCst);
+        let worker = CallbackWorker::new(
+            Arc::new(Runtime::new(())),
+            queue.clone(),
+            RetryPolicy::default(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(worker.run(Duration::from_millis(5), async move {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let polls = queue.polls.load(SeqCst);
+        // Every 5 ms would be about 120 polls; doubling waits make about 7.
+        assert!(
+            (2..=12).contains(&polls),
+            "{polls} polls in 600 ms of outage"
+        );
+        queue.down.store(false, SeqCst);
+        let back = async {
+            while queue.polls.load(SeqCst) < polls + 3 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), back)
+            .await
+            .expect("once the queue is back, the worker polls at its usual pace again");
+        stop.send(()).unwrap();
+        running.await.unwrap();
     }
 
     #[tokio::test]
