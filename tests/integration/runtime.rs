@@ -541,3 +541,99 @@ async fn an_outcome_the_store_cannot_take_is_kept_replayed_and_recorded_when_it_
     assert_eq!(effects.attempts("r_kept"), 1);
     assert_eq!(effects.attempts("r_transient"), 2);
 }
+
+/// A filesystem of `size` mounted at a fresh directory for the test, unmounted on drop; `None`
+/// (with the reason) where this process may not mount (not root, no tmpfs).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Result<Tmpfs, String> {
+        let dir = temp_path("tmpfs");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_restart() {
+    let disk = match Tmpfs::mount("2m") {
+        Ok(disk) => disk,
+        Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
+            eprintln!(
+                "skipped: a small tmpfs cannot be mounted here ({why}); CI runs this as root"
+            );
+            return;
+        }
+        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    };
+    let path = disk.0.join("store.redb");
+    let effects = Effects::default();
+    let store = Arc::new(RedbStore::open(&path).expect("the store opens"));
+    let rt = runtime(&effects).store(store.clone());
+    let done = rt.execute(call("r_done", json!({"label": "a"}))).await;
+    assert_eq!(done.outcome.status(), 200);
+
+    // Fill the filesystem, then write until the store's own free pages are gone too.
+    let filler = disk.0.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 4 << 20]);
+    let big = "x".repeat(48 * 1024);
+    let mut refused = None;
+    for i in 0..200 {
+        let id = format!("r_big_{i}");
+        let answer = rt.execute(call(&id, json!({"label": big}))).await;
+        if answer.outcome.status() == 503 {
+            refused = Some(answer);
+            break;
+        }
+    }
+    let refused = refused.expect("a full disk refuses new ids");
+    let failure = refused.outcome.failure().unwrap();
+    assert_eq!(failure.kind, FailureKind::Transient);
+    assert!(failure.retry_after.is_some(), "503 with Retry-After");
+    // Completed ids keep replaying while writes fail.
+    let replay = rt.execute(call("r_done", json!({"label": "a"}))).await;
+    assert!(replay.replayed, "{replay:?}");
+    assert_eq!(replay.outcome, done.outcome);
+
+    // Space comes back: the store reopens itself and serves new ids again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let recovered = async {
+        for i in 0.. {
+            let answer = rt
+                .execute(call(&format!("r_after_{i}"), json!({"label": "b"})))
+                .await;
+            if answer.outcome.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), recovered)
+        .await
+        .expect("writes succeed again within seconds of the space coming back");
+    // Nothing recorded is lost and the file is valid: a fresh store on it replays.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(rt);
+    drop(store);
+    let reopened = runtime(&effects).store(Arc::new(RedbStore::open(&path).expect("reopens")));
+    let again = reopened
+        .execute(call("r_done", json!({"label": "a"})))
+        .await;
+    assert!(again.replayed);
+    assert_eq!(again.outcome, done.outcome);
+    assert_eq!(effects.attempts("r_done"), 1);
+}

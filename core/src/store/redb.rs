@@ -49,6 +49,13 @@ const DEFAULT_MAX_BATCH: usize = 1024;
 /// process or another) fails with [`StoreError::Unavailable`]. Dropping the store waits for the
 /// writer thread to finish its current batch and closes the file.
 ///
+/// After an I/O error (a full disk, a failing device) redb refuses every write on the handle
+/// that saw it; this store then answers what needs no write from a read of the file (replays of
+/// completed ids, conflicts, in-progress ids), refuses the rest with
+/// [`StoreError::Unavailable`] (the runtime answers `503` with `Retry-After`), and reopens the
+/// file with a doubling wait (100 ms to 5 s) until writes go through again, logging the outage
+/// once when it starts and once when it ends. A committed record is never lost.
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use actionkit_core::store::{Claim, IdempotencyStore, InputHash, RedbStore};
@@ -234,7 +241,12 @@ impl RedbStoreBuilder {
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(Counters::default());
         let writer = Writer {
-            db,
+            db: Some(db),
+            path: self.path.clone(),
+            broken: None,
+            outage: false,
+            next_reopen: std::time::Instant::now(),
+            reopen_wait: FIRST_REOPEN_WAIT,
             receiver,
             retention: self.retention,
             max_batch: self.max_batch,
@@ -363,15 +375,28 @@ struct Request {
 }
 
 struct Writer {
-    db: Database,
+    /// `None` while a reopen after an I/O error has failed.
+    db: Option<Database>,
+    path: PathBuf,
+    /// Why writes fail, while they do: redb refuses every write after an I/O error until the
+    /// file is reopened.
+    broken: Option<String>,
+    /// Whether an outage was logged (cleared by the first successful write).
+    outage: bool,
+    next_reopen: std::time::Instant,
+    reopen_wait: Duration,
     receiver: mpsc::Receiver<Request>,
     retention: Duration,
     max_batch: usize,
     stats: Arc<Counters>,
 }
 
+/// The first and the longest wait between two reopen attempts after an I/O error.
+const FIRST_REOPEN_WAIT: Duration = Duration::from_millis(100);
+const MAX_REOPEN_WAIT: Duration = Duration::from_secs(5);
+
 impl Writer {
-    fn run(self) {
+    fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Ok(first) = self.receiver.recv() {
             batch.push(first);
@@ -381,28 +406,105 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            match self.apply(&batch) {
+            self.reopen_if_due();
+            let applied = match (&self.broken, &self.db) {
+                (None, Some(db)) => self.apply(db, &batch).map_err(|e| e.to_string()),
+                (Some(error), _) => Err(error.clone()),
+                (None, None) => Err("the file is not open".to_owned()),
+            };
+            match applied {
                 Ok(answers) => {
+                    self.wrote();
                     for (request, answer) in batch.drain(..).zip(answers) {
                         let _ = request.reply.send(answer);
                     }
                 }
-                Err(e) => {
-                    let message = e.to_string();
+                Err(message) => {
+                    self.broke(message.clone());
+                    // What needs no write is still answered: replays of completed ids, and
+                    // conflicts and in-progress answers, from a read of the file.
                     for request in batch.drain(..) {
-                        let _ = request.reply.send(Err(StoreError::unavailable(
-                            "writing to the redb store",
-                            message.clone(),
-                        )));
+                        let answer = self.read_only(&request.op).unwrap_or_else(|| {
+                            Err(StoreError::unavailable(
+                                "writing to the redb store",
+                                message.clone(),
+                            ))
+                        });
+                        let _ = request.reply.send(answer);
                     }
                 }
             }
         }
     }
 
+    /// Notes a failed write: the file is reopened after a wait that doubles while writes keep
+    /// failing; the outage is logged once.
+    fn broke(&mut self, error: String) {
+        if !self.outage {
+            self.outage = true;
+            tracing::error!(path = %self.path.display(), error, "the redb store cannot write; reopening it with backoff (replays are still answered)");
+        }
+        if self.broken.is_none() {
+            self.next_reopen = std::time::Instant::now() + self.reopen_wait;
+            self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
+        }
+        self.broken = Some(error);
+    }
+
+    /// Notes a successful batch: an outage, if there was one, is over.
+    fn wrote(&mut self) {
+        if self.outage {
+            self.outage = false;
+            self.reopen_wait = FIRST_REOPEN_WAIT;
+            tracing::info!(path = %self.path.display(), "the redb store writes again");
+        }
+    }
+
+    /// Reopens the file after an I/O error, when the wait is over: redb refuses writes on a
+    /// handle that has seen one, and a fresh handle writes again once the fault is gone.
+    fn reopen_if_due(&mut self) {
+        if self.broken.is_none() || std::time::Instant::now() < self.next_reopen {
+            return;
+        }
+        // The file lock is the old handle's until it is dropped.
+        self.db = None;
+        match Database::create(&self.path) {
+            Ok(db) => {
+                self.db = Some(db);
+                self.broken = None;
+            }
+            Err(e) => {
+                self.next_reopen = std::time::Instant::now() + self.reopen_wait;
+                self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
+                self.broken = Some(e.to_string());
+            }
+        }
+    }
+
+    /// The answer to `op` from a read of the file, when it needs no write: a claim of an id
+    /// that is completed, running, or taken by another input.
+    fn read_only(&self, op: &Op) -> Option<Result<Done, StoreError>> {
+        use ::redb::ReadableDatabase as _;
+        let Op::Claim { key, input, .. } = op else {
+            return None;
+        };
+        let txn = self.db.as_ref()?.begin_read().ok()?;
+        let table = txn.open_table(TABLE).ok()?;
+        let entry = match table.get(key.as_str()).ok()? {
+            None => return None,
+            Some(bytes) => decode(bytes.value()).ok()?,
+        };
+        record::classify(Some(&entry), input, SystemTime::now(), self.retention)
+            .map(|answer| Ok(Done::Claim(answer)))
+    }
+
     /// Applies `batch` in one write transaction; the answers hold once it is committed.
-    fn apply(&self, batch: &[Request]) -> Result<Vec<Result<Done, StoreError>>, ::redb::Error> {
-        let txn = self.db.begin_write()?;
+    fn apply(
+        &self,
+        db: &Database,
+        batch: &[Request],
+    ) -> Result<Vec<Result<Done, StoreError>>, ::redb::Error> {
+        let txn = db.begin_write()?;
         let mut answers = Vec::with_capacity(batch.len());
         let mut dirty = false;
         {
