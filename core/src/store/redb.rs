@@ -103,8 +103,11 @@ pub struct RedbStoreBuilder {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RedbStats {
-    /// Write transactions committed (each one durable sync).
+    /// Write transactions committed.
     pub commits: u64,
+    /// Of those, the durable ones (each one `fsync`): the ones holding a recorded outcome or a
+    /// queue change. Claims and releases alone commit without one.
+    pub durable_commits: u64,
     /// Operations applied, committed or not.
     pub ops: u64,
 }
@@ -112,6 +115,7 @@ pub struct RedbStats {
 #[derive(Default)]
 struct Counters {
     commits: AtomicU64,
+    durable_commits: AtomicU64,
     ops: AtomicU64,
 }
 
@@ -162,6 +166,7 @@ impl RedbStore {
     pub fn stats(&self) -> RedbStats {
         RedbStats {
             commits: self.stats.commits.load(Ordering::Relaxed),
+            durable_commits: self.stats.durable_commits.load(Ordering::Relaxed),
             ops: self.stats.ops.load(Ordering::Relaxed),
         }
     }
@@ -360,6 +365,17 @@ enum Op {
     Job(JobOp),
 }
 
+impl Op {
+    /// Whether the caller may rely on the change surviving a crash once answered: recorded
+    /// outcomes and everything about queued jobs.
+    fn must_be_durable(&self) -> bool {
+        match self {
+            Op::Complete { .. } | Op::Job(_) => true,
+            Op::Claim { .. } | Op::Release { .. } | Op::Purge => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Done {
     Claim(Claim),
@@ -406,32 +422,49 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.reopen_if_due();
-            let applied = match (&self.broken, &self.db) {
-                (None, Some(db)) => self.apply(db, &batch).map_err(|e| e.to_string()),
-                (Some(error), _) => Err(error.clone()),
-                (None, None) => Err("the file is not open".to_owned()),
-            };
-            match applied {
-                Ok(answers) => {
-                    self.wrote();
-                    for (request, answer) in batch.drain(..).zip(answers) {
-                        let _ = request.reply.send(answer);
-                    }
+            // Claims and releases first, in a commit without `fsync`, so they are answered at
+            // once instead of waiting for the outcomes' durable commit; then the outcomes and
+            // queue changes in one durable commit. (Two operations on one id are never queued
+            // together: an id's completion waits for its claim's answer.)
+            let (durable, fast): (Vec<Request>, Vec<Request>) = batch
+                .drain(..)
+                .partition(|request| request.op.must_be_durable());
+            for part in [fast, durable] {
+                if !part.is_empty() {
+                    self.serve(part);
                 }
-                Err(message) => {
-                    self.broke(message.clone());
-                    // What needs no write is still answered: replays of completed ids, and
-                    // conflicts and in-progress answers, from a read of the file.
-                    for request in batch.drain(..) {
-                        let answer = self.read_only(&request.op).unwrap_or_else(|| {
-                            Err(StoreError::unavailable(
-                                "writing to the redb store",
-                                message.clone(),
-                            ))
-                        });
-                        let _ = request.reply.send(answer);
-                    }
+            }
+        }
+    }
+
+    /// Applies `batch` in one commit and answers it; after an I/O error, answers what a read
+    /// can.
+    fn serve(&mut self, batch: Vec<Request>) {
+        self.reopen_if_due();
+        let applied = match (&self.broken, &self.db) {
+            (None, Some(db)) => self.apply(db, &batch).map_err(|e| e.to_string()),
+            (Some(error), _) => Err(error.clone()),
+            (None, None) => Err("the file is not open".to_owned()),
+        };
+        match applied {
+            Ok(answers) => {
+                self.wrote();
+                for (request, answer) in batch.into_iter().zip(answers) {
+                    let _ = request.reply.send(answer);
+                }
+            }
+            Err(message) => {
+                self.broke(message.clone());
+                // What needs no write is still answered: replays of completed ids, and
+                // conflicts and in-progress answers, from a read of the file.
+                for request in batch {
+                    let answer = self.read_only(&request.op).unwrap_or_else(|| {
+                        Err(StoreError::unavailable(
+                            "writing to the redb store",
+                            message.clone(),
+                        ))
+                    });
+                    let _ = request.reply.send(answer);
                 }
             }
         }
@@ -504,7 +537,14 @@ impl Writer {
         db: &Database,
         batch: &[Request],
     ) -> Result<Vec<Result<Done, StoreError>>, ::redb::Error> {
-        let txn = db.begin_write()?;
+        let mut txn = db.begin_write()?;
+        // One durable commit per id: a claim, a release or a purge need not reach the disk on
+        // their own (a crash then frees the id, exactly as an expired lease would), so a batch of
+        // only those commits without `fsync`; the next durable commit persists them as well.
+        let durable = batch.iter().any(|request| request.op.must_be_durable());
+        if !durable {
+            txn.set_durability(::redb::Durability::None)?;
+        }
         let mut answers = Vec::with_capacity(batch.len());
         let mut dirty = false;
         {
@@ -530,6 +570,9 @@ impl Writer {
         if dirty {
             txn.commit()?;
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
+            if durable {
+                self.stats.durable_commits.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             txn.abort()?;
         }
