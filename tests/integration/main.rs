@@ -17,6 +17,7 @@ mod schema_decode;
 mod schema_reference;
 mod schema_snapshots;
 mod simulator;
+mod store_outage;
 mod stripe_envelope;
 mod stripe_server;
 mod support;
