@@ -17,5 +17,6 @@ mod schema_reference;
 mod schema_snapshots;
 mod simulator;
 mod stripe_envelope;
+mod stripe_secrets;
 mod stripe_server;
 mod support;

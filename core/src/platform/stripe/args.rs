@@ -38,7 +38,11 @@ pub struct Args {
     pub secrets: Vec<String>,
     /// The app's secret key, for reading the calling account's secrets from Stripe's Secret
     /// Store (`StripeSecrets`); without it handlers cannot read secrets.
-    #[arg(long = "stripe-api-key", env = "STRIPE_API_KEY", hide_env_values = true)]
+    #[arg(
+        long = "stripe-api-key",
+        env = "STRIPE_API_KEY",
+        hide_env_values = true
+    )]
     pub api_key: Option<String>,
     /// Stripe's API (tests point it at a loopback fake).
     #[arg(long = "stripe-api-base", env = "STRIPE_API_BASE", default_value = DEFAULT_API_BASE)]

@@ -202,9 +202,8 @@ impl SecretStore {
             return Err(SecretStoreError("STRIPE_API_KEY is empty".into()));
         }
         let base = base.trim().trim_end_matches('/');
-        let url = reqwest::Url::parse(base).map_err(|e| {
-            SecretStoreError(format!("STRIPE_API_BASE `{base}` is not a URL: {e}"))
-        })?;
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| SecretStoreError(format!("STRIPE_API_BASE `{base}` is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(SecretStoreError(format!(
                 "STRIPE_API_BASE `{base}` must be an http:// or https:// URL, e.g. {DEFAULT_API_BASE}"
@@ -391,7 +390,12 @@ impl Inner {
             _ => Lookup::Unavailable(Some(status)),
         };
         if !matches!(lookup, Lookup::Missing) {
-            tracing::warn!(account, secret = name, status, "Stripe Secret Store refused a look-up");
+            tracing::warn!(
+                account,
+                secret = name,
+                status,
+                "Stripe Secret Store refused a look-up"
+            );
         }
         Err(lookup)
     }
@@ -493,8 +497,15 @@ mod tests {
         assert!(err.message().contains("epilot"), "{}", err.message());
 
         let stripe = plain.clone().with_extension(StripeContext::default());
-        let err = StripeSecrets::from_context(&stripe, &()).get("k").await.unwrap_err();
-        assert!(err.message().contains("STRIPE_API_KEY"), "{}", err.message());
+        let err = StripeSecrets::from_context(&stripe, &())
+            .get("k")
+            .await
+            .unwrap_err();
+        assert!(
+            err.message().contains("STRIPE_API_KEY"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.class(), ErrorClass::Permanent);
 
         let store = SecretStore::new("sk_test_never_shown", "http://127.0.0.1:9").unwrap();
@@ -502,14 +513,21 @@ mod tests {
         let secrets = StripeSecrets::from_context(&configured, &());
         assert!(secrets.is_configured());
         let err = secrets.get("k").await.unwrap_err();
-        assert!(err.message().contains("stripe_context"), "{}", err.message());
+        assert!(
+            err.message().contains("stripe_context"),
+            "{}",
+            err.message()
+        );
         assert!(!format!("{secrets:?}{err:?}").contains("sk_test_never_shown"));
     }
 
     #[test]
     fn ttl_is_capped_by_expiry() {
         let store = SecretStore::new("sk", DEFAULT_API_BASE).unwrap();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let soon = store.inner.until(Some(now as i64 + 5));
         assert!(soon <= Instant::now() + Duration::from_secs(5));
         assert!(store.inner.until(None) > Instant::now() + Duration::from_secs(50));

@@ -227,7 +227,9 @@ impl FakeSecretStore {
     /// When no loopback port can be bound, or the system has no randomness.
     pub fn new() -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        listener.set_nonblocking(true).expect("a non-blocking socket");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking socket");
         let addr = listener.local_addr().expect("a local address");
         let api_key = format!(
             "sk_test_simulated_{}",
@@ -336,15 +338,30 @@ async fn find(api_key: String, state: Arc<Mutex<FakeState>>, request: Request<Bo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if bearer != Some(api_key.as_str()) {
-        return stripe_error(401, "invalid_request_error", None, "Invalid API Key provided");
+        return stripe_error(
+            401,
+            "invalid_request_error",
+            None,
+            "Invalid API Key provided",
+        );
     }
     let Some(account) = header(headers, "stripe-account") else {
-        return stripe_error(400, "invalid_request_error", None, "the fake Secret Store reads secrets for an account: send the `Stripe-Account` header");
+        return stripe_error(
+            400,
+            "invalid_request_error",
+            None,
+            "the fake Secret Store reads secrets for an account: send the `Stripe-Account` header",
+        );
     };
     let query = query(uri);
     let name = query.get("name").cloned().unwrap_or_default();
     if query.get("scope[type]").map(String::as_str) != Some("account") {
-        return stripe_error(400, "invalid_request_error", Some("parameter_missing"), "scope[type] must be `account`");
+        return stripe_error(
+            400,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "scope[type] must be `account`",
+        );
     }
     let expanded = query
         .iter()
