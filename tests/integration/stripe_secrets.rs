@@ -365,9 +365,7 @@ async fn concurrent_executes_make_one_upstream_call() {
 
 /// Runs the futures together on this task.
 async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.map(Box::pin).collect();
-    let mut out = Vec::new();
-    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    let mut pending: Vec<_> = futures.map(|f| Some(Box::pin(f))).collect();
     let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
         let mut all = true;
@@ -389,8 +387,7 @@ async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> V
         }
     })
     .await;
-    out.extend(results.into_iter().map(Option::unwrap));
-    out
+    results.into_iter().map(Option::unwrap).collect()
 }
 
 #[tokio::test]
