@@ -146,6 +146,9 @@ struct Inner {
     slots: Mutex<HashMap<(String, String), Slot>>,
 }
 
+/// How many cached secrets make a new look-up sweep out the expired ones.
+const PRUNE_AT: usize = 1024;
+
 /// One cached secret, or the look-up in flight that everyone asking waits for.
 enum Slot {
     Ready { secret: Secret, until: Instant },
@@ -285,6 +288,11 @@ impl SecretStore {
                 return Err(waiting.clone());
             }
             _ => {}
+        }
+        // Expired secrets are forgotten once there are many (at most 10 per account on Stripe).
+        if slots.len() >= PRUNE_AT {
+            let now = Instant::now();
+            slots.retain(|_, slot| !matches!(slot, Slot::Ready { until, .. } if *until <= now));
         }
         let (done, waiting) = watch::channel(None);
         slots.insert(key.clone(), Slot::Pending(waiting.clone()));
