@@ -23,6 +23,13 @@ pub const DEV_SECRET_FILE: &str = ".actionkit/stripe-dev-secret";
 /// assert_eq!(cli.stripe.api_base, "https://api.stripe.com");
 /// let shown = format!("{:?}", cli.stripe);
 /// assert!(!shown.contains("whsec_a") && !shown.contains("sk_test_1"));
+/// // With a key, handlers can read the Secret Store at the base.
+/// let stripe = format!("{:?}", cli.stripe.into_platform().unwrap());
+/// assert!(stripe.contains("https://api.stripe.com/v1/apps/secrets/find") && !stripe.contains("sk_test_1"));
+/// let cli = Cli::try_parse_from([
+///     "app", "--stripe-secret", "whsec_a", "--stripe-api-key", "sk_test_1", "--stripe-api-base", "localhost",
+/// ]).unwrap();
+/// assert!(cli.stripe.into_platform().unwrap_err().contains("STRIPE_API_BASE"));
 /// ```
 #[derive(clap::Args)]
 #[group(id = "stripe")]
