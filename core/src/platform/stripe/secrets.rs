@@ -242,7 +242,9 @@ impl SecretStore {
         }
     }
 
-    /// The `account`-scoped secret `name` of `account`, waiting at most `within`.
+    /// The `account`-scoped secret `name` of `account`, waiting at most `within` (a tenth less,
+    /// at most 250 ms less, so that a handler given its remaining time answers with this
+    /// error before its own deadline passes).
     ///
     /// # Errors
     /// As [`StripeSecrets::get`].
