@@ -1,12 +1,18 @@
 //! The example's "email service": providers for the form, and the execute handler, which
 //! "sends" by appending one JSON line per email to an outbox file.
+//!
+//! The email service's key is the calling account's `email_api_key` from Stripe's Secret Store
+//! when the server has `STRIPE_API_KEY`; otherwise (no configuration, or an epilot call) the
+//! built-in [`DEMO_EMAIL_KEY`] of the demo service. The outbox records which one was used,
+//! never the key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use actionkit::form_state::{Choice, FieldError, Options, Schema};
-use actionkit::{ActionError, Context, State};
+use actionkit::platform::stripe::StripeSecrets;
+use actionkit::{ActionError, Context, Secret, State};
 use serde::Serialize;
 use serde_json::json;
 
@@ -101,9 +107,26 @@ pub struct Sent {
     pub template_id: String,
 }
 
+/// The demo email service's key, used when the Secret Store is not configured.
+pub const DEMO_EMAIL_KEY: &str = "demo-email-service-key";
+
+/// The name of the email service's key in each account's Secret Store (set by the app's
+/// settings page).
+pub const EMAIL_KEY_SECRET: &str = "email_api_key";
+
+/// The email service's key for this call, and where it came from.
+async fn email_service_key(secrets: &StripeSecrets) -> Result<(Secret, &'static str), ActionError> {
+    if secrets.is_configured() {
+        Ok((secrets.get(EMAIL_KEY_SECRET).await?, "secret_store"))
+    } else {
+        Ok((Secret::new(DEMO_EMAIL_KEY), "demo"))
+    }
+}
+
 pub async fn send_email(
     ctx: Context,
     State(mail): State<Mailer>,
+    secrets: StripeSecrets,
     input: SendEmail,
 ) -> Result<Sent, ActionError> {
     let audience = mail.catalog.audience(&input.audience_id).ok_or_else(|| {
@@ -137,8 +160,13 @@ pub async fn send_email(
         return Err(ActionError::transient("the email service is unavailable")
             .retry_after(std::time::Duration::from_secs(30)));
     }
+    // A real mailer would send `key.expose()` to the email service; the outbox records only
+    // where the key came from.
+    let (_key, key_source) = email_service_key(&secrets).await?;
     let line = json!({
         "request_id": ctx.request_id(),
+        "account": secrets.account(),
+        "key_source": key_source,
         "audience_id": input.audience_id,
         "segment_id": input.segment_id,
         "template_id": input.template_id,

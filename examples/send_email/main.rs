@@ -9,6 +9,10 @@
 //! Its input struct reproduces the platforms' reference input and UI schemas exactly; its form
 //! cascades (audience → segments, template → merge variables) come from a built-in catalog, and
 //! every delivered email is one JSON line in the outbox file, so it runs with no services.
+//!
+//! The email service's key is read per account from Stripe's Secret Store (secret
+//! `email_api_key`) when `STRIPE_API_KEY` is set (and `STRIPE_API_BASE`, for a fake); with no
+//! configuration the built-in demo key is used, so `serve` works as it is.
 
 mod app;
 

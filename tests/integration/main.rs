@@ -19,5 +19,6 @@ mod schema_snapshots;
 mod simulator;
 mod store_outage;
 mod stripe_envelope;
+mod stripe_secrets;
 mod stripe_server;
 mod support;

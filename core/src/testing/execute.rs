@@ -16,6 +16,7 @@ pub struct Executing<'s, S, A> {
     sim: &'s Simulator<S>,
     input: Value,
     id: String,
+    caller: Option<String>,
     deliveries: usize,
     concurrent: bool,
     retries: usize,
@@ -67,6 +68,7 @@ impl<'s, S: Send + Sync + 'static, A: crate::Action + serde::Serialize> Executin
             sim,
             input: to_input(&input),
             id: fresh_id("req"),
+            caller: None,
             deliveries: 1,
             concurrent: false,
             retries: 0,
@@ -77,6 +79,13 @@ impl<'s, S: Send + Sync + 'static, A: crate::Action + serde::Serialize> Executin
     /// Uses this request id (to replay an earlier run).
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = id.into();
+        self
+    }
+
+    /// Runs the call for `caller`, where the platform names one in its requests (an account, an
+    /// organisation; the simulation's default otherwise).
+    pub fn caller(mut self, caller: impl Into<String>) -> Self {
+        self.caller = Some(caller.into());
         self
     }
 
@@ -140,9 +149,13 @@ impl<'s, S: Send + Sync + 'static, A: crate::Action + serde::Serialize> Executin
 
     async fn send_once(&self) -> (u16, Value, Option<u64>) {
         let played = self.sim.playing();
-        let request = played
-            .simulation
-            .execute(A::ID, &self.id, &self.input, now());
+        let request = played.simulation.execute_for(
+            A::ID,
+            &self.id,
+            &self.input,
+            self.caller.as_deref(),
+            now(),
+        );
         let (status, retry_after, body) = self.sim.send(request).await;
         assert!(
             played.simulation.keeps_contract(status, &body),

@@ -170,6 +170,32 @@ impl<S: Send + Sync + 'static> Simulator<S> {
         self
     }
 
+    /// Plays `simulation` for its platform instead of the registered default (a platform's
+    /// simulation configured for a test, say with fake services of the platform); a platform not
+    /// registered is added.
+    ///
+    /// # Panics
+    /// After the simulator has started.
+    pub fn simulation(mut self, simulation: impl Simulation) -> Self {
+        assert!(
+            self.running.get().is_none(),
+            "configure the simulator before its first call"
+        );
+        let played = Played {
+            platform: simulation.platform(),
+            simulation: Box::new(simulation),
+        };
+        match self
+            .played
+            .iter()
+            .position(|p| p.platform.name() == played.platform.name())
+        {
+            Some(i) => self.played[i] = played,
+            None => self.played.push(played),
+        }
+        self
+    }
+
     /// The handlers' deadline: set it short to see a slow handler time out.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.settings.deadline = deadline;

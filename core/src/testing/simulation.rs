@@ -29,6 +29,22 @@ pub trait Simulation: Send + Sync + 'static {
     /// signed at `now` (Unix seconds).
     fn execute(&self, action: &str, request_id: &str, input: &Value, now: u64) -> SimulatedRequest;
 
+    /// As [`execute`](Simulation::execute), run for `caller`: whom the platform names as the
+    /// call's caller (an account, an organisation), where it names one; `None` is the
+    /// simulation's default caller. Platforms that name no caller keep the default, which
+    /// ignores it.
+    fn execute_for(
+        &self,
+        action: &str,
+        request_id: &str,
+        input: &Value,
+        caller: Option<&str>,
+        now: u64,
+    ) -> SimulatedRequest {
+        let _ = caller;
+        self.execute(action, request_id, input, now)
+    }
+
     /// Whether an execute answer keeps the platform's contract (the body's shape for the
     /// status).
     fn keeps_contract(&self, status: u16, body: &Value) -> bool;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::Stripe;
+use super::{DEFAULT_API_BASE, Stripe};
 use crate::platform::SignRequest;
 use crate::signature::stripe;
 
@@ -16,9 +16,20 @@ pub const DEV_SECRET_FILE: &str = ".actionkit/stripe-dev-secret";
 /// use actionkit_core::server::cli::clap::Parser;
 /// #[derive(Parser)]
 /// struct Cli { #[command(flatten)] stripe: Args }
-/// let cli = Cli::try_parse_from(["app", "--stripe-secret", "whsec_a,whsec_b"]).unwrap();
+/// let cli = Cli::try_parse_from([
+///     "app", "--stripe-secret", "whsec_a,whsec_b", "--stripe-api-key", "sk_test_1",
+/// ]).unwrap();
 /// assert_eq!(cli.stripe.secrets, ["whsec_a", "whsec_b"]);
-/// assert!(!format!("{:?}", cli.stripe).contains("whsec_a"));
+/// assert_eq!(cli.stripe.api_base, "https://api.stripe.com");
+/// let shown = format!("{:?}", cli.stripe);
+/// assert!(!shown.contains("whsec_a") && !shown.contains("sk_test_1"));
+/// // With a key, handlers can read the Secret Store at the base.
+/// let stripe = format!("{:?}", cli.stripe.into_platform().unwrap());
+/// assert!(stripe.contains("https://api.stripe.com/v1/apps/secrets/find") && !stripe.contains("sk_test_1"));
+/// let cli = Cli::try_parse_from([
+///     "app", "--stripe-secret", "whsec_a", "--stripe-api-key", "sk_test_1", "--stripe-api-base", "localhost",
+/// ]).unwrap();
+/// assert!(cli.stripe.into_platform().unwrap_err().contains("STRIPE_API_BASE"));
 /// ```
 #[derive(clap::Args)]
 #[group(id = "stripe")]
@@ -32,6 +43,17 @@ pub struct Args {
         hide_env_values = true
     )]
     pub secrets: Vec<String>,
+    /// The app's secret key, for reading the calling account's secrets from Stripe's Secret
+    /// Store (`StripeSecrets`); without it handlers cannot read secrets.
+    #[arg(
+        long = "stripe-api-key",
+        env = "STRIPE_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Stripe's API (tests point it at a loopback fake).
+    #[arg(long = "stripe-api-base", env = "STRIPE_API_BASE", default_value = DEFAULT_API_BASE)]
+    pub api_base: String,
 }
 
 impl std::fmt::Debug for Args {
@@ -41,6 +63,11 @@ impl std::fmt::Debug for Args {
                 "secrets",
                 &format_args!("[{} redacted]", self.secrets.len()),
             )
+            .field(
+                "api_key",
+                &self.api_key.as_ref().map(|_| format_args!("redacted")),
+            )
+            .field("api_base", &self.api_base)
             .finish()
     }
 }
@@ -48,6 +75,7 @@ impl std::fmt::Debug for Args {
 impl Args {
     /// Stripe with the given secrets; with none, a development secret is generated, printed
     /// once and saved to [`DEV_SECRET_FILE`] for `sign` (every request is still verified).
+    /// With `STRIPE_API_KEY`, handlers can read the Secret Store.
     ///
     /// # Errors
     /// When the development secret cannot be generated or saved.
@@ -58,10 +86,17 @@ impl Args {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect();
+        let api_key = self.api_key.filter(|key| !key.trim().is_empty());
         if secrets.is_empty() {
             secrets.push(development_secret()?);
         }
-        Stripe::new(secrets).map_err(|e| format!("STRIPE_SIGNING_SECRET: {e}"))
+        let stripe = Stripe::new(secrets).map_err(|e| format!("STRIPE_SIGNING_SECRET: {e}"))?;
+        match api_key {
+            Some(key) => stripe
+                .secret_store(key, &self.api_base)
+                .map_err(|e| e.to_string()),
+            None => Ok(stripe),
+        }
     }
 }
 

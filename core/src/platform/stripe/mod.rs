@@ -2,14 +2,17 @@
 //! `POST /stripe/<action id>/get_form_state`, each verifying `Stripe-Signature` over the raw body
 //! before reading it as JSON.
 //!
-//! [`Stripe`] is the configured platform (its signing secrets); [`Args`] its `serve` flags. Its
-//! export writes each action's schemas and merges the extension entries into `stripe-app.yaml`
-//! ([`manifest`]).
+//! [`Stripe`] is the configured platform (its signing secrets and, optionally, the app's secret
+//! key for the Secret Store); [`Args`] its `serve` flags. Handlers read the execution context
+//! ([`StripeContext`]) and the calling account's secrets ([`StripeSecrets`]). Its export writes
+//! each action's schemas and merges the extension entries into `stripe-app.yaml` ([`manifest`]);
+//! its simulation ([`StripeSimulation`]) can serve a fake Secret Store ([`FakeSecretStore`]).
 
 mod args;
 mod context;
 mod export;
 pub mod manifest;
+mod secrets;
 mod simulate;
 pub mod wire;
 
@@ -21,6 +24,10 @@ use http::HeaderMap;
 
 pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
 pub use self::context::StripeContext;
+pub use self::secrets::{
+    DEFAULT_API_BASE, DEFAULT_TTL, SecretStore, SecretStoreError, StripeSecrets,
+};
+pub use self::simulate::{FakeSecretStore, SIMULATED_ACCOUNT, StripeSimulation};
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
@@ -50,6 +57,7 @@ const ROUTES: &[Route] = &[
 #[derive(Clone, Debug)]
 pub struct Stripe {
     verifier: Option<StripeVerifier>,
+    secrets: Option<SecretStore>,
 }
 
 impl Stripe {
@@ -62,6 +70,7 @@ impl Stripe {
     ) -> Result<Self, SignatureError> {
         Ok(Stripe {
             verifier: Some(StripeVerifier::new(secrets)?),
+            secrets: None,
         })
     }
 
@@ -69,12 +78,43 @@ impl Stripe {
     pub fn with_verifier(verifier: StripeVerifier) -> Self {
         Stripe {
             verifier: Some(verifier),
+            secrets: None,
         }
     }
 
     /// Stripe with no secret: every request is refused, naming `STRIPE_SIGNING_SECRET`.
     pub fn unconfigured() -> Self {
-        Stripe { verifier: None }
+        Stripe {
+            verifier: None,
+            secrets: None,
+        }
+    }
+
+    /// Lets execute handlers read the calling account's secrets ([`StripeSecrets`]) with the
+    /// app's secret key `api_key` (`STRIPE_API_KEY`) from Stripe's API at `base`
+    /// (`STRIPE_API_BASE`, normally [`DEFAULT_API_BASE`]).
+    ///
+    /// ```
+    /// use actionkit_core::platform::stripe::{DEFAULT_API_BASE, Stripe};
+    /// let stripe = Stripe::new(["whsec_test"])?.secret_store("sk_test_123", DEFAULT_API_BASE)?;
+    /// assert!(!format!("{stripe:?}").contains("sk_test_123"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When the key is empty or the base is not an http(s) URL.
+    pub fn secret_store(
+        self,
+        api_key: impl Into<String>,
+        base: &str,
+    ) -> Result<Self, SecretStoreError> {
+        Ok(self.with_secret_store(SecretStore::new(api_key, base)?))
+    }
+
+    /// Uses a ready [`SecretStore`] (for a custom cache lifetime).
+    pub fn with_secret_store(mut self, store: SecretStore) -> Self {
+        self.secrets = Some(store);
+        self
     }
 }
 
@@ -145,6 +185,10 @@ impl Adapter for Stripe {
         };
         let mut call = Call::new(action, id, input).platform(PLATFORM);
         call.extensions.insert(context);
+        // Only when configured: without a key, the hot path allocates nothing more.
+        if let Some(secrets) = &self.secrets {
+            call.extensions.insert(secrets.clone());
+        }
         Ok(call)
     }
 
