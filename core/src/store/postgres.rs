@@ -488,7 +488,8 @@ fn connect_failure(e: tokio_postgres::Error, tls: &Tls) -> String {
         (None, Some(db))
             if tls.mode() == SslMode::Disable
                 && *db.code()
-                    == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+                    == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                && db.message().contains("pg_hba.conf") =>
         {
             Some("if the server takes TLS connections only, use `sslmode=require` or stronger")
         }
