@@ -168,51 +168,65 @@ async fn postgres_tls_wrong_ca_is_a_clear_startup_error() {
     assert!(!message.contains("hunter2"), "{message}");
 }
 
-/// A database the server takes TLS connections to only: a `hostnossl … reject` line put first
-/// in the test server's `pg_hba.conf`, then reloaded. Answers the database's name.
-async fn tls_only_database(url: &str) -> String {
-    const NAME: &str = "actionkit_tls_only";
+/// A database the test server takes TLS connections to only (`hostnossl`) or plain ones only
+/// (`hostssl`): a `<kind> <name> all all reject` line put first in its `pg_hba.conf`, then
+/// reloaded. Answers the database's name.
+async fn database_refusing(url: &str, kind: &str) -> String {
+    let name = format!("actionkit_{kind}_rejected");
+    let name = name.as_str();
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("connect as the superuser");
     tokio::spawn(connection);
     let exists = client
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&NAME])
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await
         .unwrap()
         .is_some();
     if !exists {
         client
-            .batch_execute(&format!("CREATE DATABASE {NAME}"))
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .unwrap();
     }
     let hba_file: String = client.query_one("SHOW hba_file", &[]).await.unwrap().get(0);
-    let rule = format!("hostnossl {NAME} all all reject\n");
-    let hba = std::fs::read_to_string(&hba_file).expect("the test server's pg_hba.conf");
-    if !hba.starts_with(&rule) {
-        std::fs::write(&hba_file, format!("{rule}{hba}")).expect("write pg_hba.conf");
+    let rule = format!("{kind} {name} all all reject\n");
+    {
+        // the tests here edit the file from parallel threads
+        static HBA: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _edit = HBA.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hba = std::fs::read_to_string(&hba_file).expect("the test server's pg_hba.conf");
+        if !hba.contains(&rule) {
+            std::fs::write(&hba_file, format!("{rule}{hba}")).expect("write pg_hba.conf");
+        }
     }
     client
         .batch_execute("SELECT pg_reload_conf()")
         .await
         .unwrap();
-    // the postmaster reloads on a signal: wait until a plain connection is refused
-    let plain = on_database(url, NAME);
+    // the postmaster reloads on a signal: wait until the rule refuses a connection (the
+    // store's, with TLS for `hostssl` and without for `hostnossl`)
+    let probe = with(
+        &on_database(url, name),
+        "127.0.0.1",
+        if kind == "hostssl" {
+            "sslmode=require"
+        } else {
+            "sslmode=disable"
+        },
+    );
     for _ in 0..100 {
-        if let Err(e) = tokio_postgres::connect(&plain, tokio_postgres::NoTls).await {
-            let message = e.as_db_error().map(|db| db.message().to_owned());
+        if let Err(e) = PostgresStore::connect(&probe).await {
+            let message = e.to_string();
             assert!(
-                message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("pg_hba.conf")),
-                "{e:?}"
+                message.contains("pg_hba.conf rejects connection"),
+                "{message}"
             );
-            return NAME.to_owned();
+            return name.to_owned();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the server still takes plain connections to {NAME}");
+    panic!("{name}: the server still takes the connections `{kind}` should refuse");
 }
 
 #[tokio::test]
@@ -222,7 +236,7 @@ async fn postgres_tls_only_server_refuses_sslmode_disable_with_its_own_message()
     else {
         return;
     };
-    let db = tls_only_database(&url).await;
+    let db = database_refusing(&url, "hostnossl").await;
     let url = on_database(&url, &db);
     let message = refused(&with(&url, "127.0.0.1", "sslmode=disable")).await;
     assert_eq!(
@@ -238,4 +252,23 @@ async fn postgres_tls_only_server_refuses_sslmode_disable_with_its_own_message()
     assert_connects(&with(&url, "127.0.0.1", "sslmode=prefer"), true).await;
     let query = format!("sslmode=verify-full&sslrootcert={ca}");
     assert_connects(&with(&url, "localhost", &query), true).await;
+}
+
+#[tokio::test]
+async fn postgres_tls_prefer_falls_back_to_plain_when_the_server_refuses_tls() {
+    let Some((url, _)) =
+        tls_server("postgres_tls_prefer_falls_back_to_plain_when_the_server_refuses_tls")
+    else {
+        return;
+    };
+    let db = database_refusing(&url, "hostssl").await;
+    let url = on_database(&url, &db);
+    assert_connects(&with(&url, "127.0.0.1", "sslmode=prefer"), false).await;
+    let message = refused(&with(&url, "127.0.0.1", "sslmode=require")).await;
+    assert!(
+        message.contains(&format!(
+            "database \"{db}\", SSL encryption (SQLSTATE 28000)"
+        )) && message.ends_with("(`sslmode=require`)"),
+        "{message}"
+    );
 }
