@@ -11,6 +11,7 @@ mod form_state;
 mod harness;
 mod load;
 mod logs;
+mod postgres_tls;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;

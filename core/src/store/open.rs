@@ -14,7 +14,7 @@ use super::{DEFAULT_RETENTION, MemoryStore, PostgresStore, RedbStore, Store, Sto
 /// | --- | --- |
 /// | `memory` | [`MemoryStore`] (forgotten on exit; tests) |
 /// | `file:<path>` (or `file://<absolute path>`) | [`RedbStore`] at that path, parent directories created |
-/// | `postgres://…` or `postgresql://…` | [`PostgresStore`] on that database, table [`DEFAULT_TABLE`](super::DEFAULT_TABLE) |
+/// | `postgres://…` or `postgresql://…` | [`PostgresStore`] on that database, table [`DEFAULT_TABLE`](super::DEFAULT_TABLE); TLS by the URL's `sslmode` and `sslrootcert` ([`PostgresStore`]'s TLS table) |
 ///
 /// Anything else is [`StoreError::InvalidConfig`] (the message never repeats a connection
 /// string, which may hold a password); a file or database that cannot be opened is

@@ -12,18 +12,24 @@
 //! needed because each call is a single autocommitted statement. A broken connection is reopened
 //! on the next call (at most one attempt per half second, so an outage answers fast).
 //!
+//! TLS follows the connection string's `sslmode` and `sslrootcert`, read as libpq reads them
+//! (see [`PostgresStore`]); errors carry the database's own message and SQLSTATE.
+//!
 //! The [`CallbackQueue`] lives in a second table, `<table>_jobs` (see [`queue`]).
 
 mod queue;
+mod tls;
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Config, Statement};
 
 use self::queue::{JobSql, JobStatements};
+use self::tls::{SslMode, Tls};
 #[cfg(doc)]
 use super::CallbackQueue;
 use super::record::{self, Entry, State};
@@ -51,8 +57,34 @@ const CLAIM_ATTEMPTS: usize = 5;
 ///
 /// The records' table (default [`DEFAULT_TABLE`]) and the jobs' table (the same name with
 /// `_jobs` appended) are created if missing. Connection and query failures are
-/// [`StoreError::Unavailable`]. TLS is not supported (the connection uses `NoTls`): keep the
-/// database on a private network or a local socket.
+/// [`StoreError::Unavailable`], with the database's own message and SQLSTATE when it sent one
+/// (a `pg_hba.conf` rejection, a wrong password, a missing schema).
+///
+/// # TLS
+///
+/// The connection string's `sslmode` and `sslrootcert` (URL query or `key=value` form) work as
+/// in libpq, over rustls:
+///
+/// | `sslmode` | encrypted | server certificate checked |
+/// | --- | --- | --- |
+/// | `disable` | never | — |
+/// | `prefer` (default) | when the server offers TLS; plain if it does not, or if the TLS attempt fails | only when `sslrootcert` is given: chain, not host name |
+/// | `require` | always | only when `sslrootcert` is given: chain, not host name (libpq's rule) |
+/// | `verify-ca` | always | chain against the CA, any host name |
+/// | `verify-full` | always | chain against the CA, and the certificate names the host |
+///
+/// `sslrootcert=<file>` names a PEM file of CA certificates; without it the `verify-*` modes
+/// trust the Mozilla roots (the `webpki-roots` set), as does `sslrootcert=system` (which, as in
+/// libpq, needs `verify-full`). Client certificates (`sslcert`, `sslkey`) are not supported.
+/// A certificate the settings refuse, or a server that turns the connection down, is a start-up
+/// error that names the settings in use (never the rest of the connection string, which may
+/// hold a password):
+///
+/// ```text
+/// idempotency store unavailable: connecting to PostgreSQL: error performing TLS handshake:
+/// invalid peer certificate: UnknownIssuer; the server's certificate is not signed by the CA in
+/// `sslrootcert` (`sslmode=verify-full`, `sslrootcert=/etc/ssl/db-ca.pem`)
+/// ```
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -66,6 +98,7 @@ const CLAIM_ATTEMPTS: usize = 5;
 /// ```
 pub struct PostgresStore {
     config: Config,
+    tls: Tls,
     table: String,
     sql: Sql,
     retention: Duration,
@@ -119,7 +152,7 @@ impl PostgresStore {
     }
 
     /// Starts configuring a store on the database at `url` (`postgres://user:password@host:port/db`
-    /// or the `key=value` form).
+    /// or the `key=value` form; `sslmode` and `sslrootcert` as in [`PostgresStore`]'s TLS table).
     ///
     /// ```
     /// let builder = actionkit_core::store::PostgresStore::builder("postgres://app@127.0.0.1/app");
@@ -146,6 +179,34 @@ impl PostgresStore {
         &self.table
     }
 
+    /// Whether the store's connection is encrypted, as the server sees it (`pg_stat_ssl`).
+    ///
+    /// ```no_run
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = actionkit_core::store::PostgresStore::connect(
+    ///     "postgres://app@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+    /// )
+    /// .await?;
+    /// assert!(store.uses_tls().await?);
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn uses_tls(&self) -> Result<bool, StoreError> {
+        let conn = self.conn().await?;
+        let row = conn
+            .client
+            .query_opt(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map_err(|e| StoreError::unavailable("reading pg_stat_ssl", PgError(e)))?;
+        match row {
+            Some(row) => row.try_get(0).map_err(bad_row),
+            None => Ok(false),
+        }
+    }
+
     /// The connection to use, reopened if it broke.
     async fn conn(&self) -> Result<Arc<Conn>, StoreError> {
         let mut slot = self.slot.lock().await;
@@ -161,7 +222,7 @@ impl PostgresStore {
                 message.clone(),
             ));
         }
-        match Conn::open(&self.config, &self.sql).await {
+        match Conn::open(&self.config, &self.tls, &self.sql).await {
             Ok(conn) => {
                 let conn = Arc::new(conn);
                 slot.conn = Some(conn.clone());
@@ -169,8 +230,9 @@ impl PostgresStore {
                 Ok(conn)
             }
             Err(e) => {
-                slot.failed = Some((Instant::now(), e.to_string()));
-                Err(StoreError::unavailable("connecting to PostgreSQL", e))
+                let message = connect_failure(e, &self.tls);
+                slot.failed = Some((Instant::now(), message.clone()));
+                Err(StoreError::unavailable("connecting to PostgreSQL", message))
             }
         }
     }
@@ -226,15 +288,14 @@ impl PostgresStoreBuilder {
     /// # }).unwrap();
     /// ```
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
-        let mut config: Config = self.url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::InvalidConfig(format!("malformed PostgreSQL connection string: {e}"))
-        })?;
+        let (mut config, tls) = Tls::parse(&self.url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let sql = Sql::new(&self.table)?;
         let store = PostgresStore {
             config,
+            tls,
             table: self.table,
             sql,
             retention: self.retention,
@@ -271,7 +332,7 @@ impl IdempotencyStore for PostgresStore {
                     ],
                 )
                 .await
-                .map_err(|e| StoreError::unavailable("claiming an id in PostgreSQL", e))?;
+                .map_err(|e| StoreError::unavailable("claiming an id in PostgreSQL", PgError(e)))?;
             if let Some(row) = acquired {
                 let expires_at: SystemTime = row.try_get(0).map_err(bad_row)?;
                 return Ok(Claim::Acquired(Lease::new(key, token, expires_at)));
@@ -280,7 +341,9 @@ impl IdempotencyStore for PostgresStore {
                 .client
                 .query_opt(&conn.read, &[&key])
                 .await
-                .map_err(|e| StoreError::unavailable("reading an id from PostgreSQL", e))?;
+                .map_err(|e| {
+                    StoreError::unavailable("reading an id from PostgreSQL", PgError(e))
+                })?;
             let Some(row) = row else { continue }; // released or purged in between: claim again
             let (entry, now) = entry_from_row(&row)?;
             if let Some(answer) = record::classify(Some(&entry), input, now, self.retention) {
@@ -311,7 +374,9 @@ impl IdempotencyStore for PostgresStore {
                 ],
             )
             .await
-            .map_err(|e| StoreError::unavailable("recording an outcome in PostgreSQL", e))?;
+            .map_err(|e| {
+                StoreError::unavailable("recording an outcome in PostgreSQL", PgError(e))
+            })?;
         if updated == 1 {
             return Ok(());
         }
@@ -319,7 +384,7 @@ impl IdempotencyStore for PostgresStore {
             .client
             .query_opt(&conn.completed_by, &[&lease.key(), &token])
             .await
-            .map_err(|e| StoreError::unavailable("reading an id from PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("reading an id from PostgreSQL", PgError(e)))?;
         match already {
             Some(_) => Ok(()),
             None => Err(StoreError::LeaseLost),
@@ -332,7 +397,7 @@ impl IdempotencyStore for PostgresStore {
             .client
             .execute(&conn.release, &[&lease.key(), &&lease.token()[..]])
             .await
-            .map_err(|e| StoreError::unavailable("releasing an id in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("releasing an id in PostgreSQL", PgError(e)))?;
         if deleted == 1 {
             Ok(())
         } else {
@@ -347,14 +412,114 @@ impl IdempotencyStore for PostgresStore {
             .client
             .query_one(&conn.purge, &[&retention_secs])
             .await
-            .map_err(|e| StoreError::unavailable("purging expired ids in PostgreSQL", e))?;
+            .map_err(|e| {
+                StoreError::unavailable("purging expired ids in PostgreSQL", PgError(e))
+            })?;
         let removed: i64 = row.try_get(0).map_err(bad_row)?;
         Ok(u64::try_from(removed).unwrap_or_default())
     }
 }
 
 fn bad_row(e: tokio_postgres::Error) -> StoreError {
-    StoreError::unavailable("reading a PostgreSQL row", e)
+    StoreError::unavailable("reading a PostgreSQL row", PgError(e))
+}
+
+/// A tokio-postgres error shown with what it carries: the database's own message and SQLSTATE
+/// (tokio-postgres alone says "db error"), or its chain of causes.
+#[derive(Debug)]
+struct PgError(tokio_postgres::Error);
+
+impl fmt::Display for PgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(db) = self.0.as_db_error() {
+            write!(
+                f,
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            )?;
+            if let Some(detail) = db.detail() {
+                write!(f, "; {detail}")?;
+            }
+            if let Some(hint) = db.hint() {
+                write!(f, "; hint: {hint}")?;
+            }
+            return Ok(());
+        }
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl StdError for PgError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Why a connection failed, with the TLS settings it was made with and, where the cause is
+/// known, what to change.
+fn connect_failure(e: tokio_postgres::Error, tls: &Tls) -> String {
+    use rustls::CertificateError as Cert;
+    let hint = match (rustls_error(&e), e.as_db_error()) {
+        (Some(rustls::Error::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature)), _) => {
+            Some(if tls.names_a_ca() {
+                "the server's certificate is not signed by the CA in `sslrootcert`"
+            } else {
+                "the server's certificate is not signed by a public CA; name its CA with \
+                 `sslrootcert=<file>`"
+            })
+        }
+        (
+            Some(rustls::Error::InvalidCertificate(
+                Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+            )),
+            _,
+        ) => Some(
+            "the server's certificate is not for the host connected to (`verify-ca` does not \
+             check the name)",
+        ),
+        (None, Some(db))
+            if tls.mode() == SslMode::Disable
+                && *db.code()
+                    == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                && db.message().contains("pg_hba.conf") =>
+        {
+            Some("if the server takes TLS connections only, use `sslmode=require` or stronger")
+        }
+        _ => None,
+    };
+    let mut message = PgError(e).to_string();
+    if let Some(hint) = hint {
+        message.push_str("; ");
+        message.push_str(hint);
+    }
+    format!("{message} ({tls})")
+}
+
+/// The rustls error behind a failed handshake (tokio-rustls wraps it in an `io::Error`).
+fn rustls_error(e: &tokio_postgres::Error) -> Option<&rustls::Error> {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(found) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// Builds the entry the read statement returned, and the database's `now()`.
@@ -414,13 +579,20 @@ struct Conn {
 }
 
 impl Conn {
-    async fn open(config: &Config, sql: &Sql) -> Result<Self, tokio_postgres::Error> {
-        let (client, connection) = config.connect(NoTls).await?;
-        // The connection task ends when the client is dropped or the connection breaks; the
-        // client then reports `is_closed` and the next call reconnects.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+    async fn open(config: &Config, tls: &Tls, sql: &Sql) -> Result<Self, tokio_postgres::Error> {
+        let client = match Self::client(config, tls).await {
+            // libpq's `prefer`: a TLS attempt that fails (the handshake, or the server turning
+            // TLS connections down) is made again in plain
+            Err(e)
+                if tls.mode() == SslMode::Prefer
+                    && (e.as_db_error().is_some() || rustls_error(&e).is_some()) =>
+            {
+                let mut plain = config.clone();
+                plain.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                Self::client(&plain, tls).await?
+            }
+            other => other?,
+        };
         client.batch_execute(&sql.create).await?;
         Ok(Self {
             claim: client.prepare(&sql.claim).await?,
@@ -432,6 +604,16 @@ impl Conn {
             jobs: JobStatements::prepare(&client, &sql.jobs).await?,
             client,
         })
+    }
+
+    async fn client(config: &Config, tls: &Tls) -> Result<Client, tokio_postgres::Error> {
+        let (client, connection) = config.connect(tls.connector().clone()).await?;
+        // The connection task ends when the client is dropped or the connection breaks; the
+        // client then reports `is_closed` and the next call reconnects.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio_postgres::Statement;
 
-use super::{PostgresStore, bad_row};
+use super::{PgError, PostgresStore, bad_row};
 use crate::store::{CallbackQueue, JobLease, MAX_DURATION, PendingJob, StoreError};
 
 /// The queue's statements, with the table name filled in.
@@ -148,7 +148,7 @@ impl CallbackQueue for PostgresStore {
             .client
             .execute(&conn.jobs.enqueue, &[&key, &payload])
             .await
-            .map_err(|e| StoreError::unavailable("enqueueing a job in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("enqueueing a job in PostgreSQL", PgError(e)))?;
         Ok(added == 1)
     }
 
@@ -162,7 +162,7 @@ impl CallbackQueue for PostgresStore {
             .client
             .query_opt(&conn.jobs.claim, &[&&token[..], &secs(lease)])
             .await
-            .map_err(|e| StoreError::unavailable("claiming a job in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("claiming a job in PostgreSQL", PgError(e)))?;
         let Some(row) = row else { return Ok(None) };
         let key: String = row.try_get("key").map_err(bad_row)?;
         let attempts: i32 = row.try_get("attempts").map_err(bad_row)?;
@@ -188,7 +188,9 @@ impl CallbackQueue for PostgresStore {
                 &[&lease.key(), &&lease.token()[..], &outcome],
             )
             .await
-            .map_err(|e| StoreError::unavailable("recording a job outcome in PostgreSQL", e))?;
+            .map_err(|e| {
+                StoreError::unavailable("recording a job outcome in PostgreSQL", PgError(e))
+            })?;
         owned(updated)
     }
 
@@ -201,7 +203,7 @@ impl CallbackQueue for PostgresStore {
                 &[&lease.key(), &&lease.token()[..], &secs(delay)],
             )
             .await
-            .map_err(|e| StoreError::unavailable("rescheduling a job in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("rescheduling a job in PostgreSQL", PgError(e)))?;
         owned(updated)
     }
 
@@ -212,7 +214,7 @@ impl CallbackQueue for PostgresStore {
             .client
             .execute(&conn.jobs.finish, &[&lease.key(), &token, &delivered])
             .await
-            .map_err(|e| StoreError::unavailable("finishing a job in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("finishing a job in PostgreSQL", PgError(e)))?;
         if updated == 1 {
             return Ok(());
         }
@@ -220,7 +222,7 @@ impl CallbackQueue for PostgresStore {
             .client
             .query_opt(&conn.jobs.finished_by, &[&lease.key(), &token])
             .await
-            .map_err(|e| StoreError::unavailable("reading a job from PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("reading a job from PostgreSQL", PgError(e)))?;
         match already {
             Some(_) => Ok(()),
             None => Err(StoreError::LeaseLost),
@@ -233,7 +235,7 @@ impl CallbackQueue for PostgresStore {
             .client
             .query_one(&conn.jobs.pending, &[])
             .await
-            .map_err(|e| StoreError::unavailable("counting jobs in PostgreSQL", e))?;
+            .map_err(|e| StoreError::unavailable("counting jobs in PostgreSQL", PgError(e)))?;
         let count: i64 = row.try_get(0).map_err(bad_row)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
