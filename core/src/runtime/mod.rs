@@ -323,6 +323,8 @@ fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> 
 pub struct Runtime<S> {
     state: S,
     store: Arc<dyn IdempotencyStore>,
+    /// Counts the store's failures, for `actionkit_store_errors_total`.
+    store_errors: StoreErrors,
     deadline: Duration,
     form_cache_ttl: Duration,
     actions: BTreeMap<&'static str, Arc<dyn DynAction<S>>>,
@@ -343,6 +345,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         Runtime {
             state,
             store: Arc::new(MemoryStore::new()),
+            store_errors: StoreErrors::default(),
             deadline: DEFAULT_DEADLINE,
             form_cache_ttl: DEFAULT_FORM_CACHE_TTL,
             actions: BTreeMap::new(),
@@ -375,6 +378,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Uses `store` for idempotency.
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Counts the store's failures into `errors` (the server's metrics).
+    pub(crate) fn store_errors(mut self, errors: StoreErrors) -> Self {
+        self.store_errors = errors;
         self
     }
 
@@ -557,7 +566,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                 let message = "this request id was already used with a different input; use a new id for a new input";
                 return refuse(Failure::new(FailureKind::IdempotencyConflict, message));
             }
-            Err(err) => return refuse(store_unavailable(&err)),
+            Err(err) => {
+                self.store_errors.inc();
+                return refuse(store_unavailable(&err));
+            }
         };
         action.runs().fetch_add(1, Ordering::Relaxed);
         let run = Run {
@@ -565,6 +577,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             handler,
             lease,
             store: self.store.clone(),
+            store_errors: self.store_errors.clone(),
             render,
             action: id,
         };
@@ -579,6 +592,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         }
     }
 }
+
+/// A count of store failures, shared by the runtime and the server's metrics (an atomic behind
+/// an `Arc`: counting allocates nothing).
+pub(crate) type StoreErrors = prometheus_client::metrics::counter::Counter;
 
 /// A boxed `Send` future borrowing from `'a`.
 pub type RefFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -32,6 +32,7 @@ pub(super) struct Run {
     pub handler: BoxFuture<HandlerResult>,
     pub lease: Lease,
     pub store: Arc<dyn IdempotencyStore>,
+    pub store_errors: super::StoreErrors,
     pub render: Arc<dyn Render>,
     pub action: &'static str,
 }
@@ -105,6 +106,7 @@ struct Record {
     ctx: Context,
     lease: Lease,
     store: Arc<dyn IdempotencyStore>,
+    store_errors: super::StoreErrors,
     action: &'static str,
     recorded: Option<Recorded>,
     body: Bytes,
@@ -125,6 +127,7 @@ impl Record {
             ctx: run.ctx,
             lease: run.lease,
             store: run.store,
+            store_errors: run.store_errors,
             action: run.action,
             recorded,
             body,
@@ -139,6 +142,9 @@ impl Record {
             None => store.release(&self.lease).await,
         };
         if let Err(err) = stored {
+            if err.is_unavailable() {
+                self.store_errors.inc();
+            }
             tracing::error!(request_id = self.ctx.request_id(), action = self.action, error = %err, "could not record the outcome");
         }
     }

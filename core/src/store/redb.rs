@@ -325,6 +325,11 @@ impl IdempotencyStore for RedbStore {
             other => Err(unexpected(other)),
         }
     }
+
+    /// Through the writer thread: a write transaction that opens the tables and is aborted.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.send_unit(Op::Ping).await
+    }
 }
 
 fn unexpected(done: Done) -> StoreError {
@@ -345,6 +350,8 @@ enum Op {
         lease: Lease,
     },
     Purge,
+    /// Changes nothing: proves the writer thread and the file answer.
+    Ping,
     Job(JobOp),
 }
 
@@ -504,6 +511,7 @@ impl Writer {
                 *dirty |= removed > 0;
                 Ok(Done::Count(removed))
             }
+            Op::Ping => Ok(Done::Unit),
             Op::Job(op) => jobs.apply(op, now, dirty)?,
         })
     }
