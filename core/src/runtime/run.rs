@@ -227,6 +227,7 @@ mod tests {
             }),
             lease: lease.clone(),
             store,
+            store_errors: super::super::StoreErrors::default(),
             render: Arc::new(super::super::OutcomeJson),
             action: "a",
         };
