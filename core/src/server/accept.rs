@@ -28,7 +28,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
@@ -159,11 +159,13 @@ async fn connection(
 }
 
 /// A connection's phase and when it began, in one word: the phase in the top two bits, the
-/// milliseconds since the connection opened below.
+/// milliseconds since the connection opened below. A change of phase wakes the watchdog, whose
+/// deadline may now be earlier.
 #[derive(Debug)]
 struct Clock {
     opened: Instant,
     state: AtomicU64,
+    changed: Notify,
 }
 
 const HEAD: u64 = 0;
@@ -177,6 +179,7 @@ impl Clock {
         Clock {
             opened: Instant::now(),
             state: AtomicU64::new(HEAD << PHASE_SHIFT),
+            changed: Notify::new(),
         }
     }
 
@@ -187,6 +190,7 @@ impl Clock {
     fn set(&self, phase: u64) {
         self.state
             .store(phase << PHASE_SHIFT | self.now(), Ordering::Relaxed);
+        self.changed.notify_one();
     }
 
     /// A byte moved: an idle connection starts a head (read) or stays idle from now (write).
@@ -194,12 +198,15 @@ impl Clock {
         let state = self.state.load(Ordering::Relaxed);
         if state >> PHASE_SHIFT == IDLE {
             let phase = if read { HEAD } else { IDLE };
-            let _ = self.state.compare_exchange(
+            let swapped = self.state.compare_exchange(
                 state,
                 phase << PHASE_SHIFT | self.now(),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
+            if read && swapped.is_ok() {
+                self.changed.notify_one();
+            }
         }
     }
 
@@ -213,14 +220,18 @@ impl Clock {
                 HEAD => (limits.header, "head"),
                 IDLE => (limits.idle, "idle"),
                 _ => {
-                    // Busy: look again later.
-                    tokio::time::sleep(limits.header.min(limits.idle)).await;
+                    // Busy: no limit until the phase changes.
+                    self.changed.notified().await;
                     continue;
                 }
             };
-            tokio::time::sleep_until(self.opened + since + limit).await;
-            if self.state.load(Ordering::Relaxed) == state {
-                return name;
+            tokio::select! {
+                () = tokio::time::sleep_until(self.opened + since + limit) => {
+                    if self.state.load(Ordering::Relaxed) == state {
+                        return name;
+                    }
+                }
+                () = self.changed.notified() => {}
             }
         }
     }
