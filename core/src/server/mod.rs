@@ -238,8 +238,8 @@ impl<S: Send + Sync + 'static> App<S> {
 
     /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests; runs
     /// the background work meanwhile and stops it last. Applies `config`'s slow-client limits:
-    /// [`ServerConfig::header_timeout`], [`ServerConfig::body_timeout`],
-    /// [`ServerConfig::idle_timeout`] and [`ServerConfig::max_connections`] (connections past
+    /// [`ServerConfig::header_timeout()`], [`ServerConfig::body_timeout()`],
+    /// [`ServerConfig::idle_timeout()`] and [`ServerConfig::max_connections()`] (connections past
     /// the cap wait in the listen backlog until one closes).
     ///
     /// # Errors
