@@ -325,6 +325,8 @@ fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> 
 pub struct Runtime<S> {
     state: S,
     store: Arc<dyn IdempotencyStore>,
+    /// Counts the store's failures, for `actionkit_store_errors_total`.
+    store_errors: StoreErrors,
     deadline: Duration,
     form_cache_ttl: Duration,
     actions: BTreeMap<&'static str, Arc<dyn DynAction<S>>>,
@@ -346,6 +348,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         Runtime {
             state,
             store: Arc::new(MemoryStore::new()),
+            store_errors: StoreErrors::default(),
             deadline: DEFAULT_DEADLINE,
             form_cache_ttl: DEFAULT_FORM_CACHE_TTL,
             actions: BTreeMap::new(),
@@ -379,6 +382,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Uses `store` for idempotency.
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// Counts the store's failures into `errors` (the server's metrics).
+    pub(crate) fn store_errors(mut self, errors: StoreErrors) -> Self {
+        self.store_errors = errors;
         self
     }
 
@@ -566,7 +575,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                 return refuse(failure);
             }
             Ok(Claim::Conflict) => return refuse(conflict()),
-            Err(err) => return refuse(store_unavailable(&err)),
+            Err(err) => {
+                self.store_errors.inc();
+                return refuse(store_unavailable(&err));
+            }
         };
         action.runs().fetch_add(1, Ordering::Relaxed);
         let run = Run {
@@ -574,6 +586,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             handler,
             lease,
             store: self.store.clone(),
+            store_errors: self.store_errors.clone(),
             render,
             action: id,
             input: hash,
@@ -590,6 +603,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         }
     }
 }
+
+/// A count of store failures, shared by the runtime and the server's metrics (an atomic behind
+/// an `Arc`: counting allocates nothing).
+pub(crate) type StoreErrors = prometheus_client::metrics::counter::Counter;
 
 /// A boxed `Send` future borrowing from `'a`.
 pub type RefFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

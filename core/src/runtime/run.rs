@@ -33,6 +33,7 @@ pub(super) struct Run {
     pub handler: BoxFuture<HandlerResult>,
     pub lease: Lease,
     pub store: Arc<dyn IdempotencyStore>,
+    pub store_errors: super::StoreErrors,
     pub render: Arc<dyn Render>,
     pub action: &'static str,
     /// The hash of the input, kept with an outcome the store cannot take yet.
@@ -110,6 +111,7 @@ struct Record {
     ctx: Context,
     lease: Lease,
     store: Arc<dyn IdempotencyStore>,
+    store_errors: super::StoreErrors,
     action: &'static str,
     input: InputHash,
     kept: Arc<Kept>,
@@ -132,6 +134,7 @@ impl Record {
             ctx: run.ctx,
             lease: run.lease,
             store: run.store,
+            store_errors: run.store_errors,
             action: run.action,
             input: run.input,
             kept: run.kept,
@@ -146,6 +149,7 @@ impl Record {
         match self.try_store().await {
             Ok(()) => {}
             Err(StoreError::Unavailable { .. }) => {
+                self.store_errors.inc();
                 if let Some(recorded) = &self.recorded {
                     self.kept
                         .keep(self.lease.key(), self.input, recorded.clone());
@@ -280,6 +284,7 @@ mod tests {
             }),
             lease: lease.clone(),
             store,
+            store_errors: super::super::StoreErrors::default(),
             render: Arc::new(super::super::OutcomeJson),
             action: "a",
             input: hash,

@@ -74,9 +74,44 @@ pub struct ServeArgs {
     /// Route prefix, e.g. `/actions`.
     #[arg(long, env = "ACTIONKIT_PREFIX", default_value = "")]
     pub prefix: String,
+    /// Milliseconds a client may take to send a request head.
+    #[arg(long = "header-timeout-ms", env = "ACTIONKIT_HEADER_TIMEOUT_MS", default_value_t = millis(super::DEFAULT_HEADER_TIMEOUT))]
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client may take to send a request body (`408` past it).
+    #[arg(long = "body-timeout-ms", env = "ACTIONKIT_BODY_TIMEOUT_MS", default_value_t = millis(super::DEFAULT_BODY_TIMEOUT))]
+    pub body_timeout_ms: u64,
+    /// Milliseconds a kept-alive connection may wait for its next request.
+    #[arg(long = "idle-timeout-ms", env = "ACTIONKIT_IDLE_TIMEOUT_MS", default_value_t = millis(super::DEFAULT_IDLE_TIMEOUT))]
+    pub idle_timeout_ms: u64,
+    /// The most connections served at once; more wait until one closes.
+    #[arg(long = "max-connections", env = "ACTIONKIT_MAX_CONNECTIONS", default_value_t = super::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Log lines as text (coloured only on a terminal) or as one JSON object per line.
+    #[arg(long = "log-format", env = "ACTIONKIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Each platform's keys.
     #[command(flatten)]
     pub platforms: PlatformArgs,
+}
+
+/// How log lines are written (`ACTIONKIT_LOG_FORMAT`, `--log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, with colours only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, the event's fields at the top level.
+    Json,
+}
+
+impl LogFormat {
+    /// `ACTIONKIT_LOG_FORMAT` (`text` or `json`, any case); text when unset or unknown.
+    pub fn from_env() -> Self {
+        match std::env::var("ACTIONKIT_LOG_FORMAT") {
+            Ok(value) if value.eq_ignore_ascii_case("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -86,6 +121,11 @@ impl std::fmt::Debug for ServeArgs {
             .field("deadline_ms", &self.deadline_ms)
             .field("body_limit", &self.body_limit)
             .field("prefix", &self.prefix)
+            .field("header_timeout_ms", &self.header_timeout_ms)
+            .field("body_timeout_ms", &self.body_timeout_ms)
+            .field("idle_timeout_ms", &self.idle_timeout_ms)
+            .field("max_connections", &self.max_connections)
+            .field("log_format", &self.log_format)
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
@@ -122,10 +162,14 @@ pub struct SignArgs {
 
 impl<S: Send + Sync + 'static> App<S> {
     /// Parses the process's arguments and runs the command. Logs go to stderr (`RUST_LOG`
-    /// filters them, default `info`).
+    /// filters them, default `info`) in `serve`'s `--log-format`.
     pub async fn run_cli(self) -> ExitCode {
-        init_logging();
-        self.run(Cli::parse().command).await
+        let command = Cli::parse().command;
+        match &command {
+            Command::Serve(args) => init_logging_as(args.log_format),
+            _ => init_logging(),
+        }
+        self.run(command).await
     }
 
     /// Runs one command (call [`init_logging`] first for log output).
@@ -158,6 +202,10 @@ impl<S: Send + Sync + 'static> App<S> {
             .store(store)
             .deadline(Duration::from_millis(args.deadline_ms))
             .body_limit(args.body_limit)
+            .header_timeout(Duration::from_millis(args.header_timeout_ms))
+            .body_timeout(Duration::from_millis(args.body_timeout_ms))
+            .idle_timeout(Duration::from_millis(args.idle_timeout_ms))
+            .max_connections(args.max_connections)
             .prefix(args.prefix);
         let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
         let listener = tokio::net::TcpListener::bind(config.addr)
@@ -175,6 +223,10 @@ impl<S: Send + Sync + 'static> App<S> {
             .map_err(|e| e.to_string())?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+const fn millis(duration: Duration) -> u64 {
+    duration.as_millis() as u64
 }
 
 fn store_kind(spec: &str) -> &str {
@@ -229,13 +281,27 @@ fn sign_command(args: &SignArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); [`App::run_cli`] calls it, a binary
-/// with its own parser calls it before [`App::run`]. Does nothing if logging is already set up.
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in the format of
+/// `ACTIONKIT_LOG_FORMAT` ([`LogFormat::from_env`]); [`App::run_cli`] sets logging up itself,
+/// a binary with its own parser calls this (or [`init_logging_as`] with
+/// [`ServeArgs::log_format`]) before [`App::run`]. Does nothing if logging is already set up.
 pub fn init_logging() {
+    init_logging_as(LogFormat::from_env());
+}
+
+/// [`init_logging`] in `format`. Text is coloured only when stderr is a terminal, so a log file
+/// or a collector gets no escape codes.
+pub fn init_logging_as(format: LogFormat) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }

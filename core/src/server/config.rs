@@ -12,6 +12,22 @@ use crate::store::{MemoryStore, Store};
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// The default time a client has to send a whole request head: 10 s. Platforms send a head of a
+/// few hundred bytes at once; a client slower than this is holding a connection, not using it.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a client has to send a whole request body: 30 s, enough for the 1 MiB body
+/// limit at ~35 KB/s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time a kept-alive connection may wait for its next request: 60 s, longer than the
+/// common client pools' own idle timeouts (so the client, not the server, usually closes first).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default most connections served at once: 1 024, within the common 1 024 open-file limit
+/// together with the store's files; more wait in the listen backlog until one closes.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// How to serve: address, route prefix, limits, budget, the idempotency store and the
 /// platforms with their keys.
 ///
@@ -38,12 +54,26 @@ pub struct ServerConfig {
     pub deadline: Duration,
     /// The idempotency store, which also queues deferred work.
     pub store: Arc<dyn Store>,
+    /// How long a client may take to send a request head, from the connection's opening or
+    /// from the first byte after an idle wait (`ACTIONKIT_HEADER_TIMEOUT_MS`).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request body (`ACTIONKIT_BODY_TIMEOUT_MS`); past it
+    /// the request is answered `408` and the connection closed.
+    pub body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request
+    /// (`ACTIONKIT_IDLE_TIMEOUT_MS`).
+    pub idle_timeout: Duration,
+    /// The most connections served at once (`ACTIONKIT_MAX_CONNECTIONS`); more wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
     platforms: Vec<Arc<dyn Platform>>,
 }
 
 impl ServerConfig {
     /// Defaults: `127.0.0.1:8080`, no prefix, 1 MiB bodies, 20 s budget, an in-memory store,
-    /// and every registered platform unconfigured.
+    /// the slow-client limits [`DEFAULT_HEADER_TIMEOUT`], [`DEFAULT_BODY_TIMEOUT`],
+    /// [`DEFAULT_IDLE_TIMEOUT`] and [`DEFAULT_MAX_CONNECTIONS`], and every registered platform
+    /// unconfigured.
     pub fn new() -> Self {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -51,6 +81,10 @@ impl ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             deadline: crate::runtime::DEFAULT_DEADLINE,
             store: Arc::new(MemoryStore::new()),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             platforms: platform::defaults(),
         }
     }
@@ -113,6 +147,30 @@ impl ServerConfig {
         self
     }
 
+    /// Sets how long a client may take to send a request head.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a client may take to send a request body.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a kept-alive connection may wait for its next request.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the most connections served at once (at least 1).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
     /// Sets the route prefix (`/actions` serves `/actions/<platform>/...`).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -133,6 +191,10 @@ impl fmt::Debug for ServerConfig {
             .field("prefix", &self.prefix)
             .field("body_limit", &self.body_limit)
             .field("deadline", &self.deadline)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }

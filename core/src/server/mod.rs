@@ -13,8 +13,10 @@
 //! }
 //! ```
 
+mod accept;
 pub mod cli;
 mod config;
+mod metrics;
 pub(crate) mod pipeline;
 pub(crate) mod response;
 
@@ -27,7 +29,11 @@ use axum::routing::get;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-pub use self::config::{DEFAULT_BODY_LIMIT, ServerConfig};
+pub use self::config::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, ServerConfig,
+};
+use self::metrics::Metrics;
 use self::response::json_response;
 use crate::export::{ExportAction, Exportable, Manifest};
 use crate::form_state::FormDispatch;
@@ -147,7 +153,9 @@ impl<S: Send + Sync + 'static> App<S> {
         }
     }
 
-    /// The routes of `server.md` (every configured platform's, `/healthz`), under
+    /// The routes of `server.md` (every configured platform's, `/healthz` for liveness,
+    /// `/readyz` for readiness — `200` while the store answers, `503` while it does not — and
+    /// `/metrics` in the Prometheus text format), under
     /// `config.prefix`, as an axum router that can be served alone or nested into an existing
     /// app, with the background work the platforms need (run it: see [`Background`]).
     pub fn into_router(self, config: &ServerConfig) -> (Router, Background) {
@@ -158,9 +166,11 @@ impl<S: Send + Sync + 'static> App<S> {
     /// The router, the shared runtime behind it (the simulator reads handler counts from it) and
     /// the background work.
     pub(crate) fn into_parts(self, config: &ServerConfig) -> Parts<S> {
+        let metrics = Arc::new(Metrics::new(config.store.clone()));
         let runtime = Arc::new(
             self.runtime
                 .store(config.store.clone())
+                .store_errors(metrics.store_errors())
                 .deadline(config.deadline),
         );
         let engine: Arc<dyn Engine> = runtime.clone();
@@ -176,7 +186,8 @@ impl<S: Send + Sync + 'static> App<S> {
             routes = routes.merge(pipeline::routes(
                 runtime.clone(),
                 bound.adapter.clone(),
-                config.body_limit,
+                config,
+                metrics.clone(),
             ));
             adapters.push(bound.adapter);
             workers.extend(bound.worker);
@@ -188,6 +199,14 @@ impl<S: Send + Sync + 'static> App<S> {
                 "/healthz",
                 get(|| async { json_response(StatusCode::OK, &json!({"status": "ok"}), None) }),
             )
+            .route("/readyz", {
+                let metrics = metrics.clone();
+                get(move || async move { metrics.ready().await })
+            })
+            .route("/metrics", {
+                let metrics = metrics.clone();
+                get(move || async move { metrics.scrape().await })
+            })
             .fallback(move |method: Method, uri: Uri| async move {
                 pipeline::route_error(&missing, StatusCode::NOT_FOUND, &method, &uri)
             })
@@ -218,7 +237,10 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests; runs
-    /// the background work meanwhile and stops it last.
+    /// the background work meanwhile and stops it last. Applies `config`'s slow-client limits:
+    /// [`ServerConfig::header_timeout()`], [`ServerConfig::body_timeout()`],
+    /// [`ServerConfig::idle_timeout()`] and [`ServerConfig::max_connections()`] (connections past
+    /// the cap wait in the listen backlog until one closes).
     ///
     /// # Errors
     /// When serving fails.
@@ -231,9 +253,7 @@ impl<S: Send + Sync + 'static> App<S> {
         let (router, background) = self.into_router(config);
         let stop = CancellationToken::new();
         let workers = tokio::spawn(background.run(stop.clone()));
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = accept::serve(listener, router, accept::Limits::of(config), shutdown).await;
         stop.cancel();
         let _ = workers.await;
         served

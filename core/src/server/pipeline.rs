@@ -1,7 +1,8 @@
 //! The one request path, for every platform. Read top to bottom, this is what happens to any
 //! request:
 //!
-//! 1. **limit**: the body is buffered up to the configured limit (`413 too_large` past it);
+//! 1. **limit**: the body is buffered up to the configured limit (`413 too_large` past it)
+//!    within the body timeout (`408` past it);
 //! 2. **verify**: the platform checks its signature over the raw bytes (`401 signature`);
 //! 3. **the action exists** (`404 not_found`, in the platform's shape);
 //! 4. **decode**: the platform turns the body into a runtime [`Call`] (`400 invalid_input`);
@@ -15,7 +16,7 @@
 //! Form state follows the same steps 1–4, then [`Runtime::form_state`].
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,6 +26,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::post;
 
+use super::ServerConfig;
+use super::metrics::Metrics;
 use super::response::{action_id, bytes_response, read_body};
 use crate::platform::{Adapter, Dispatch, Endpoint};
 use crate::runtime::{Answer, Failure, FailureKind, Outcome, Render, Runtime};
@@ -34,18 +37,23 @@ struct Serving<S> {
     runtime: Arc<Runtime<S>>,
     adapter: Arc<dyn Adapter>,
     body_limit: usize,
+    body_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
-/// The routes of `adapter`, served by `runtime`.
+/// The routes of `adapter`, served by `runtime`, with `config`'s body limits.
 pub(super) fn routes<S: Send + Sync + 'static>(
     runtime: Arc<Runtime<S>>,
     adapter: Arc<dyn Adapter>,
-    body_limit: usize,
+    config: &ServerConfig,
+    metrics: Arc<Metrics>,
 ) -> Router {
     let serving = Arc::new(Serving {
         runtime,
         adapter: adapter.clone(),
-        body_limit,
+        body_limit: config.body_limit,
+        body_timeout: config.body_timeout,
+        metrics,
     });
     let mut router = Router::new();
     for route in adapter.routes() {
@@ -65,9 +73,13 @@ async fn execute<S: Send + Sync + 'static>(
     let started = Instant::now();
     let action = action_id(action);
     let adapter = &serving.adapter;
+    let mut registered = "";
     let call = admit(&serving, &action, request)
         .await
-        .and_then(|(id, headers, body)| adapter.decode(id, &headers, &body));
+        .and_then(|(id, headers, body)| {
+            registered = id;
+            adapter.decode(id, &headers, &body)
+        });
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
@@ -94,9 +106,20 @@ async fn execute<S: Send + Sync + 'static>(
         }
         Err(failure) => {
             log_refused(adapter.name(), &action, &failure);
+            if registered.is_empty() {
+                registered = serving.runtime.action_id(&action).unwrap_or_default();
+            }
             Answer::rendered(&Outcome::Failure(failure), &**adapter)
         }
     };
+    serving.metrics.record(
+        adapter.name(),
+        registered,
+        answer.label,
+        answer.status,
+        answer.replayed,
+        started,
+    );
     respond(answer)
 }
 
@@ -146,7 +169,17 @@ async fn admit<S: Send + Sync + 'static>(
     request: Request,
 ) -> Result<(&'static str, HeaderMap, Bytes), Failure> {
     let (parts, body) = request.into_parts();
-    let body = read_body(axum::body::to_bytes(body, serving.body_limit).await)?;
+    let read = axum::body::to_bytes(body, serving.body_limit);
+    // A body already here completes on the first poll, before the timer is ever registered.
+    let Ok(body) = tokio::time::timeout(serving.body_timeout, read).await else {
+        let mut failure = Failure::new(
+            FailureKind::InvalidInput,
+            "the request body did not arrive in time",
+        );
+        failure.status = StatusCode::REQUEST_TIMEOUT.as_u16();
+        return Err(failure);
+    };
+    let body = read_body(body)?;
     let headers = parts.headers;
     serving.adapter.verify(&headers, &body, SystemTime::now())?;
     let Some(id) = serving.runtime.action_id(action) else {
@@ -161,7 +194,7 @@ async fn admit<S: Send + Sync + 'static>(
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = bytes_response(status, answer.body, answer.retry_after);
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+    if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
         // The rest of the body is left unread, so hyper closes the connection after the answer:
         // say so, or a client that pools the connection fails its next request on it.
         response

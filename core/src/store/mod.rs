@@ -439,6 +439,20 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// # }).unwrap();
     /// ```
     async fn purge_expired(&self) -> Result<u64, StoreError>;
+
+    /// Whether the store answers now: a cheap round trip that changes nothing (`GET /readyz`).
+    /// The default answers `Ok` at once, right for a store in memory.
+    ///
+    /// ```
+    /// # use actionkit_core::store::{IdempotencyStore, MemoryStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// MemoryStore::new().ping().await?;
+    /// # Ok::<(), actionkit_core::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 macro_rules! forward_store {
@@ -456,6 +470,9 @@ macro_rules! forward_store {
             }
             async fn purge_expired(&self) -> Result<u64, StoreError> {
                 (**self).purge_expired().await
+            }
+            async fn ping(&self) -> Result<(), StoreError> {
+                (**self).ping().await
             }
         }
     )*};

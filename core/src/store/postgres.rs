@@ -418,6 +418,16 @@ impl IdempotencyStore for PostgresStore {
         let removed: i64 = row.try_get(0).map_err(bad_row)?;
         Ok(u64::try_from(removed).unwrap_or_default())
     }
+
+    /// `SELECT 1` on the store's connection (reconnecting if it broke).
+    async fn ping(&self) -> Result<(), StoreError> {
+        let conn = self.conn().await?;
+        conn.client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| StoreError::unavailable("pinging PostgreSQL", e))?;
+        Ok(())
+    }
 }
 
 fn bad_row(e: tokio_postgres::Error) -> StoreError {

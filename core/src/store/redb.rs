@@ -342,6 +342,11 @@ impl IdempotencyStore for RedbStore {
             other => Err(unexpected(other)),
         }
     }
+
+    /// Through the writer thread: a write transaction that opens the tables and is aborted.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.send_unit(Op::Ping).await
+    }
 }
 
 fn unexpected(done: Done) -> StoreError {
@@ -362,6 +367,8 @@ enum Op {
         lease: Lease,
     },
     Purge,
+    /// Changes nothing: proves the writer thread and the file answer.
+    Ping,
     Job(JobOp),
 }
 
@@ -371,7 +378,7 @@ impl Op {
     fn must_be_durable(&self) -> bool {
         match self {
             Op::Complete { .. } | Op::Job(_) => true,
-            Op::Claim { .. } | Op::Release { .. } | Op::Purge => false,
+            Op::Claim { .. } | Op::Release { .. } | Op::Purge | Op::Ping => false,
         }
     }
 }
@@ -649,6 +656,7 @@ impl Writer {
                 *dirty |= removed > 0;
                 Ok(Done::Count(removed))
             }
+            Op::Ping => Ok(Done::Unit),
             Op::Job(op) => jobs.apply(op, now, dirty)?,
         })
     }
