@@ -162,6 +162,8 @@ pub enum FailureKind {
     IdempotencyConflict,
     /// 413: the body is too large.
     TooLarge,
+    /// 408: the request body did not arrive within the server's body timeout.
+    SlowBody,
     /// 404: no such action or route.
     NotFound,
 }
@@ -183,6 +185,7 @@ impl FailureKind {
             FailureKind::InProgress => "in_progress",
             FailureKind::IdempotencyConflict => "idempotency_conflict",
             FailureKind::TooLarge => "too_large",
+            FailureKind::SlowBody => "request_timeout",
             FailureKind::NotFound => "not_found",
         }
     }
@@ -207,6 +210,7 @@ impl FailureKind {
             FailureKind::InProgress => 503,
             FailureKind::IdempotencyConflict => 409,
             FailureKind::TooLarge => 413,
+            FailureKind::SlowBody => 408,
             FailureKind::NotFound => 404,
         }
     }

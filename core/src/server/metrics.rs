@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 
 use super::response::{bytes_response, json_response};
-use crate::runtime::StoreErrors;
+use crate::runtime::{Answer, StoreErrors};
 use crate::store::Store;
 
 /// How long `/readyz` and the queue-depth read at scrape time wait for the store.
@@ -45,6 +45,13 @@ struct CallLabels {
 struct RouteLabels {
     platform: &'static str,
     action: &'static str,
+}
+
+/// One (platform, action)'s duration histogram and success counter, shared with the registry.
+pub(crate) struct RouteMetrics {
+    pub(crate) action: &'static str,
+    duration: Histogram,
+    succeeded: Counter,
 }
 
 /// The server's metrics and the store they probe.
@@ -120,28 +127,60 @@ impl Metrics {
         self.store_errors.clone()
     }
 
-    /// Records one answered call; `action` is a registered id or `""`.
+    /// The handles of one (platform, action), resolved once when the routes are built, so the
+    /// usual answer is recorded without a lookup.
+    pub(crate) fn route(&self, platform: &'static str, action: &'static str) -> RouteMetrics {
+        let succeeded = CallLabels {
+            platform,
+            action,
+            outcome: "success",
+            status: 200,
+        };
+        RouteMetrics {
+            action,
+            duration: self
+                .durations
+                .get_or_create(&RouteLabels { platform, action })
+                .clone(),
+            succeeded: self.requests.get_or_create(&succeeded).clone(),
+        }
+    }
+
+    /// Records one answered call; `action` is a registered id or `""`, `route` its handles
+    /// when it has some.
     pub(crate) fn record(
         &self,
+        route: Option<&RouteMetrics>,
         platform: &'static str,
         action: &'static str,
-        outcome: &'static str,
-        status: u16,
-        replayed: bool,
+        answer: &Answer,
         started: Instant,
     ) {
-        self.requests
-            .get_or_create(&CallLabels {
-                platform,
-                action,
-                outcome,
-                status,
-            })
-            .inc();
-        self.durations
-            .get_or_create(&RouteLabels { platform, action })
-            .observe(started.elapsed().as_secs_f64());
-        if replayed {
+        let (outcome, status) = (answer.label, answer.status);
+        let elapsed = started.elapsed().as_secs_f64();
+        match route {
+            Some(route) if outcome == "success" && status == 200 => {
+                route.succeeded.inc();
+            }
+            _ => {
+                self.requests
+                    .get_or_create(&CallLabels {
+                        platform,
+                        action,
+                        outcome,
+                        status,
+                    })
+                    .inc();
+            }
+        }
+        match route {
+            Some(route) => route.duration.observe(elapsed),
+            None => self
+                .durations
+                .get_or_create(&RouteLabels { platform, action })
+                .observe(elapsed),
+        }
+        if answer.replayed {
             self.replays.inc();
         }
     }

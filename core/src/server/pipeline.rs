@@ -15,7 +15,9 @@
 //!
 //! Form state follows the same steps 1–4, then [`Runtime::form_state`].
 
+use std::future::Future as _;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
@@ -27,7 +29,7 @@ use axum::response::Response;
 use axum::routing::post;
 
 use super::ServerConfig;
-use super::metrics::Metrics;
+use super::metrics::{Metrics, RouteMetrics};
 use super::response::{action_id, bytes_response, read_body};
 use crate::platform::{Adapter, Dispatch, Endpoint};
 use crate::runtime::{Answer, Failure, FailureKind, Outcome, Render, Runtime};
@@ -39,6 +41,8 @@ struct Serving<S> {
     body_limit: usize,
     body_timeout: Duration,
     metrics: Arc<Metrics>,
+    /// Each registered action's metric handles.
+    routes: Vec<RouteMetrics>,
 }
 
 /// The routes of `adapter`, served by `runtime`, with `config`'s body limits.
@@ -48,12 +52,17 @@ pub(super) fn routes<S: Send + Sync + 'static>(
     config: &ServerConfig,
     metrics: Arc<Metrics>,
 ) -> Router {
+    let routes = runtime
+        .actions()
+        .map(|action| metrics.route(adapter.name(), action.id))
+        .collect();
     let serving = Arc::new(Serving {
         runtime,
         adapter: adapter.clone(),
         body_limit: config.body_limit,
         body_timeout: config.body_timeout,
         metrics,
+        routes,
     });
     let mut router = Router::new();
     for route in adapter.routes() {
@@ -112,14 +121,13 @@ async fn execute<S: Send + Sync + 'static>(
             Answer::rendered(&Outcome::Failure(failure), &**adapter)
         }
     };
-    serving.metrics.record(
-        adapter.name(),
-        registered,
-        answer.label,
-        answer.status,
-        answer.replayed,
-        started,
-    );
+    let route = serving
+        .routes
+        .iter()
+        .find(|route| route.action == registered);
+    serving
+        .metrics
+        .record(route, adapter.name(), registered, &answer, started);
     respond(answer)
 }
 
@@ -169,15 +177,11 @@ async fn admit<S: Send + Sync + 'static>(
     request: Request,
 ) -> Result<(&'static str, HeaderMap, Bytes), Failure> {
     let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, serving.body_limit);
-    // A body already here completes on the first poll, before the timer is ever registered.
-    let Ok(body) = tokio::time::timeout(serving.body_timeout, read).await else {
-        let mut failure = Failure::new(
-            FailureKind::InvalidInput,
+    let Some(body) = read_within(body, serving.body_limit, serving.body_timeout).await else {
+        return Err(Failure::new(
+            FailureKind::SlowBody,
             "the request body did not arrive in time",
-        );
-        failure.status = StatusCode::REQUEST_TIMEOUT.as_u16();
-        return Err(failure);
+        ));
     };
     let body = read_body(body)?;
     let headers = parts.headers;
@@ -189,6 +193,22 @@ async fn admit<S: Send + Sync + 'static>(
         ));
     };
     Ok((id, headers, body))
+}
+
+/// The body, read up to `limit`, or `None` past `timeout`. A body already here (the usual case)
+/// is read on the first poll, without making a timer.
+async fn read_within(
+    body: axum::body::Body,
+    limit: usize,
+    timeout: Duration,
+) -> Option<Result<Bytes, axum::Error>> {
+    let read = axum::body::to_bytes(body, limit);
+    tokio::pin!(read);
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(done) => Some(done),
+        Poll::Pending => tokio::time::timeout(timeout, read).await.ok(),
+    }
 }
 
 fn respond(answer: Answer) -> Response {

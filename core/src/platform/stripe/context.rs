@@ -8,6 +8,7 @@
 //! fields are kept, and a context that is not an object reads as all `None`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -38,7 +39,8 @@ use serde_json::value::RawValue;
 /// ```
 #[derive(Clone, Default)]
 pub struct StripeContext {
-    typed: Typed,
+    // Read from `raw` on first use: most calls never look.
+    typed: OnceLock<Typed>,
     raw: Option<Box<RawValue>>,
 }
 
@@ -67,38 +69,46 @@ impl StripeContext {
 
     /// The context from its JSON text as received (`None`: the call had none).
     pub(crate) fn from_raw(raw: Option<Box<RawValue>>) -> Self {
-        let typed = raw
-            .as_deref()
-            // Only an object: serde would read an array into the fields by position.
-            .filter(|raw| raw.get().starts_with('{'))
-            .and_then(|raw| serde_json::from_str::<Typed>(raw.get()).ok())
-            .unwrap_or_default();
-        StripeContext { typed, raw }
+        StripeContext {
+            typed: OnceLock::new(),
+            raw,
+        }
+    }
+
+    fn typed(&self) -> &Typed {
+        self.typed.get_or_init(|| {
+            self.raw
+                .as_deref()
+                // Only an object: serde would read an array into the fields by position.
+                .filter(|raw| raw.get().starts_with('{'))
+                .and_then(|raw| serde_json::from_str::<Typed>(raw.get()).ok())
+                .unwrap_or_default()
+        })
     }
 
     /// The account the call runs for (`stripe_context`, `acct_…`).
     pub fn account(&self) -> Option<&str> {
-        self.typed.account.0.as_deref()
+        self.typed().account.0.as_deref()
     }
 
     /// Whether the call is in live mode (`false`: test mode).
     pub fn livemode(&self) -> Option<bool> {
-        self.typed.livemode.0
+        self.typed().livemode.0
     }
 
     /// The kind of invocation (`type`, e.g. `remote_function`).
     pub fn kind(&self) -> Option<&str> {
-        self.typed.kind.0.as_deref()
+        self.typed().kind.0.as_deref()
     }
 
     /// The invocation's id (`id`).
     pub fn invocation_id(&self) -> Option<&str> {
-        self.typed.invocation_id.0.as_deref()
+        self.typed().invocation_id.0.as_deref()
     }
 
     /// The clock time of the call as sent (`clock_time`; a number is kept as its digits).
     pub fn clock_time(&self) -> Option<&str> {
-        self.typed.clock_time.0.as_deref()
+        self.typed().clock_time.0.as_deref()
     }
 
     /// The whole context as received (`null` when the call had none).
@@ -124,7 +134,7 @@ impl StripeContext {
 
 impl PartialEq for StripeContext {
     fn eq(&self, other: &Self) -> bool {
-        self.typed == other.typed && self.to_value() == other.to_value()
+        self.typed() == other.typed() && self.to_value() == other.to_value()
     }
 }
 
