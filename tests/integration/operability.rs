@@ -92,6 +92,11 @@ async fn metrics_count_calls_replays_and_durations_without_ids() {
         Some(0.0),
         "{text}"
     );
+    assert_eq!(
+        sample(&text, "actionkit_callback_attempts_total"),
+        Some(0.0),
+        "registered, counted by the callback worker: {text}"
+    );
     let count =
         r#"actionkit_request_duration_seconds_count{platform="stripe",action="send_email"}"#;
     assert_eq!(sample(&text, count), Some(3.0), "{text}");

@@ -146,13 +146,45 @@ pub trait Platform: fmt::Debug + Send + Sync + 'static {
     }
 }
 
-/// What a platform binds to: the runtime (type-erased) and the store.
+/// What a platform binds to: the runtime (type-erased), the store, and the counters its
+/// background work reports to the server's `/metrics`.
 #[derive(Clone)]
 pub struct Binding {
     /// The runtime that executes calls.
     pub engine: Arc<dyn Engine>,
     /// The idempotency store, which also queues deferred work.
     pub store: Arc<dyn Store>,
+    /// Counters for background work.
+    pub metrics: WorkMetrics,
+}
+
+/// What a platform's background work counts, exported by the server's `/metrics`
+/// (`actionkit_callback_attempts_total`). A default one counts into nothing registered.
+///
+/// ```
+/// let metrics = actionkit_core::platform::WorkMetrics::default();
+/// metrics.callback_attempt();
+/// assert_eq!(metrics.callback_attempts(), 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct WorkMetrics {
+    callback_attempts: prometheus_client::metrics::counter::Counter,
+}
+
+impl WorkMetrics {
+    pub(crate) fn new(callback_attempts: prometheus_client::metrics::counter::Counter) -> Self {
+        WorkMetrics { callback_attempts }
+    }
+
+    /// One attempt to deliver a deferred callback (whatever its answer).
+    pub fn callback_attempt(&self) {
+        self.callback_attempts.inc();
+    }
+
+    /// Attempts counted so far.
+    pub fn callback_attempts(&self) -> u64 {
+        self.callback_attempts.get()
+    }
 }
 
 impl fmt::Debug for Binding {

@@ -61,6 +61,7 @@ pub(crate) struct Metrics {
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     replays: Counter,
     store_errors: StoreErrors,
+    callback_attempts: Counter,
     queue_depth: Gauge,
     store: Arc<dyn Store>,
 }
@@ -105,6 +106,12 @@ impl Metrics {
             "Store operations that failed (the store was unavailable)",
             store_errors.clone(),
         );
+        let callback_attempts = Counter::default();
+        registry.register(
+            "actionkit_callback_attempts",
+            "Attempts to deliver a deferred callback (epilot's resume), whatever their answer",
+            callback_attempts.clone(),
+        );
         let queue_depth = Gauge::default();
         registry.register(
             "actionkit_callback_queue_depth",
@@ -117,9 +124,15 @@ impl Metrics {
             durations,
             replays,
             store_errors,
+            callback_attempts,
             queue_depth,
             store,
         }
+    }
+
+    /// The counters handed to platforms' background work.
+    pub(crate) fn work(&self) -> crate::platform::WorkMetrics {
+        crate::platform::WorkMetrics::new(self.callback_attempts.clone())
     }
 
     /// The store-error counter, shared with the runtime.

@@ -177,6 +177,7 @@ impl<S: Send + Sync + 'static> App<S> {
         let binding = Binding {
             engine,
             store: config.store.clone(),
+            metrics: metrics.work(),
         };
         let mut routes = Router::new();
         let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();

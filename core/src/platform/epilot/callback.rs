@@ -167,6 +167,7 @@ pub struct CallbackWorker {
     client: reqwest::Client,
     policy: RetryPolicy,
     wake: Arc<Notify>,
+    metrics: crate::platform::WorkMetrics,
 }
 
 impl CallbackWorker {
@@ -186,7 +187,14 @@ impl CallbackWorker {
             client,
             policy,
             wake: Arc::new(Notify::new()),
+            metrics: crate::platform::WorkMetrics::default(),
         }
+    }
+
+    /// Counts its resume attempts into `metrics` (the server's `/metrics`).
+    pub fn metrics(mut self, metrics: crate::platform::WorkMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Wakes the worker at once (after a job was queued).
@@ -315,6 +323,7 @@ impl CallbackWorker {
     /// POSTs exactly `{"resume_token": "…"}` (with only `Content-Type: application/json`, as
     /// epilot's own apps do) and classifies the answer.
     async fn resume(&self, work: &Job) -> Resume {
+        self.metrics.callback_attempt();
         let answered = self
             .client
             .post(&work.callback_url)
@@ -465,13 +474,20 @@ mod tests {
         ] {
             let queue = Arc::new(Recording::default());
             let (url, seen) = receiver(status).await;
+            let counted = crate::platform::WorkMetrics::default();
             let worker = CallbackWorker::new(
                 Arc::new(Runtime::new(())),
                 queue.clone(),
                 RetryPolicy::default(),
-            );
+            )
+            .metrics(counted.clone());
             let (job, lease) = handled_job(&queue, &url).await;
             worker.process(job, lease).await;
+            assert_eq!(
+                counted.callback_attempts(),
+                1,
+                "HTTP {status}: one attempt counted"
+            );
             assert_eq!(*queue.finished.lock().unwrap(), finished, "HTTP {status}");
             assert_eq!(queue.pending().await.unwrap(), pending, "HTTP {status}");
             let seen = seen.lock().unwrap();

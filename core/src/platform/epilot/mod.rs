@@ -181,7 +181,8 @@ impl Platform for Epilot {
 
     fn bind(&self, binding: &Binding) -> Bound {
         let queue: Arc<dyn CallbackQueue> = binding.store.clone();
-        let worker = CallbackWorker::new(binding.engine.clone(), queue.clone(), self.retry);
+        let worker = CallbackWorker::new(binding.engine.clone(), queue.clone(), self.retry)
+            .metrics(binding.metrics.clone());
         let (keys, discovered) = match &self.keys {
             KeyConfig::None => (Keys::None, None),
             KeyConfig::Pinned(verifier) => (Keys::Pinned(verifier.clone()), None),
