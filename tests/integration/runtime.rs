@@ -592,6 +592,7 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
     let _ = std::fs::write(&filler, vec![0u8; 4 << 20]);
     let big = "x".repeat(48 * 1024);
     let mut refused = None;
+    let mut ran = Vec::new();
     for i in 0..200 {
         let id = format!("r_big_{i}");
         let answer = rt.execute(call(&id, json!({"label": big}))).await;
@@ -599,6 +600,7 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
             refused = Some(answer);
             break;
         }
+        ran.push(id);
     }
     let refused = refused.expect("a full disk refuses new ids");
     let failure = refused.outcome.failure().unwrap();
@@ -636,4 +638,11 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
     assert!(again.replayed);
     assert_eq!(again.outcome, done.outcome);
     assert_eq!(effects.attempts("r_done"), 1);
+    // Every call answered 200 while the disk filled is recorded (the last ones were kept in
+    // memory while the disk was full and written once it was not): replayed, never run again.
+    for id in &ran {
+        let again = reopened.execute(call(id, json!({"label": big}))).await;
+        assert!(again.replayed && !again.ran, "{id}: {:?}", again.outcome);
+        assert_eq!(effects.attempts(id), 1, "{id}");
+    }
 }

@@ -18,7 +18,7 @@ use super::kept::Kept;
 use super::{Failure, FailureKind, Outcome, Render};
 use crate::context::Context;
 use crate::handler::{BoxFuture, HandlerResult};
-use crate::store::{IdempotencyStore, InputHash, Lease, Recorded, StoreError};
+use crate::store::{Claim, IdempotencyStore, InputHash, Lease, Recorded, StoreError};
 
 /// What a finished run hands back: the outcome and its rendered bytes (recorded when the
 /// outcome is one that is replayed).
@@ -169,9 +169,24 @@ impl Record {
     async fn try_store(&self) -> Result<(), StoreError> {
         // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
         let store: &dyn IdempotencyStore = &*self.store;
-        match &self.recorded {
-            Some(recorded) => store.complete(&self.lease, recorded).await,
-            None => store.release(&self.lease).await,
+        let Some(recorded) = &self.recorded else {
+            return store.release(&self.lease).await;
+        };
+        match store.complete(&self.lease, recorded).await {
+            // The claim is gone (a store that lost it in a fault, or a lease that expired and
+            // was purged) yet the side effect happened: claim the id again to record it, unless
+            // someone else holds it or it is recorded already.
+            Err(StoreError::LeaseLost) => {
+                match store
+                    .claim(self.lease.key(), &self.input, RECLAIM_LEASE)
+                    .await?
+                {
+                    Claim::Acquired(lease) => store.complete(&lease, recorded).await,
+                    Claim::Replay(_) => Ok(()),
+                    Claim::InProgress { .. } | Claim::Conflict => Err(StoreError::LeaseLost),
+                }
+            }
+            stored => stored,
         }
     }
 
@@ -203,6 +218,9 @@ impl Record {
         tracing::error!(request_id = self.ctx.request_id(), action = self.action, error = %err, "could not record the outcome");
     }
 }
+
+/// The lease taken to record an outcome whose claim the store lost.
+const RECLAIM_LEASE: Duration = Duration::from_secs(30);
 
 /// The longest wait between attempts to record a kept outcome.
 const MAX_STORE_WAIT: Duration = Duration::from_secs(2);
