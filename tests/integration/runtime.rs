@@ -583,13 +583,20 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
     let path = disk.0.join("store.redb");
     let effects = Effects::default();
     let store = Arc::new(RedbStore::open(&path).expect("the store opens"));
-    let rt = runtime(&effects).store(store.clone());
+    let rt = Arc::new(runtime(&effects).store(store.clone()));
     let done = rt.execute(call("r_done", json!({"label": "a"}))).await;
     assert_eq!(done.outcome.status(), 200);
-
     // Fill the filesystem, then write until the store's own free pages are gone too.
     let filler = disk.0.join("filler");
     let _ = std::fs::write(&filler, vec![0u8; 4 << 20]);
+    // A handler that runs through the whole fault: its claim (committed without `fsync`, and
+    // never made durable by a later commit, as the disk is full) must survive the reopen.
+    let slow = json!({"label": "slow", "sleep_ms": 4000});
+    let running = {
+        let (rt, call) = (rt.clone(), call("r_slow", slow.clone()));
+        tokio::spawn(async move { rt.execute(call).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let big = "x".repeat(48 * 1024);
     let mut refused = None;
     let mut ran = Vec::new();
@@ -603,9 +610,9 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
         ran.push(id);
     }
     let refused = refused.expect("a full disk refuses new ids");
-    let failure = refused.outcome.failure().unwrap();
-    assert_eq!(failure.kind, FailureKind::Transient);
-    assert!(failure.retry_after.is_some(), "503 with Retry-After");
+    let refusal = refused.outcome.failure().unwrap();
+    assert_eq!(refusal.kind, FailureKind::Transient);
+    assert!(refusal.retry_after.is_some(), "503 with Retry-After");
     // Completed ids keep replaying while writes fail.
     let replay = rt.execute(call("r_done", json!({"label": "a"}))).await;
     assert!(replay.replayed, "{replay:?}");
@@ -627,9 +634,23 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
     tokio::time::timeout(Duration::from_secs(15), recovered)
         .await
         .expect("writes succeed again within seconds of the space coming back");
+    // The reopened store still knows the running id: a redelivery waits, it does not run again.
+    let redelivered = rt.execute(call("r_slow", slow.clone())).await;
+    assert_eq!(
+        failure(&redelivered.outcome),
+        (503, FailureKind::InProgress),
+        "the handler is still running"
+    );
+    let first = running.await.unwrap();
+    assert_eq!(first.outcome.status(), 200);
+    assert_eq!(effects.attempts("r_slow"), 1);
     // Nothing recorded is lost and the file is valid: a fresh store on it replays.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    drop(rt);
+    drop(
+        Arc::try_unwrap(rt)
+            .ok()
+            .expect("the only handle to the runtime"),
+    );
     drop(store);
     let reopened = runtime(&effects).store(Arc::new(RedbStore::open(&path).expect("reopens")));
     let again = reopened

@@ -252,6 +252,7 @@ impl RedbStoreBuilder {
             outage: false,
             next_reopen: std::time::Instant::now(),
             reopen_wait: FIRST_REOPEN_WAIT,
+            running: std::collections::HashMap::new(),
             receiver,
             retention: self.retention,
             max_batch: self.max_batch,
@@ -408,6 +409,8 @@ struct Writer {
     outage: bool,
     next_reopen: std::time::Instant,
     reopen_wait: Duration,
+    /// The claims this process holds, by key (see [`track`](Self::track)).
+    running: std::collections::HashMap<String, Entry>,
     receiver: mpsc::Receiver<Request>,
     retention: Duration,
     max_batch: usize,
@@ -457,6 +460,7 @@ impl Writer {
             Ok(answers) => {
                 self.wrote();
                 for (request, answer) in batch.into_iter().zip(answers) {
+                    self.track(&request.op, &answer);
                     let _ = request.reply.send(answer);
                 }
             }
@@ -475,6 +479,50 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Keeps the running claims this process holds: they are committed without `fsync`, so a
+    /// reopen after an I/O error would forget them, and [`reopen_if_due`](Self::reopen_if_due)
+    /// writes them back (else a redelivery could claim an id whose handler is still running).
+    fn track(&mut self, op: &Op, answer: &Result<Done, StoreError>) {
+        match (op, answer) {
+            (Op::Claim { key, input, .. }, Ok(Done::Claim(Claim::Acquired(lease)))) => {
+                let running = Entry {
+                    input: *input,
+                    token: *lease.token(),
+                    state: State::Running {
+                        expires_at: lease.expires_at(),
+                    },
+                };
+                self.running.insert(key.clone(), running);
+            }
+            (Op::Complete { lease, .. } | Op::Release { lease }, _) => {
+                self.running.remove(lease.key());
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the running claims back after a reopen, where the file lost them (and they have
+    /// not expired).
+    fn restore_running(&mut self, db: &Database) -> Result<(), ::redb::Error> {
+        let now = SystemTime::now();
+        self.running
+            .retain(|_, entry| entry.is_live(now, Duration::ZERO));
+        if self.running.is_empty() {
+            return Ok(());
+        }
+        let txn = db.begin_write()?;
+        {
+            let mut table = txn.open_table(TABLE)?;
+            for (key, entry) in &self.running {
+                if table.get(key.as_str())?.is_none() {
+                    table.insert(key.as_str(), encode(entry).as_slice())?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Notes a failed write: the file is reopened after a wait that doubles while writes keep
@@ -509,10 +557,18 @@ impl Writer {
         // The file lock is the old handle's until it is dropped.
         self.db = None;
         match Database::create(&self.path) {
-            Ok(db) => {
-                self.db = Some(db);
-                self.broken = None;
-            }
+            Ok(db) => match self.restore_running(&db) {
+                Ok(()) => {
+                    self.db = Some(db);
+                    self.broken = None;
+                }
+                Err(e) => {
+                    self.db = Some(db);
+                    self.next_reopen = std::time::Instant::now() + self.reopen_wait;
+                    self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
+                    self.broken = Some(e.to_string());
+                }
+            },
             Err(e) => {
                 self.next_reopen = std::time::Instant::now() + self.reopen_wait;
                 self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
