@@ -69,9 +69,7 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 #[non_exhaustive]
 pub enum SignatureError {
     /// A required header is absent or empty.
-    #[error(
-        "missing `{header}` header; the request was not signed, or a proxy dropped the header"
-    )]
+    #[error("missing `{header}` header; the request was not signed, or a proxy dropped the header")]
     MissingHeader {
         /// The header's name, e.g. `webhook-id`.
         header: &'static str,

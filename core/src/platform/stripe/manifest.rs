@@ -74,7 +74,6 @@
 //! - Duplicate keys anywhere, and two entries with an id being written, are errors rather than
 //!   guesses.
 
-
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 
 /// The interface every entry declares.
@@ -449,7 +448,6 @@ fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
     }
     Ok(())
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // What is wanted
