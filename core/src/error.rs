@@ -49,6 +49,8 @@ impl ErrorClass {
 /// let err = ActionError::transient("mail service unavailable").retry_after(std::time::Duration::from_secs(30));
 /// assert_eq!((err.status(), err.retry_after_secs()), (503, Some(30)));
 /// ```
+#[derive(thiserror::Error)]
+#[error("{} failure: {message}", failure_kind(*.class))]
 pub struct ActionError {
     class: ErrorClass,
     status: Option<u16>,
@@ -166,21 +168,11 @@ impl fmt::Debug for ActionError {
     }
 }
 
-impl fmt::Display for ActionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let class = match self.class {
-            ErrorClass::Permanent => "permanent",
-            ErrorClass::Transient => "transient",
-        };
-        write!(f, "{class} failure: {}", self.message)
-    }
-}
-
-impl std::error::Error for ActionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+/// The word `ActionError`'s message starts with.
+fn failure_kind(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Permanent => "permanent",
+        ErrorClass::Transient => "transient",
     }
 }
 

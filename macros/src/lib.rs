@@ -19,7 +19,10 @@ use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// Derives [`Action`](../actionkit/trait.Action.html) (and `InputType` and
-/// `schemars::JsonSchema`) for an action's input struct.
+/// `schemars::JsonSchema`) for an action's input struct, and generates its `<Action>Field`,
+/// `<Action>Values` and `<Action>Config` types, its execute glue (`#[action(execute = f)]`) and
+/// its form-state dispatch (providers or `#[action(form_state = f)]`). Everything it reads and
+/// emits is below.
 ///
 #[doc = include_str!("../docs/attributes.md")]
 #[proc_macro_derive(Action, attributes(action, field))]
@@ -32,9 +35,12 @@ pub fn derive_action(input: TokenStream) -> TokenStream {
 /// used as an action input field.
 ///
 /// A struct becomes a nested `object` property (`additionalProperties: false`, its own
-/// `required`); its fields take the schema attributes of `#[field(...)]` (`title`,
-/// `description`, `default`, length, range, pattern and format keywords), not the UI ones. A
-/// unit enum becomes `{"type": "string", "enum": [...]}` with serde's variant names.
+/// `required`); its fields take the schema keywords of `#[field(...)]` (`title`,
+/// `description`, `default`, `min_length`/`max_length`, `pattern`, `format`,
+/// `minimum`/`maximum`, `min_items`/`max_items`), not the UI or form-state ones, and serde's
+/// `rename`, `rename_all`, `default` and `skip`. A unit enum becomes
+/// `{"type": "string", "enum": [...]}` with serde's variant names. Each key, its syntax and its
+/// errors: the attribute reference in the docs of [`derive(Action)`](derive.Action.html).
 ///
 /// ```
 /// use actionkit::InputType;

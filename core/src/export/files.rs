@@ -1,7 +1,6 @@
 //! Computing, writing and checking the export files; what the files are is each platform's
 //! [`export`](crate::platform::Platform::export).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::runtime::ActionInfo;
@@ -62,10 +61,11 @@ impl ExportFile {
 }
 
 /// Why an export failed, or (for [`check`]) which files are stale.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
     /// Reading or writing a file failed.
+    #[error("{}: {source}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -74,6 +74,7 @@ pub enum ExportError {
     },
     /// A file already in the export directory that a platform merges into (its app manifest)
     /// could not be merged into.
+    #[error("{}: {source}", .path.display())]
     Manifest {
         /// The file.
         path: PathBuf,
@@ -81,6 +82,7 @@ pub enum ExportError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Files on disk differ from what would be written (only from [`check`]).
+    #[error("exported files are stale: {}; run the export again\n{diff}", joined(.paths))]
     Stale {
         /// A unified diff of every stale file, from disk to expected.
         diff: String,
@@ -89,31 +91,10 @@ pub enum ExportError {
     },
 }
 
-impl fmt::Display for ExportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExportError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            ExportError::Manifest { path, source } => write!(f, "{}: {source}", path.display()),
-            ExportError::Stale { diff, paths } => {
-                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                write!(
-                    f,
-                    "exported files are stale: {}; run the export again\n{diff}",
-                    names.join(", ")
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for ExportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ExportError::Io { source, .. } => Some(source),
-            ExportError::Manifest { source, .. } => Some(source.as_ref()),
-            ExportError::Stale { .. } => None,
-        }
-    }
+/// The paths of [`ExportError::Stale`], as its message lists them.
+fn joined(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
 }
 
 /// The files an export of `app` into `dir` consists of: every registered platform's files, in

@@ -22,7 +22,8 @@ use crate::store::InputHash;
 /// assert_eq!(err.field(), "/audience_id");
 /// assert_eq!(err.to_string(), "`/audience_id`: missing required field `audience_id`");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{}: {message}", Location(.field))]
 pub struct InputError {
     field: String,
     message: String,
@@ -48,17 +49,19 @@ impl InputError {
     }
 }
 
-impl fmt::Display for InputError {
+/// Where an [`InputError`] is, as its message names it: the pointer in backticks, or `input`
+/// for the input as a whole.
+struct Location<'a>(&'a str);
+
+impl fmt::Display for Location<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "input: {}", self.message)
+        if self.0.is_empty() {
+            f.write_str("input")
         } else {
-            write!(f, "`{}`: {}", self.field, self.message)
+            write!(f, "`{}`", self.0)
         }
     }
 }
-
-impl std::error::Error for InputError {}
 
 /// A compiled input schema that decodes untrusted JSON into a typed input.
 ///

@@ -30,7 +30,6 @@
 //! # Ok::<(), SignatureError>(())
 //! ```
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod keys;
@@ -66,15 +65,17 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 ///     exactly as received");
 /// # Ok::<(), SignatureError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignatureError {
     /// A required header is absent or empty.
+    #[error("missing `{header}` header; the request was not signed, or a proxy dropped the header")]
     MissingHeader {
         /// The header's name, e.g. `webhook-id`.
         header: &'static str,
     },
     /// A header is present but does not have the expected shape.
+    #[error("malformed `{header}` header: {problem}")]
     MalformedHeader {
         /// The header's name.
         header: &'static str,
@@ -82,16 +83,22 @@ pub enum SignatureError {
         problem: &'static str,
     },
     /// The `Stripe-Signature` header has no `t=` entry.
+    #[error("missing `t=` timestamp in `{header}`; pass the header exactly as received")]
     MissingTimestamp {
         /// The header's name.
         header: &'static str,
     },
     /// The timestamp is not a whole number of unix seconds.
+    #[error("the timestamp in `{header}` is not unix seconds (expected digits only)")]
     InvalidTimestamp {
         /// The header holding the timestamp.
         header: &'static str,
     },
     /// The header carries no signature of a version the configured keys can check.
+    #[error(
+        "no {versions} signature in `{header}` (other versions are ignored); configure a key \
+         for the scheme the sender uses"
+    )]
     MissingSignature {
         /// The header's name.
         header: &'static str,
@@ -99,6 +106,11 @@ pub enum SignatureError {
         versions: &'static str,
     },
     /// Signatures were present, but none matched any configured secret or key.
+    #[error(
+        "no signature matched any configured secret ({signatures} signature(s) checked against \
+         {keys} key(s)); check that the secret is the sender's current one and that the raw \
+         body is passed unmodified"
+    )]
     NoMatch {
         /// How many signatures of a checked version the header carried.
         signatures: usize,
@@ -106,6 +118,10 @@ pub enum SignatureError {
         keys: usize,
     },
     /// The signature is authentic, but its timestamp is further in the past than allowed.
+    #[error(
+        "timestamp is {age_secs} s in the past, beyond the {tolerance_secs} s tolerance; the \
+         request was delayed or replayed, or this server's clock is off (check NTP)"
+    )]
     TimestampTooOld {
         /// How old the timestamp is, in seconds.
         age_secs: u64,
@@ -113,6 +129,10 @@ pub enum SignatureError {
         tolerance_secs: u64,
     },
     /// The signature is authentic, but its timestamp is further in the future than allowed.
+    #[error(
+        "timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s tolerance; \
+         this server's or the sender's clock is off (check NTP)"
+    )]
     TimestampInFuture {
         /// How far ahead of the verifier's clock the timestamp is, in seconds.
         ahead_secs: u64,
@@ -120,80 +140,21 @@ pub enum SignatureError {
         tolerance_secs: u64,
     },
     /// A verifier was built without any secret or key.
+    #[error("no signing secret or key configured; pass at least one (several during a rotation)")]
     NoKeys,
     /// A configured secret or key could not be parsed.
+    #[error("invalid signing key: {problem}")]
     InvalidKey {
         /// What is wrong with it (never quotes the key).
         problem: &'static str,
     },
     /// The operating system's random number generator failed while generating a key.
+    #[error(
+        "the operating system's random number generator failed; retry, or create the secret \
+         elsewhere"
+    )]
     Random,
 }
-
-impl fmt::Display for SignatureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingHeader { header } => write!(
-                f,
-                "missing `{header}` header; the request was not signed, or a proxy dropped the \
-                 header"
-            ),
-            Self::MalformedHeader { header, problem } => {
-                write!(f, "malformed `{header}` header: {problem}")
-            }
-            Self::MissingTimestamp { header } => {
-                write!(
-                    f,
-                    "missing `t=` timestamp in `{header}`; pass the header exactly as received"
-                )
-            }
-            Self::InvalidTimestamp { header } => {
-                write!(
-                    f,
-                    "the timestamp in `{header}` is not unix seconds (expected digits only)"
-                )
-            }
-            Self::MissingSignature { header, versions } => write!(
-                f,
-                "no {versions} signature in `{header}` (other versions are ignored); configure \
-                 a key for the scheme the sender uses"
-            ),
-            Self::NoMatch { signatures, keys } => write!(
-                f,
-                "no signature matched any configured secret ({signatures} signature(s) checked \
-                 against {keys} key(s)); check that the secret is the sender's current one and \
-                 that the raw body is passed unmodified"
-            ),
-            Self::TimestampTooOld {
-                age_secs,
-                tolerance_secs,
-            } => write!(
-                f,
-                "timestamp is {age_secs} s in the past, beyond the {tolerance_secs} s tolerance; \
-                 the request was delayed or replayed, or this server's clock is off (check NTP)"
-            ),
-            Self::TimestampInFuture {
-                ahead_secs,
-                tolerance_secs,
-            } => write!(
-                f,
-                "timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s \
-                 tolerance; this server's or the sender's clock is off (check NTP)"
-            ),
-            Self::NoKeys => f.write_str(
-                "no signing secret or key configured; pass at least one (several during a \
-                 rotation)",
-            ),
-            Self::InvalidKey { problem } => write!(f, "invalid signing key: {problem}"),
-            Self::Random => f.write_str(
-                "the operating system's random number generator failed; retry, or create the \
-                 secret elsewhere",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SignatureError {}
 
 /// Parses a unix timestamp: ASCII digits only (no sign, no spaces), fitting in a `u64`.
 fn parse_unix_seconds(value: &str) -> Option<u64> {

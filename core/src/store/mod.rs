@@ -274,13 +274,15 @@ pub enum Claim {
 /// assert!(err.is_unavailable());
 /// assert_eq!(err.to_string(), "idempotency store unavailable: reading a record: disk on fire");
 /// ```
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The lease's token no longer owns its id or job (the lease expired and it was claimed
     /// again, purged, released, retried, or already completed or finished): nothing was changed.
+    #[error("store lease lost: the id or job is no longer owned by this claim")]
     LeaseLost,
     /// I/O or database trouble; the runtime answers with a transient failure (5xx).
+    #[error("idempotency store unavailable: {context}: {source}")]
     Unavailable {
         /// What the store was doing.
         context: &'static str,
@@ -289,6 +291,7 @@ pub enum StoreError {
     },
     /// A store could not be built from its settings (unknown `ACTIONKIT_STORE`, bad table
     /// name…). Only returned by constructors and [`open`], never by the trait's methods.
+    #[error("invalid idempotency store setting: {0}")]
     InvalidConfig(String),
 }
 
@@ -328,31 +331,6 @@ impl StoreError {
     /// ```
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::LeaseLost => {
-                f.write_str("store lease lost: the id or job is no longer owned by this claim")
-            }
-            Self::Unavailable { context, source } => {
-                write!(f, "idempotency store unavailable: {context}: {source}")
-            }
-            Self::InvalidConfig(message) => {
-                write!(f, "invalid idempotency store setting: {message}")
-            }
-        }
-    }
-}
-
-impl StdError for StoreError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            Self::Unavailable { source, .. } => Some(&**source),
-            _ => None,
-        }
     }
 }
 

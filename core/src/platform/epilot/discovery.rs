@@ -90,23 +90,12 @@ impl Default for KeyRefresh {
 /// );
 /// assert!(Epilot::discover("http://127.0.0.1:9000/key").is_ok());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{url}` cannot serve epilot's public key: {problem}")]
 pub struct InvalidKeyUrl {
     url: String,
     problem: &'static str,
 }
-
-impl fmt::Display for InvalidKeyUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` cannot serve epilot's public key: {}",
-            self.url, self.problem
-        )
-    }
-}
-
-impl std::error::Error for InvalidKeyUrl {}
 
 /// Where and how the key is discovered: the part of [`Epilot`](super::Epilot)'s configuration
 /// that [`KeyCache`] is built from at bind time. Validating it fetches nothing.

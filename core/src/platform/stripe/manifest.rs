@@ -74,8 +74,6 @@
 //! - Duplicate keys anywhere, and two entries with an id being written, are errors rather than
 //!   guesses.
 
-use std::fmt;
-
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 
 /// The interface every entry declares.
@@ -140,10 +138,11 @@ pub struct StripeExtension {
 ///      `send_email`; write each extension as a `- ` item under `extensions:`",
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManifestError {
     /// The existing file is not valid YAML.
+    #[error("invalid YAML at line {line}, column {column}: {problem}; {}", syntax_hint(.problem))]
     Syntax {
         /// Line of the problem.
         line: usize,
@@ -153,6 +152,7 @@ pub enum ManifestError {
         problem: String,
     },
     /// A mapping in the file holds the same key twice.
+    #[error("duplicate key `{key}` at line {line}, column {column}; keep only one of them")]
     DuplicateKey {
         /// The repeated key.
         key: String,
@@ -162,11 +162,19 @@ pub enum ManifestError {
         column: usize,
     },
     /// The file holds more than one YAML document.
+    #[error(
+        "the manifest holds more than one YAML document (another starts at line {line}); keep \
+         only the app manifest in `stripe-app.yaml`"
+    )]
     MultipleDocuments {
         /// Line where the second document starts.
         line: usize,
     },
     /// The top level of the file is not a mapping.
+    #[error(
+        "the top level of the manifest (line {line}, column {column}) must be a mapping of keys \
+         such as `id:` and `extensions:`, found {found}"
+    )]
     NotAMapping {
         /// Line of the top-level value.
         line: usize,
@@ -176,6 +184,10 @@ pub enum ManifestError {
         found: String,
     },
     /// `extensions` holds something other than a list.
+    #[error(
+        "`extensions` at line {line}, column {column} must be a list of `- id: …` entries, found \
+         {found}; write each extension as a `- ` item under `extensions:`"
+    )]
     ExtensionsNotASequence {
         /// Line of the value of `extensions`.
         line: usize,
@@ -186,6 +198,10 @@ pub enum ManifestError {
     },
     /// Several entries of `extensions` carry an id being written, so which one to update is
     /// ambiguous.
+    #[error(
+        "extension `{id}` appears more than once in `extensions` (again at line {line}, column \
+         {column}); remove the duplicate entry"
+    )]
     DuplicateEntry {
         /// The repeated id.
         id: String,
@@ -195,6 +211,7 @@ pub enum ManifestError {
         column: usize,
     },
     /// An extension passed to [`merge`] is invalid; nothing was read or written.
+    #[error("extension `{id}`: {problem}")]
     InvalidExtension {
         /// The extension's id, as given.
         id: String,
@@ -202,6 +219,7 @@ pub enum ManifestError {
         problem: String,
     },
     /// A managed value is written in a way this module does not edit.
+    #[error("cannot edit the manifest at line {line}, column {column}: {problem}")]
     Unsupported {
         /// Line of the value.
         line: usize,
@@ -243,71 +261,6 @@ impl ManifestError {
         }
     }
 }
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Syntax {
-                line,
-                column,
-                problem,
-            } => {
-                write!(
-                    f,
-                    "invalid YAML at line {line}, column {column}: {problem}; {}",
-                    syntax_hint(problem)
-                )
-            }
-            Self::DuplicateKey { key, line, column } => {
-                write!(
-                    f,
-                    "duplicate key `{key}` at line {line}, column {column}; keep only one of them"
-                )
-            }
-            Self::MultipleDocuments { line } => write!(
-                f,
-                "the manifest holds more than one YAML document (another starts at line {line}); keep \
-                 only the app manifest in `stripe-app.yaml`"
-            ),
-            Self::NotAMapping {
-                line,
-                column,
-                found,
-            } => write!(
-                f,
-                "the top level of the manifest (line {line}, column {column}) must be a mapping of keys \
-                 such as `id:` and `extensions:`, found {found}"
-            ),
-            Self::ExtensionsNotASequence {
-                line,
-                column,
-                found,
-            } => write!(
-                f,
-                "`extensions` at line {line}, column {column} must be a list of `- id: …` entries, found \
-                 {found}; write each extension as a `- ` item under `extensions:`"
-            ),
-            Self::DuplicateEntry { id, line, column } => write!(
-                f,
-                "extension `{id}` appears more than once in `extensions` (again at line {line}, column \
-                 {column}); remove the duplicate entry"
-            ),
-            Self::InvalidExtension { id, problem } => write!(f, "extension `{id}`: {problem}"),
-            Self::Unsupported {
-                line,
-                column,
-                problem,
-            } => {
-                write!(
-                    f,
-                    "cannot edit the manifest at line {line}, column {column}: {problem}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for ManifestError {}
 
 /// What to do about the parser's complaint, in the user's terms.
 fn syntax_hint(problem: &str) -> &'static str {
@@ -472,7 +425,7 @@ fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
                 "the name is empty; give the action a display name".into(),
             );
         }
-        if !is_semver(&ext.version) {
+        if semver::Version::parse(&ext.version).is_err() {
             return invalid(
                 ext,
                 format!(
@@ -494,35 +447,6 @@ fn validate(extensions: &[StripeExtension]) -> Result<(), ManifestError> {
         }
     }
     Ok(())
-}
-
-/// `MAJOR.MINOR.PATCH`, with optional `-pre.release` and `+build` parts (semver 2.0.0).
-fn is_semver(version: &str) -> bool {
-    fn numeric(part: &str) -> bool {
-        !part.is_empty()
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && (part == "0" || !part.starts_with('0'))
-    }
-    fn identifiers(parts: &str, pre_release: bool) -> bool {
-        parts.split('.').all(|id| {
-            !id.is_empty()
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && (!pre_release || !id.bytes().all(|b| b.is_ascii_digit()) || numeric(id))
-        })
-    }
-    let (rest, build) = match version.split_once('+') {
-        Some((rest, build)) => (rest, Some(build)),
-        None => (version, None),
-    };
-    let (core, pre) = match rest.split_once('-') {
-        Some((core, pre)) => (core, Some(pre)),
-        None => (rest, None),
-    };
-    let mut numbers = core.split('.');
-    let core_ok = (0..3).all(|_| numbers.next().is_some_and(numeric)) && numbers.next().is_none();
-    core_ok
-        && pre.is_none_or(|p| identifiers(p, true))
-        && build.is_none_or(|b| identifiers(b, false))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2121,6 +2045,7 @@ post_install_action:
             err.to_string(),
             "extension `a`: the id is given twice; pass each extension once"
         );
+        let is_semver = |v: &str| semver::Version::parse(v).is_ok();
         assert!(is_semver("1.2.3-rc.1+build.5") && !is_semver("1.2.3-01") && !is_semver("1.2"));
     }
 
