@@ -3,6 +3,7 @@
 
 #![no_main]
 
+use actionkit::platform::stripe::StripeContext;
 use actionkit::platform::stripe::wire::{
     decode_execute, decode_execute_raw, decode_form_state, error_body,
 };
@@ -37,6 +38,23 @@ fuzz_target!(|body: &[u8]| {
             // An accepted body is a JSON object with the same `id`.
             let value: Value = serde_json::from_slice(body).expect("accepted body is JSON");
             assert_eq!(value["id"], Value::String(execute.id));
+            // Whatever the context holds, reading it typed never panics, and a typed field is
+            // the context's own string (under either spelling).
+            let context = StripeContext::from_value(&execute.context);
+            if let Some(account) = context.account() {
+                let sent = [
+                    &execute.context["stripe_context"],
+                    &execute.context["stripeContext"],
+                ];
+                assert!(sent.iter().any(|v| v.as_str() == Some(account)));
+            }
+            let _ = (
+                context.livemode(),
+                context.kind(),
+                context.invocation_id(),
+                context.clock_time(),
+            );
+            assert_eq!(context.to_value(), execute.context);
         }
         Err(failure) => refused(&failure),
     }
