@@ -45,10 +45,11 @@ pub mod __private {
     pub use ::schemars;
     pub use ::serde;
     pub use ::serde_json;
+    pub use ::tokio::time::Instant;
 
     pub use crate::action::ActionModel;
     pub use crate::context::Context;
-    pub use crate::form_state::engine::{dependency, tolerant};
+    pub use crate::form_state::engine::{dependency, tolerant, whole_form};
     pub use crate::form_state::{
         Content, DynamicField, DynamicKind, FieldError, FormAction, FormConfig, FormDispatch,
         FormField, FormMemo, FormRequest, FormState, FormStateRequest, FormStateResponse,

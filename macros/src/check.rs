@@ -487,6 +487,19 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
             "a whole-form handler replaces the field providers; remove `form_state`, or the `options = ...` / `schema = ...` of the fields",
         );
     }
+    if let Some(budget) = &cont.attrs.form_state_budget_ms {
+        if budget.value == 0 {
+            cx.error(
+                budget.span,
+                "`form_state_budget_ms` must be at least 1; a zero budget would time every look-up out",
+            );
+        } else if cont.attrs.form_state.is_none() && !any_provider {
+            cx.error(
+                budget.key,
+                "`form_state_budget_ms` needs form state; name a provider with `#[field(options = my_fn)]` or `#[field(schema = my_fn)]`, or a whole-form handler with `#[action(form_state = my_fn)]`",
+            );
+        }
+    }
     let mut variants: HashMap<String, &syn::Ident> = HashMap::new();
     for field in &fields {
         let variant = crate::case::RenameRule::Pascal.apply_to_field(&field.rust_name());

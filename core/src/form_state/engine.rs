@@ -62,8 +62,18 @@ impl<S> std::fmt::Debug for DynamicField<S> {
     }
 }
 
+/// What one look-up answers: content or the field's error.
+type LookUp = Result<Content, FieldError>;
+
+/// Where waiters of an in-flight look-up read its answer (`None` until it is done).
+type Flight = tokio::sync::watch::Receiver<Option<LookUp>>;
+
 /// Per-process memo of provider answers, keyed by (action, field, dependency values), each
-/// kept for a TTL. Failures are never memoised.
+/// kept for a TTL, and the look-ups in flight. Failures are never memoised.
+///
+/// Concurrent identical look-ups share one provider call (single-flight), across form-state
+/// calls too: the provider runs on its own task, which fills the memo when it finishes, even
+/// after the call that started it has answered with a timeout.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,17 +84,20 @@ impl<S> std::fmt::Debug for DynamicField<S> {
 pub struct FormMemo {
     ttl: Duration,
     entries: Mutex<HashMap<MemoKey, (Instant, Content)>>,
+    in_flight: Mutex<HashMap<MemoKey, Flight>>,
 }
 
 /// How many answers a memo keeps before it drops expired ones (and, if still full, all).
 const MEMO_CAPACITY: usize = 10_000;
 
 impl FormMemo {
-    /// A memo keeping answers for `ttl` (zero disables it).
+    /// A memo keeping answers for `ttl` (zero disables it; identical concurrent look-ups are
+    /// still shared).
     pub fn new(ttl: Duration) -> Self {
         FormMemo {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -114,6 +127,86 @@ impl FormMemo {
         }
         entries.insert(key, (Instant::now(), content));
     }
+
+    /// The memoised answer, or the flight to wait on: joins one already in the air, else
+    /// starts `start()` on its own task. The task outlives its caller's deadline, fills the
+    /// memo on success and leaves the in-flight table however it ends (a panic included).
+    fn look_up(
+        self: &Arc<Self>,
+        key: MemoKey,
+        start: impl FnOnce() -> ProviderFuture,
+    ) -> Result<Content, Flight> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        // Read under the in-flight lock: a flight lands in the memo before it leaves the table,
+        // so a key is always found in one of the two while its answer is fresh.
+        if let Some(content) = self.get(&key) {
+            return Ok(content);
+        }
+        if let Some(flight) = in_flight.get(&key) {
+            return Err(flight.clone());
+        }
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        in_flight.insert(key.clone(), rx.clone());
+        drop(in_flight);
+        let landing = Landing {
+            memo: Arc::clone(self),
+            key,
+            tx,
+        };
+        let future = start();
+        tokio::spawn(async move {
+            let result = future.await;
+            landing.land(result);
+        });
+        Err(rx)
+    }
+}
+
+/// The end of one flight: answers its waiters, fills the memo, leaves the in-flight table. When
+/// dropped without landing (the provider panicked), the waiters see the sender gone.
+struct Landing {
+    memo: Arc<FormMemo>,
+    key: MemoKey,
+    tx: tokio::sync::watch::Sender<Option<LookUp>>,
+}
+
+impl Landing {
+    fn land(self, result: LookUp) {
+        if let Ok(content) = &result {
+            self.memo.put(self.key.clone(), content.clone());
+        }
+        self.tx.send_replace(Some(result));
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(field = self.key.0, "a form-state provider panicked");
+        }
+        let mut in_flight = self
+            .memo
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        in_flight.remove(&self.key);
+    }
+}
+
+/// Waits for a flight until `deadline`.
+async fn arrival(mut flight: Flight, deadline: Instant) -> LookUp {
+    match tokio::time::timeout_at(deadline, flight.wait_for(Option::is_some)).await {
+        Ok(Ok(answer)) => answer.clone().expect("waited for an answer"),
+        Ok(Err(_)) => Err(FieldError::new(
+            "the look-up failed unexpectedly; try again",
+        )),
+        Err(_) => Err(timed_out()),
+    }
+}
+
+/// The error of a field whose look-up missed the form-state budget.
+fn timed_out() -> FieldError {
+    FieldError::new("the look-up timed out; try again in a moment")
 }
 
 /// Parses the wire request for action `A`: an unknown `changed_field` is refused.
@@ -195,7 +288,8 @@ fn dependents<S>(fields: &[DynamicField<S>], changed: &str) -> BTreeSet<&'static
 }
 
 /// Answers a form-state request from the action's providers; see the module docs for the
-/// behaviour.
+/// behaviour. Look-ups not done by `deadline` give their field a timeout error (a saved value
+/// is kept) and go on in the background to fill the memo.
 ///
 /// # Errors
 /// Only for an unknown `changed_field`; provider failures become field errors.
@@ -204,6 +298,7 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     wire: FormStateRequest,
     fields: &'static [DynamicField<S>],
     memo: Arc<FormMemo>,
+    deadline: Instant,
 ) -> Result<FormStateResponse, InputError> {
     let request = request::<A>(wire)?;
     let mut values = request.raw;
@@ -229,35 +324,53 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
             field.name,
             serde_json::to_string(&deps).expect("JSON values serialise"),
         );
-        match memo.get(&key) {
-            Some(content) => fill(&mut config, slot_field, &values, Ok(content)),
-            None => pending.push((
-                field,
-                slot_field,
-                key,
-                tokio::spawn((field.provider)(state.clone(), values.clone())),
-            )),
+        match memo.look_up(key, || (field.provider)(state.clone(), values.clone())) {
+            Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
+            Err(flight) => pending.push((slot_field, flight)),
         }
     }
-    for (field, slot_field, key, task) in pending {
-        let result = match task.await {
-            Ok(result) => result,
-            Err(err) => {
-                tracing::error!(field = field.name, error = %err, "a form-state provider panicked");
-                Err(FieldError::new(
-                    "the look-up failed unexpectedly; try again",
-                ))
-            }
-        };
-        if let Ok(content) = &result {
-            memo.put(key, content.clone());
-        }
+    // The deadline is absolute, so waiting for the flights one after another waits no longer
+    // than the slowest of them, capped at the deadline.
+    for (slot_field, flight) in pending {
+        let result = arrival(flight, deadline).await;
         fill(&mut config, slot_field, &values, result);
     }
     Ok(FormStateResponse {
         values,
         config: config.to_wire(),
     })
+}
+
+/// Runs a whole-form handler within `deadline`: past it, the answer is the request's values
+/// unchanged and every dynamic field with the timeout error.
+///
+/// # Errors
+/// Only for an unknown `changed_field`.
+pub async fn whole_form<A: FormAction, F>(
+    wire: FormStateRequest,
+    deadline: Instant,
+    handler: impl FnOnce(FormRequest<A>) -> F,
+) -> Result<FormStateResponse, InputError>
+where
+    F: std::future::Future<Output = super::FormState<A>>,
+{
+    let request = request::<A>(wire)?;
+    let values = request.raw.clone();
+    match tokio::time::timeout_at(deadline, handler(request)).await {
+        Ok(answer) => Ok(answer.into_response()),
+        Err(_) => {
+            let mut config = A::Config::__empty();
+            for field in A::Field::ALL {
+                if let Some(mut slot) = config.slot_mut(*field) {
+                    slot.state().error = Some(timed_out().message().to_owned());
+                }
+            }
+            Ok(FormStateResponse {
+                values,
+                config: config.to_wire(),
+            })
+        }
+    }
 }
 
 fn fill<F: FormField>(

@@ -17,12 +17,21 @@
 //! `error` only; providers run concurrently; answers are memoised per (field, dependency values)
 //! for a TTL ([`FormMemo`]) so unrelated look-ups are not repeated.
 //!
+//! Every call has a budget (400 ms by default: `ServerConfig::form_state_budget`, or
+//! `#[action(form_state_budget_ms = …)]` for one action). A look-up not done by then gives its
+//! field an `error` saying it timed out (a saved value is kept) while the other fields answer
+//! normally; the look-up itself goes on in the background and fills the memo, so the next call
+//! (the builder asks again on the next change) answers from it. Identical look-ups in flight at
+//! the same time, from one call or several, share one provider call.
+//!
 //! A provider takes `State<T>` first when the action declares `#[action(state = T)]`, then its
 //! declared dependencies in order, each as a reference to the field's type (`&str` for a
 //! `String`), and returns `Result<Options, FieldError>` or `Result<Schema, FieldError>`.
 //!
 //! For logic the declarative form cannot say, `#[action(form_state = f)]` names one whole-form
-//! handler `async fn f([State<T>,] req: FormRequest<A>) -> FormState<A>` instead.
+//! handler `async fn f([State<T>,] req: FormRequest<A>) -> FormState<A>` instead. It has the same
+//! budget: past it, the answer is the values unchanged and every dynamic field with the timeout
+//! error.
 
 mod content;
 #[doc(hidden)]
@@ -90,11 +99,17 @@ pub trait FormDispatch<S>: FormAction {
     /// Whether the action has form state (providers or a whole-form handler).
     const HAS_FORM_STATE: bool;
 
-    /// Answers one form-state request, or `None` when the action has no form state.
+    /// The action's own form-state budget (`#[action(form_state_budget_ms = …)]`), `None` for
+    /// the app's.
+    const FORM_STATE_BUDGET: Option<std::time::Duration> = None;
+
+    /// Answers one form-state request by `deadline`, or `None` when the action has no form
+    /// state.
     fn form_state(
         state: &S,
         request: FormStateRequest,
         memo: &std::sync::Arc<FormMemo>,
+        deadline: tokio::time::Instant,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
 }
 

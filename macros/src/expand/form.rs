@@ -191,12 +191,12 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
                 _memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                deadline: ::actionkit::__private::Instant,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
-                ::std::boxed::Box::pin(async move {
-                    let request = ::actionkit::__private::form_request::<#ident>(request)?;
+                ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, deadline, move |request| async move {
                     let answer: ::actionkit::__private::FormState<#ident> = #call.await;
-                    ::core::result::Result::Ok(answer.into_response())
-                })
+                    answer
+                }))
             }
         }
     } else if !providers.is_empty() {
@@ -233,27 +233,33 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
                 memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                deadline: ::actionkit::__private::Instant,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
                 static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
-                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo))
+                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, deadline))
             }
         }
     } else {
         TokenStream::new()
     };
     let has_form_state = !body.is_empty();
+    let budget = cont.attrs.form_state_budget_ms.as_ref().map(|ms| {
+        let ms = ms.value;
+        quote!(const FORM_STATE_BUDGET: ::core::option::Option<::core::time::Duration> = ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));)
+    });
     let (bound, call) = match (&cont.attrs.state, has_form_state) {
         (_, false) => (quote!(), quote!(::core::option::Option::None)),
         (Some(_), true) => (
             quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo)))),
+            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo), deadline))),
         ),
         (None, true) => (
             quote!(),
             quote!(::core::option::Option::Some(__actionkit_form_state(
                 (),
                 request,
-                ::std::sync::Arc::clone(memo)
+                ::std::sync::Arc::clone(memo),
+                deadline
             ))),
         ),
     };
@@ -267,11 +273,13 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
         {
             const HAS_FORM_STATE: bool = #has_form_state;
+            #budget
 
             fn form_state(
                 state: &__S,
                 request: ::actionkit::__private::FormStateRequest,
                 memo: &::std::sync::Arc<::actionkit::__private::FormMemo>,
+                deadline: ::actionkit::__private::Instant,
             ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
                 #call
             }
