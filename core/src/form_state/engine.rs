@@ -449,6 +449,34 @@ mod tests {
         assert!(dependents(&fields, "d").is_empty());
     }
 
+    #[tokio::test]
+    async fn a_panicking_look_up_leaves_the_flight_table_and_is_not_memoised() {
+        let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
+        let key = ("f", String::from("[]"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let flight = memo
+            .look_up(key.clone(), || Box::pin(async { panic!("provider bug") }))
+            .expect_err("nothing memoised yet");
+        let failed = arrival(flight, deadline).await.expect_err("a panic is an error");
+        assert_eq!(failed.message(), "the look-up failed unexpectedly; try again");
+        assert!(memo.in_flight.lock().unwrap().is_empty());
+        let flight = memo
+            .look_up(key.clone(), || provider((), Map::new()))
+            .expect_err("the failure was not memoised");
+        assert!(arrival(flight, deadline).await.is_ok());
+        assert!(memo.look_up(key, || unreachable!()).is_ok(), "now memoised");
+    }
+
+    #[tokio::test]
+    async fn waiting_stops_at_the_deadline() {
+        let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
+        let flight = memo
+            .look_up(("f", String::new()), || Box::pin(std::future::pending()))
+            .expect_err("in flight");
+        let result = arrival(flight, Instant::now() + Duration::from_millis(10)).await;
+        assert_eq!(result, Err(timed_out()));
+    }
+
     #[test]
     fn stale_values_are_found() {
         let options: Options = [super::super::Choice::new("a", "A")].into_iter().collect();
