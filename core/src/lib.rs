@@ -45,7 +45,6 @@ pub mod __private {
     pub use ::schemars;
     pub use ::serde;
     pub use ::serde_json;
-    pub use ::tokio::time::Instant;
 
     pub use crate::action::ActionModel;
     pub use crate::context::Context;
@@ -55,7 +54,7 @@ pub mod __private {
         FormField, FormMemo, FormRequest, FormState, FormStateRequest, FormStateResponse,
         FormValues, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
     };
-    pub use crate::form_state::{dispatch, request as form_request};
+    pub use crate::form_state::{Provider, dispatch, request as form_request};
     pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::schema::{
         ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,

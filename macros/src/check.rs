@@ -477,6 +477,10 @@ fn layout(cx: &mut Ctxt, cont: &Container) -> Layout {
 }
 
 /// Providers, dependencies and the whole-form handler.
+/// The most arguments a provider takes besides its `Context`: `State<T>` and the dependencies
+/// (the `Provider` impls of the core crate go this far).
+const MAX_PROVIDER_ARGS: usize = 12;
+
 fn check_form_state(cx: &mut Ctxt, cont: &Container) {
     let fields: Vec<&Field> = cont.fields().collect();
     let names: Vec<String> = fields.iter().map(|f| f.rust_name()).collect();
@@ -526,6 +530,15 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
                 cx.error(
                     span,
                     format!("`{}` is a `{flag}` but nothing computes it; name a provider with `{key} = my_fn`, or a whole-form handler with `#[action(form_state = my_fn)]`", field.rust_name()),
+                );
+            }
+        }
+        if let Some(depends) = &a.depends_on {
+            let max = MAX_PROVIDER_ARGS - usize::from(cont.attrs.state.is_some());
+            if depends.value.len() > max {
+                cx.error(
+                    depends.key,
+                    format!("a provider reads at most {max} dependencies here; group related fields into one object field"),
                 );
             }
         }

@@ -12,7 +12,7 @@ use actionkit::platform::stripe::Stripe;
 use actionkit::server::{App, ServerConfig};
 use actionkit::signature::stripe;
 use actionkit::store::MemoryStore;
-use actionkit::{Action, ActionError, State};
+use actionkit::{Action, ActionError, Context, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -32,6 +32,8 @@ struct Lookups {
     country_ms: Arc<AtomicU64>,
     /// How long the whole-form handler takes, in milliseconds.
     form_ms: Arc<AtomicU64>,
+    /// What the carrier look-up saw of its context: platform, request id, time left.
+    seen: Arc<std::sync::Mutex<Option<(&'static str, String, Duration)>>>,
 }
 
 /// Ship a parcel.
@@ -68,7 +70,13 @@ async fn currencies(State(_): State<Lookups>) -> Result<Options, FieldError> {
     Ok(options(&["EUR", "USD"]))
 }
 
-async fn carriers(State(_): State<Lookups>, currency: &str) -> Result<Options, FieldError> {
+async fn carriers(
+    ctx: Context,
+    State(lookups): State<Lookups>,
+    currency: &str,
+) -> Result<Options, FieldError> {
+    *lookups.seen.lock().unwrap() =
+        Some((ctx.platform(), ctx.request_id().to_owned(), ctx.remaining()));
     Ok(options(&[&format!("post-{currency}")]))
 }
 
@@ -131,7 +139,10 @@ async fn serve(lookups: Lookups, config: ServerConfig) -> Served {
 impl Served {
     /// One signed `get_form_state` call: status, body and how long the answer took.
     async fn form(&self, action: &str, values: Value) -> (u16, Value, Duration) {
-        let body = serde_json::to_vec(&json!({"values": values, "changed_field": null})).unwrap();
+        let body = serde_json::to_vec(
+            &json!({"id": "req_form_1", "values": values, "changed_field": null}),
+        )
+        .unwrap();
         let started = Instant::now();
         let response = self
             .client
@@ -184,6 +195,13 @@ async fn a_hanging_look_up_is_a_timeout_on_its_field_and_the_others_answer() {
     assert_eq!(
         body["config"]["carrier"]["options"],
         json!([{"value": "post-EUR", "label": "post-EUR"}])
+    );
+    // The carrier provider takes a `Context` first.
+    let (platform, request_id, remaining) = lookups.seen.lock().unwrap().clone().expect("called");
+    assert_eq!((platform, request_id.as_str()), ("stripe", "req_form_1"));
+    assert!(
+        remaining > Duration::ZERO && remaining <= Duration::from_millis(400),
+        "the time left of the budget: {remaining:?}"
     );
     let _ = server.stop.send(());
 }

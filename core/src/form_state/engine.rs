@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::content::{FieldError, Options, Schema};
 use super::wire::{FormStateRequest, FormStateResponse, SlotMut};
 use super::{FormAction, FormConfig, FormField, FormRequest};
+use crate::context::Context;
 use crate::handler::BoxFuture;
 use crate::schema::InputError;
 
@@ -49,8 +50,8 @@ pub struct DynamicField<S> {
     pub kind: DynamicKind,
     /// Serde names of the fields it depends on.
     pub depends_on: &'static [&'static str],
-    /// The generated glue.
-    pub provider: fn(S, Map<String, Value>) -> ProviderFuture,
+    /// The generated glue: state, values, and the call's context.
+    pub provider: fn(S, Map<String, Value>, Context) -> ProviderFuture,
 }
 
 impl<S> std::fmt::Debug for DynamicField<S> {
@@ -288,8 +289,9 @@ fn dependents<S>(fields: &[DynamicField<S>], changed: &str) -> BTreeSet<&'static
 }
 
 /// Answers a form-state request from the action's providers; see the module docs for the
-/// behaviour. Look-ups not done by `deadline` give their field a timeout error (a saved value
-/// is kept) and go on in the background to fill the memo.
+/// behaviour. Look-ups not done by the context's deadline give their field a timeout error (a
+/// saved value is kept) and go on in the background to fill the memo; a provider taking a
+/// `Context` gets `ctx` (the one of the call that started the look-up).
 ///
 /// # Errors
 /// Only for an unknown `changed_field`; provider failures become field errors.
@@ -298,8 +300,9 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     wire: FormStateRequest,
     fields: &'static [DynamicField<S>],
     memo: Arc<FormMemo>,
-    deadline: Instant,
+    ctx: Context,
 ) -> Result<FormStateResponse, InputError> {
+    let deadline = ctx.deadline();
     let request = request::<A>(wire)?;
     let mut values = request.raw;
     if let Some(changed) = request.changed {
@@ -324,7 +327,9 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
             field.name,
             serde_json::to_string(&deps).expect("JSON values serialise"),
         );
-        match memo.look_up(key, || (field.provider)(state.clone(), values.clone())) {
+        match memo.look_up(key, || {
+            (field.provider)(state.clone(), values.clone(), ctx.clone())
+        }) {
             Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
             Err(flight) => pending.push((slot_field, flight)),
         }
@@ -341,14 +346,14 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     })
 }
 
-/// Runs a whole-form handler within `deadline`: past it, the answer is the request's values
+/// Runs a whole-form handler within the context's deadline: past it, the answer is the request's values
 /// unchanged and every dynamic field with the timeout error.
 ///
 /// # Errors
 /// Only for an unknown `changed_field`.
 pub async fn whole_form<A: FormAction, F>(
     wire: FormStateRequest,
-    deadline: Instant,
+    ctx: Context,
     handler: impl FnOnce(FormRequest<A>) -> F,
 ) -> Result<FormStateResponse, InputError>
 where
@@ -356,7 +361,7 @@ where
 {
     let request = request::<A>(wire)?;
     let values = request.raw.clone();
-    match tokio::time::timeout_at(deadline, handler(request)).await {
+    match tokio::time::timeout_at(ctx.deadline(), handler(request)).await {
         Ok(answer) => Ok(answer.into_response()),
         Err(_) => {
             let mut config = A::Config::__empty();
@@ -416,7 +421,11 @@ fn stale_value(value: Option<&Value>, options: &Options) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn provider(_: (), _: Map<String, Value>) -> BoxFuture<Result<Content, FieldError>> {
+    fn provider(
+        _: (),
+        _: Map<String, Value>,
+        _: Context,
+    ) -> BoxFuture<Result<Content, FieldError>> {
         Box::pin(async { Ok(Content::Options(Options::default())) })
     }
 
@@ -457,11 +466,18 @@ mod tests {
         let flight = memo
             .look_up(key.clone(), || Box::pin(async { panic!("provider bug") }))
             .expect_err("nothing memoised yet");
-        let failed = arrival(flight, deadline).await.expect_err("a panic is an error");
-        assert_eq!(failed.message(), "the look-up failed unexpectedly; try again");
+        let failed = arrival(flight, deadline)
+            .await
+            .expect_err("a panic is an error");
+        assert_eq!(
+            failed.message(),
+            "the look-up failed unexpectedly; try again"
+        );
         assert!(memo.in_flight.lock().unwrap().is_empty());
         let flight = memo
-            .look_up(key.clone(), || provider((), Map::new()))
+            .look_up(key.clone(), || {
+                provider((), Map::new(), Context::new("req", "test", Duration::ZERO))
+            })
             .expect_err("the failure was not memoised");
         assert!(arrival(flight, deadline).await.is_ok());
         assert!(memo.look_up(key, || unreachable!()).is_ok(), "now memoised");

@@ -24,9 +24,12 @@
 //! (the builder asks again on the next change) answers from it. Identical look-ups in flight at
 //! the same time, from one call or several, share one provider call.
 //!
-//! A provider takes `State<T>` first when the action declares `#[action(state = T)]`, then its
+//! A provider may take a [`Context`](crate::Context) first (the remaining budget, the request
+//! id, the platform), then `State<T>` when the action declares `#[action(state = T)]`, then its
 //! declared dependencies in order, each as a reference to the field's type (`&str` for a
 //! `String`), and returns `Result<Options, FieldError>` or `Result<Schema, FieldError>`.
+//! Identical look-ups share one call, so a provider sees the context of the call that started
+//! it.
 //!
 //! For logic the declarative form cannot say, `#[action(form_state = f)]` names one whole-form
 //! handler `async fn f([State<T>,] req: FormRequest<A>) -> FormState<A>` instead. It has the same
@@ -36,6 +39,7 @@
 mod content;
 #[doc(hidden)]
 pub mod engine;
+mod provider;
 mod wire;
 
 use std::fmt::Debug;
@@ -45,6 +49,8 @@ use serde_json::{Map, Value};
 
 pub use self::content::{Choice, FieldError, Options, Schema};
 pub use self::engine::{Content, DynamicField, DynamicKind, FormMemo, dispatch, request};
+#[doc(hidden)]
+pub use self::provider::{Provider, WithContext, WithoutContext};
 pub use self::wire::{
     FieldConfig, FormStateRequest, FormStateResponse, SchemaConfig, SelectConfig, SlotMut,
     SlotState,
@@ -103,13 +109,13 @@ pub trait FormDispatch<S>: FormAction {
     /// the app's.
     const FORM_STATE_BUDGET: Option<std::time::Duration> = None;
 
-    /// Answers one form-state request by `deadline`, or `None` when the action has no form
-    /// state.
+    /// Answers one form-state request by the context's deadline, or `None` when the action has
+    /// no form state.
     fn form_state(
         state: &S,
         request: FormStateRequest,
         memo: &std::sync::Arc<FormMemo>,
-        deadline: tokio::time::Instant,
+        ctx: crate::context::Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
 }
 

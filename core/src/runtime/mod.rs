@@ -252,7 +252,7 @@ trait DynAction<S>: Send + Sync {
         &self,
         state: &S,
         request: FormStateRequest,
-        deadline: tokio::time::Instant,
+        ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
     fn prepare(
         &self,
@@ -286,9 +286,9 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         &self,
         state: &S,
         request: FormStateRequest,
-        deadline: tokio::time::Instant,
+        ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
-        A::form_state(state, request, &self.memo, deadline)
+        A::form_state(state, request, &self.memo, ctx)
     }
 
     fn info(&self) -> ActionInfo {
@@ -462,6 +462,21 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         action: &str,
         request: FormStateRequest,
     ) -> Result<FormStateResponse, Failure> {
+        self.form_state_from("test", action, request).await
+    }
+
+    /// [`Runtime::form_state`] for a call from `platform`: providers taking a [`Context`] see
+    /// that platform, the request's id (empty when the platform sent none) and the time left of
+    /// the budget.
+    ///
+    /// # Errors
+    /// As [`Runtime::form_state`].
+    pub async fn form_state_from(
+        &self,
+        platform: &'static str,
+        action: &str,
+        request: FormStateRequest,
+    ) -> Result<FormStateResponse, Failure> {
         let not_found = || {
             Failure::new(
                 FailureKind::NotFound,
@@ -470,8 +485,9 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         };
         let entry = self.actions.get(action).ok_or_else(not_found)?;
         let budget = entry.form_state_budget().unwrap_or(self.form_state_budget);
+        let ctx = Context::new(request.id.as_deref().unwrap_or_default(), platform, budget);
         let future = entry
-            .form_state(&self.state, request, tokio::time::Instant::now() + budget)
+            .form_state(&self.state, request, ctx)
             .ok_or_else(not_found)?;
         match run::CatchUnwind(future).await {
             Ok(Ok(response)) => Ok(response),

@@ -143,7 +143,12 @@ async fn form_state<S: Send + Sync + 'static>(
         .await
         .and_then(|(id, _, body)| Ok((id, adapter.decode_form_state(&body)?)));
     let answered = match request {
-        Ok((id, request)) => serving.runtime.form_state(id, request).await,
+        Ok((id, request)) => {
+            serving
+                .runtime
+                .form_state_from(adapter.name(), id, request)
+                .await
+        }
         Err(failure) => Err(failure),
     };
     let answer = match answered {

@@ -191,9 +191,9 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
                 _memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
-                deadline: ::actionkit::__private::Instant,
+                ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
-                ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, deadline, move |request| async move {
+                ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, ctx, move |request| async move {
                     let answer: ::actionkit::__private::FormState<#ident> = #call.await;
                     answer
                 }))
@@ -233,10 +233,10 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
                 memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
-                deadline: ::actionkit::__private::Instant,
+                ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
                 static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
-                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, deadline))
+                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
             }
         }
     } else {
@@ -251,7 +251,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
         (_, false) => (quote!(), quote!(::core::option::Option::None)),
         (Some(_), true) => (
             quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo), deadline))),
+            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo), ctx))),
         ),
         (None, true) => (
             quote!(),
@@ -259,7 +259,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 (),
                 request,
                 ::std::sync::Arc::clone(memo),
-                deadline
+                ctx
             ))),
         ),
     };
@@ -279,7 +279,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 state: &__S,
                 request: ::actionkit::__private::FormStateRequest,
                 memo: &::std::sync::Arc<::actionkit::__private::FormMemo>,
-                deadline: ::actionkit::__private::Instant,
+                ctx: ::actionkit::__private::Context,
             ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
                 #call
             }
@@ -325,7 +325,7 @@ fn provider_glue(
         .iter()
         .flat_map(|d| &d.value)
         .zip(&locals)
-        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local));
+        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local,));
     let reads = deps.iter().zip(&locals).map(|(d, local)| {
         let ty = without_option(d.ty);
         let wire = &d.name;
@@ -336,12 +336,18 @@ fn provider_glue(
     } else {
         (quote!(Schema), quote!(::actionkit::__private::Schema))
     };
-    let call = quote_spanned!(path.span()=> #path(#state_arg #(#args),*));
+    // Through `Provider`, so a provider may take a `Context` first or not; a signature that fits
+    // neither shape is an error at the provider's path. The arguments' arity is spelled out
+    // (`(_, _,)`) so exactly one shape fits the function and the arguments coerce to its
+    // parameters (`&String` to `&str`).
+    let arity = std::iter::repeat_n(quote!(_,), usize::from(state_arg.is_some()) + deps.len());
+    let call = quote_spanned!(path.span()=> <_ as ::actionkit::__private::Provider<_, (#(#arity)*)>>::call(#path, ctx, (#state_arg #(#args)*)));
     let result = quote_spanned!(path.span()=> let result: ::core::result::Result<#output, ::actionkit::__private::FieldError> = #call.await;);
     quote! {
         fn #glue(
             state: #state_ty,
             values: ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
+            ctx: ::actionkit::__private::Context,
         ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::Content, ::actionkit::__private::FieldError>> {
             ::std::boxed::Box::pin(async move {
                 #(#reads)*
