@@ -21,6 +21,9 @@ use crate::harness::{SECRET, now};
 
 const TIMED_OUT: &str = "the look-up timed out; try again in a moment";
 
+/// What a provider saw of its context: platform, request id, time left.
+type Seen = (&'static str, String, Duration);
+
 /// What the providers did, and how slow the country look-up is.
 #[derive(Clone, Default)]
 struct Lookups {
@@ -33,7 +36,7 @@ struct Lookups {
     /// How long the whole-form handler takes, in milliseconds.
     form_ms: Arc<AtomicU64>,
     /// What the carrier look-up saw of its context: platform, request id, time left.
-    seen: Arc<std::sync::Mutex<Option<(&'static str, String, Duration)>>>,
+    seen: Arc<std::sync::Mutex<Option<Seen>>>,
 }
 
 /// Ship a parcel.
