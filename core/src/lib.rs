@@ -52,7 +52,7 @@ pub mod __private {
     pub use crate::form_state::{
         Content, DynamicField, DynamicKind, FieldError, FormAction, FormConfig, FormDispatch,
         FormField, FormMemo, FormRequest, FormState, FormStateRequest, FormStateResponse,
-        FormValues, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
+        FormValues, MemoScope, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
     };
     pub use crate::form_state::{Provider, dispatch, request as form_request};
     pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};

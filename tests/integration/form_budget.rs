@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actionkit::form_state::{Choice, FieldError, FormRequest, FormState, Options, SelectConfig};
-use actionkit::platform::stripe::Stripe;
+use actionkit::platform::stripe::{Stripe, StripeContext};
 use actionkit::server::{App, ServerConfig};
 use actionkit::signature::stripe;
 use actionkit::store::MemoryStore;
@@ -35,6 +35,8 @@ struct Lookups {
     country_ms: Arc<AtomicU64>,
     /// How long the whole-form handler takes, in milliseconds.
     form_ms: Arc<AtomicU64>,
+    /// Warehouse look-ups started.
+    warehouse_calls: Arc<AtomicUsize>,
     /// What the carrier look-up saw of its context: platform, request id, time left.
     seen: Arc<std::sync::Mutex<Option<Seen>>>,
 }
@@ -50,6 +52,18 @@ struct Ship {
     currency: String,
     #[field(options = carriers, depends_on(currency))]
     carrier: Option<String>,
+    #[field(options = warehouses)]
+    warehouse: Option<String>,
+}
+
+/// The calling account's warehouses: read from the platform's extension in the `Context`.
+async fn warehouses(ctx: Context, State(lookups): State<Lookups>) -> Result<Options, FieldError> {
+    lookups.warehouse_calls.fetch_add(1, Ordering::SeqCst);
+    let account = ctx
+        .extension::<StripeContext>()
+        .and_then(StripeContext::account)
+        .unwrap_or("nobody");
+    Ok(options(&[&format!("{account}_main")]))
 }
 
 async fn ship(_input: Ship) -> Result<(), ActionError> {
@@ -142,8 +156,13 @@ async fn serve(lookups: Lookups, config: ServerConfig) -> Served {
 impl Served {
     /// One signed `get_form_state` call: status, body and how long the answer took.
     async fn form(&self, action: &str, values: Value) -> (u16, Value, Duration) {
+        self.form_as(action, values, Value::Null).await
+    }
+
+    /// [`Served::form`] with Stripe's execution `context` (the calling account).
+    async fn form_as(&self, action: &str, values: Value, context: Value) -> (u16, Value, Duration) {
         let body = serde_json::to_vec(
-            &json!({"id": "req_form_1", "values": values, "changed_field": null}),
+            &json!({"id": "req_form_1", "values": values, "changed_field": null, "context": context}),
         )
         .unwrap();
         let started = Instant::now();
@@ -279,5 +298,25 @@ async fn a_whole_form_handler_past_its_own_budget_errors_every_dynamic_field() {
     assert_eq!(status, 200);
     assert_eq!(body["config"]["tier"].get("error"), None);
     assert_eq!(body["config"]["seats"]["options"][0]["value"], "5");
+    let _ = server.stop.send(());
+}
+
+#[tokio::test]
+async fn a_provider_reads_the_calling_account_and_the_memo_is_kept_per_account() {
+    let lookups = Lookups::default();
+    let server = serve(lookups.clone(), ServerConfig::new()).await;
+    let as_account = |account: &str| json!({"stripe_context": account, "livemode": false});
+    let mut answers = Vec::new();
+    for account in ["acct_a", "acct_b", "acct_a"] {
+        let (status, body, _) = server.form_as("ship", json!({}), as_account(account)).await;
+        assert_eq!(status, 200);
+        answers.push(body["config"]["warehouse"]["options"][0]["value"].clone());
+    }
+    assert_eq!(answers, ["acct_a_main", "acct_b_main", "acct_a_main"]);
+    assert_eq!(
+        lookups.warehouse_calls.load(Ordering::SeqCst),
+        2,
+        "one look-up per account; the second call of `acct_a` is served from its memo"
+    );
     let _ = server.stop.send(());
 }

@@ -37,8 +37,24 @@ pub enum DynamicKind {
 /// What a provider's glue resolves to.
 pub type ProviderFuture = BoxFuture<Result<Content, FieldError>>;
 
-/// Memo key: the field and its dependency values as JSON.
-type MemoKey = (&'static str, String);
+/// Memo key: the caller (answers are never shared across callers), the field and its dependency
+/// values as JSON.
+type MemoKey = (Option<Arc<str>>, &'static str, String);
+
+/// A memo as one call sees it: the action's [`FormMemo`], partitioned by the caller the platform
+/// names (an account), so one caller's look-ups never answer another's.
+#[derive(Clone, Debug)]
+pub struct MemoScope {
+    memo: Arc<FormMemo>,
+    caller: Option<Arc<str>>,
+}
+
+impl MemoScope {
+    /// `memo` as seen by `caller` (`None`: a caller-less call, such as an in-process one).
+    pub fn new(memo: Arc<FormMemo>, caller: Option<Arc<str>>) -> Self {
+        MemoScope { memo, caller }
+    }
+}
 
 /// A provider as the generated code registers it: the field's serde name, its kind, the serde
 /// names of its dependencies, and glue that reads the dependencies out of the values and calls
@@ -183,7 +199,7 @@ impl Landing {
 impl Drop for Landing {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            tracing::error!(field = self.key.0, "a form-state provider panicked");
+            tracing::error!(field = self.key.1, "a form-state provider panicked");
         }
         let mut in_flight = self
             .memo
@@ -299,7 +315,7 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     state: S,
     wire: FormStateRequest,
     fields: &'static [DynamicField<S>],
-    memo: Arc<FormMemo>,
+    memo: MemoScope,
     ctx: Context,
 ) -> Result<FormStateResponse, InputError> {
     let deadline = ctx.deadline();
@@ -324,10 +340,11 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
         }
         let deps: Vec<&Value> = field.depends_on.iter().map(|d| &values[*d]).collect();
         let key = (
+            memo.caller.clone(),
             field.name,
             serde_json::to_string(&deps).expect("JSON values serialise"),
         );
-        match memo.look_up(key, || {
+        match memo.memo.look_up(key, || {
             (field.provider)(state.clone(), values.clone(), ctx.clone())
         }) {
             Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
@@ -461,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_look_up_leaves_the_flight_table_and_is_not_memoised() {
         let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
-        let key = ("f", String::from("[]"));
+        let key = (None, "f", String::from("[]"));
         let deadline = Instant::now() + Duration::from_secs(5);
         let flight = memo
             .look_up(key.clone(), || Box::pin(async { panic!("provider bug") }))
@@ -487,7 +504,9 @@ mod tests {
     async fn waiting_stops_at_the_deadline() {
         let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
         let flight = memo
-            .look_up(("f", String::new()), || Box::pin(std::future::pending()))
+            .look_up((None, "f", String::new()), || {
+                Box::pin(std::future::pending())
+            })
             .expect_err("in flight");
         let result = arrival(flight, Instant::now() + Duration::from_millis(10)).await;
         assert_eq!(result, Err(timed_out()));

@@ -20,12 +20,13 @@
 //! Every call has a budget (400 ms by default: `ServerConfig::form_state_budget`, or
 //! `#[action(form_state_budget_ms = …)]` for one action). A look-up not done by then gives its
 //! field an `error` saying it timed out (a saved value is kept) while the other fields answer
-//! normally; the look-up itself goes on in the background and fills the memo, so the next call
+//! normally; the look-up itself goes on in the background and fills the memo (kept per caller,
+//! the account the platform names), so the next call
 //! (the builder asks again on the next change) answers from it. Identical look-ups in flight at
 //! the same time, from one call or several, share one provider call.
 //!
 //! A provider may take a [`Context`](crate::Context) first (the remaining budget, the request
-//! id, the platform), then `State<T>` when the action declares `#[action(state = T)]`, then its
+//! id, the platform and its extensions), then `State<T>` when the action declares `#[action(state = T)]`, then its
 //! declared dependencies in order, each as a reference to the field's type (`&str` for a
 //! `String`), and returns `Result<Options, FieldError>` or `Result<Schema, FieldError>`.
 //! Identical look-ups share one call, so a provider sees the context of the call that started
@@ -48,7 +49,9 @@ use std::marker::PhantomData;
 use serde_json::{Map, Value};
 
 pub use self::content::{Choice, FieldError, Options, Schema};
-pub use self::engine::{Content, DynamicField, DynamicKind, FormMemo, dispatch, request};
+pub use self::engine::{
+    Content, DynamicField, DynamicKind, FormMemo, MemoScope, dispatch, request,
+};
 #[doc(hidden)]
 pub use self::provider::{Provider, WithContext, WithoutContext};
 pub use self::wire::{
@@ -114,7 +117,7 @@ pub trait FormDispatch<S>: FormAction {
     fn form_state(
         state: &S,
         request: FormStateRequest,
-        memo: &std::sync::Arc<FormMemo>,
+        memo: &MemoScope,
         ctx: crate::context::Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
 }

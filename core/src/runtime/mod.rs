@@ -49,7 +49,7 @@ pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::Run;
 use crate::context::Context;
 use crate::extensions::Extensions;
-use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
+use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse, MemoScope};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
 use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, Recorded, StoreError};
@@ -78,6 +78,51 @@ pub struct Call {
     pub input: Input,
     /// Typed extras the handler can read with [`Context::extension`].
     pub extensions: Extensions,
+}
+
+/// One form-state call, as a platform adapter hands it to the runtime.
+///
+/// ```
+/// use actionkit_core::form_state::FormStateRequest;
+/// use actionkit_core::runtime::FormCall;
+/// let call = FormCall::new(FormStateRequest::default()).platform("echo").caller("acct_1");
+/// assert_eq!(call.caller.as_deref(), Some("acct_1"));
+/// ```
+#[derive(Debug)]
+pub struct FormCall {
+    /// The request: values, changed field, request id.
+    pub request: FormStateRequest,
+    /// The platform's name, part of the [`Context`] a provider may take.
+    pub platform: &'static str,
+    /// Who the form is being configured for (an account), when the platform says: provider
+    /// answers are memoised and shared per caller, never across callers.
+    pub caller: Option<Arc<str>>,
+    /// Typed extras a provider taking a [`Context`] reads with [`Context::extension`].
+    pub extensions: Extensions,
+}
+
+impl FormCall {
+    /// A call with no platform extras and no caller, from platform `"test"`.
+    pub fn new(request: FormStateRequest) -> Self {
+        FormCall {
+            request,
+            platform: "test",
+            caller: None,
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// Sets the platform name.
+    pub fn platform(mut self, platform: &'static str) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// Sets the caller.
+    pub fn caller(mut self, caller: impl Into<Arc<str>>) -> Self {
+        self.caller = Some(caller.into());
+        self
+    }
 }
 
 /// A call's untrusted input: a JSON value built in-process, or JSON text cut from a request
@@ -252,6 +297,7 @@ trait DynAction<S>: Send + Sync {
         &self,
         state: &S,
         request: FormStateRequest,
+        caller: Option<Arc<str>>,
         ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
     fn prepare(
@@ -286,9 +332,11 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         &self,
         state: &S,
         request: FormStateRequest,
+        caller: Option<Arc<str>>,
         ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
-        A::form_state(state, request, &self.memo, ctx)
+        let memo = MemoScope::new(Arc::clone(&self.memo), caller);
+        A::form_state(state, request, &memo, ctx)
     }
 
     fn info(&self) -> ActionInfo {
@@ -462,21 +510,26 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         action: &str,
         request: FormStateRequest,
     ) -> Result<FormStateResponse, Failure> {
-        self.form_state_from("test", action, request).await
+        self.form_state_call(action, FormCall::new(request)).await
     }
 
-    /// [`Runtime::form_state`] for a call from `platform`: providers taking a [`Context`] see
-    /// that platform, the request's id (empty when the platform sent none) and the time left of
-    /// the budget.
+    /// [`Runtime::form_state`] for a call a platform decoded: providers taking a [`Context`] see
+    /// its platform, its extensions, the request's id (empty when the platform sent none) and
+    /// the time left of the budget; answers are memoised per [`FormCall::caller`].
     ///
     /// # Errors
     /// As [`Runtime::form_state`].
-    pub async fn form_state_from(
+    pub async fn form_state_call(
         &self,
-        platform: &'static str,
         action: &str,
-        request: FormStateRequest,
+        call: FormCall,
     ) -> Result<FormStateResponse, Failure> {
+        let FormCall {
+            request,
+            platform,
+            caller,
+            extensions,
+        } = call;
         let not_found = || {
             Failure::new(
                 FailureKind::NotFound,
@@ -485,9 +538,14 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         };
         let entry = self.actions.get(action).ok_or_else(not_found)?;
         let budget = entry.form_state_budget().unwrap_or(self.form_state_budget);
-        let ctx = Context::new(request.id.as_deref().unwrap_or_default(), platform, budget);
+        let ctx = Context::with_extensions(
+            request.id.as_deref().unwrap_or_default().into(),
+            platform,
+            budget,
+            extensions,
+        );
         let future = entry
-            .form_state(&self.state, request, ctx)
+            .form_state(&self.state, request, caller, ctx)
             .ok_or_else(not_found)?;
         match run::CatchUnwind(future).await {
             Ok(Ok(response)) => Ok(response),

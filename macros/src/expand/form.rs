@@ -190,7 +190,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             fn __actionkit_form_state(
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
-                _memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                _memo: ::actionkit::__private::MemoScope,
                 ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
                 ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, ctx, move |request| async move {
@@ -232,7 +232,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             fn __actionkit_form_state(
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
-                memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                memo: ::actionkit::__private::MemoScope,
                 ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
                 static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
@@ -251,14 +251,14 @@ pub fn dispatch(cont: &Container) -> TokenStream {
         (_, false) => (quote!(), quote!(::core::option::Option::None)),
         (Some(_), true) => (
             quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo), ctx))),
+            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::core::clone::Clone::clone(memo), ctx))),
         ),
         (None, true) => (
             quote!(),
             quote!(::core::option::Option::Some(__actionkit_form_state(
                 (),
                 request,
-                ::std::sync::Arc::clone(memo),
+                ::core::clone::Clone::clone(memo),
                 ctx
             ))),
         ),
@@ -278,7 +278,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             fn form_state(
                 state: &__S,
                 request: ::actionkit::__private::FormStateRequest,
-                memo: &::std::sync::Arc<::actionkit::__private::FormMemo>,
+                memo: &::actionkit::__private::MemoScope,
                 ctx: ::actionkit::__private::Context,
             ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
                 #call
