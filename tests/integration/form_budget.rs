@@ -12,6 +12,7 @@ use actionkit::platform::stripe::{Stripe, StripeContext};
 use actionkit::server::{App, ServerConfig};
 use actionkit::signature::stripe;
 use actionkit::store::MemoryStore;
+use actionkit::testing::Simulator;
 use actionkit::{Action, ActionError, Context, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -319,4 +320,23 @@ async fn a_provider_reads_the_calling_account_and_the_memo_is_kept_per_account()
         "one look-up per account; the second call of `acct_a` is served from its memo"
     );
     let _ = server.stop.send(());
+}
+
+#[tokio::test]
+async fn the_simulator_shows_a_slow_look_up_keeping_to_the_budget() {
+    let lookups = Lookups::default();
+    lookups.country_ms.store(5_000, Ordering::SeqCst);
+    let sim = Simulator::new(App::new(lookups).action::<Ship>().action::<Plan>())
+        .form_state_budget(Duration::from_millis(100));
+    let form = sim.form::<Ship>().load().await;
+    assert_eq!(
+        form.config(ShipField::Country).error.as_deref(),
+        Some(TIMED_OUT)
+    );
+    assert_eq!(form.options(ShipField::Currency).len(), 2);
+    assert!(
+        form.elapsed() >= Duration::from_millis(100) && form.elapsed() < Duration::from_millis(400),
+        "{:?}",
+        form.elapsed()
+    );
 }
