@@ -102,10 +102,16 @@ pub struct FormMemo {
     ttl: Duration,
     entries: Mutex<HashMap<MemoKey, (Instant, Content)>>,
     in_flight: Mutex<HashMap<MemoKey, Flight>>,
+    look_up_limit: Duration,
 }
 
 /// How many answers a memo keeps before it drops expired ones (and, if still full, all).
 const MEMO_CAPACITY: usize = 10_000;
+
+/// How long a look-up may go on in the background after its call answered: a provider that
+/// never returns is dropped then, so the next call for the same key tries again instead of
+/// joining a flight that never lands.
+const LOOK_UP_LIMIT: Duration = Duration::from_secs(60);
 
 impl FormMemo {
     /// A memo keeping answers for `ttl` (zero disables it; identical concurrent look-ups are
@@ -115,6 +121,7 @@ impl FormMemo {
             ttl,
             entries: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
+            look_up_limit: LOOK_UP_LIMIT,
         }
     }
 
@@ -170,9 +177,9 @@ impl FormMemo {
             key,
             tx,
         };
-        let future = start();
+        let future = tokio::time::timeout(self.look_up_limit, start());
         tokio::spawn(async move {
-            let result = future.await;
+            let result = future.await.unwrap_or_else(|_| Err(timed_out()));
             landing.land(result);
         });
         Err(rx)
@@ -498,6 +505,25 @@ mod tests {
             .expect_err("the failure was not memoised");
         assert!(arrival(flight, deadline).await.is_ok());
         assert!(memo.look_up(key, || unreachable!()).is_ok(), "now memoised");
+    }
+
+    #[tokio::test]
+    async fn a_look_up_that_never_returns_is_dropped_after_the_limit() {
+        let memo = Arc::new(FormMemo {
+            look_up_limit: Duration::from_millis(20),
+            ..FormMemo::new(Duration::from_secs(30))
+        });
+        let flight = memo
+            .look_up((None, "f", String::new()), || {
+                Box::pin(std::future::pending())
+            })
+            .expect_err("in flight");
+        let result = arrival(flight, Instant::now() + Duration::from_secs(5)).await;
+        assert_eq!(result, Err(timed_out()));
+        assert!(
+            memo.in_flight.lock().unwrap().is_empty(),
+            "the next call tries again"
+        );
     }
 
     #[tokio::test]
