@@ -12,6 +12,9 @@
 //! difference there is the framework's CPU cost alone. After criterion's report, `cargo bench` also runs both variants interleaved, one call
 //! at a time, and prints the p50/p99 of each and of the framework's share (the difference).
 //! Under `cargo test` criterion runs each variant once and the measured loop is skipped.
+//!
+//! A second case has one provider that hangs among fast ones: `cargo bench` reports the answer's
+//! latency against the form-state budget (the slow field answers with its timeout error).
 
 mod common;
 
@@ -117,6 +120,68 @@ struct BenchSend {
 
 async fn send(_input: BenchSend) -> Result<(), ActionError> {
     Ok(())
+}
+
+/// One look-up that hangs, among fast ones.
+#[derive(Action, Deserialize, Debug)]
+#[allow(dead_code)]
+#[action(id = "bench_slow", execute = slow, state = Catalog)]
+struct BenchSlow {
+    #[field(options = audiences)]
+    audience_id: String,
+    #[field(options = hanging)]
+    region: String,
+    #[field(options = templates)]
+    template_id: String,
+}
+
+async fn slow(_input: BenchSlow) -> Result<(), ActionError> {
+    Ok(())
+}
+
+async fn hanging(State(_): State<Catalog>) -> Result<Options, FieldError> {
+    tokio::time::sleep(Duration::from_secs(3_600)).await;
+    Ok(Options::default())
+}
+
+/// The budget of the slow case, and how many calls it measures.
+const SLOW_BUDGET: Duration = Duration::from_millis(50);
+const SLOW_CALLS: usize = 100;
+
+/// Answers with one hanging provider: each call waits for the budget, then answers with the
+/// slow field's timeout error (the hanging look-up is shared by every call, never repeated).
+fn slow_case(flavor: &Flavor) {
+    let app = Arc::new(
+        Runtime::new(Catalog)
+            .form_state_budget(SLOW_BUDGET)
+            .action::<BenchSlow>(),
+    );
+    let mut took = flavor.run(async move {
+        let mut took = Vec::with_capacity(SLOW_CALLS);
+        for _ in 0..SLOW_CALLS {
+            let start = Instant::now();
+            let response = app
+                .form_state("bench_slow", FormStateRequest::default())
+                .await
+                .expect("form state answers");
+            took.push(start.elapsed());
+            assert!(response.config["region"]["error"].is_string());
+            assert!(response.config["audience_id"].get("error").is_none());
+        }
+        took
+    });
+    took.sort_unstable();
+    let p99 = quantile(&took, 0.99);
+    println!(
+        "
+form_state/slow_provider/{}: {SLOW_CALLS} calls, budget {} ms (ms per call)
+  p50 {:.2}  p99 {:.2}  p99 past the budget {:.2}",
+        flavor.name,
+        SLOW_BUDGET.as_millis(),
+        micros(quantile(&took, 0.50)) / 1_000.0,
+        micros(p99) / 1_000.0,
+        micros(p99.saturating_sub(SLOW_BUDGET)) / 1_000.0,
+    );
 }
 
 async fn audiences(State(_): State<Catalog>) -> Result<Options, FieldError> {
@@ -474,6 +539,9 @@ fn main() {
         for flavor in &flavors {
             let (ours, theirs) = per_call_timings(flavor, &app);
             report(flavor, ours, theirs);
+        }
+        for flavor in &flavors {
+            slow_case(flavor);
         }
     }
 }

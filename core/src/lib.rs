@@ -48,13 +48,13 @@ pub mod __private {
 
     pub use crate::action::ActionModel;
     pub use crate::context::Context;
-    pub use crate::form_state::engine::{dependency, tolerant};
+    pub use crate::form_state::engine::{dependency, tolerant, whole_form};
     pub use crate::form_state::{
         Content, DynamicField, DynamicKind, FieldError, FormAction, FormConfig, FormDispatch,
         FormField, FormMemo, FormRequest, FormState, FormStateRequest, FormStateResponse,
-        FormValues, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
+        FormValues, MemoScope, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
     };
-    pub use crate::form_state::{dispatch, request as form_request};
+    pub use crate::form_state::{Provider, dispatch, request as form_request};
     pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::schema::{
         ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,

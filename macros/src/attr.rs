@@ -49,6 +49,7 @@ pub struct ActionAttrs {
     pub execute: Option<Attr<syn::Path>>,
     pub state: Option<Attr<syn::Type>>,
     pub form_state: Option<Attr<syn::Path>>,
+    pub form_state_budget_ms: Option<Attr<u64>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
     /// An unknown key was reported: a missing `id` is then most likely that typo.
@@ -138,6 +139,13 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                     &mut out.form_state,
                     FORM_STATE,
                     path(&meta, FORM_STATE)?,
+                    "action",
+                ),
+                FORM_STATE_BUDGET_MS => set(
+                    cx,
+                    &mut out.form_state_budget_ms,
+                    FORM_STATE_BUDGET_MS,
+                    count(&meta, FORM_STATE_BUDGET_MS)?,
                     "action",
                 ),
                 other => {

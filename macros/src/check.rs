@@ -477,6 +477,10 @@ fn layout(cx: &mut Ctxt, cont: &Container) -> Layout {
 }
 
 /// Providers, dependencies and the whole-form handler.
+/// The most arguments a provider takes besides its `Context`: `State<T>` and the dependencies
+/// (the `Provider` impls of the core crate go this far).
+const MAX_PROVIDER_ARGS: usize = 12;
+
 fn check_form_state(cx: &mut Ctxt, cont: &Container) {
     let fields: Vec<&Field> = cont.fields().collect();
     let names: Vec<String> = fields.iter().map(|f| f.rust_name()).collect();
@@ -486,6 +490,19 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
             form_state.key,
             "a whole-form handler replaces the field providers; remove `form_state`, or the `options = ...` / `schema = ...` of the fields",
         );
+    }
+    if let Some(budget) = &cont.attrs.form_state_budget_ms {
+        if budget.value == 0 {
+            cx.error(
+                budget.span,
+                "`form_state_budget_ms` must be at least 1; a zero budget would time every look-up out",
+            );
+        } else if cont.attrs.form_state.is_none() && !any_provider {
+            cx.error(
+                budget.key,
+                "`form_state_budget_ms` needs form state; name a provider with `#[field(options = my_fn)]` or `#[field(schema = my_fn)]`, or a whole-form handler with `#[action(form_state = my_fn)]`",
+            );
+        }
     }
     let mut variants: HashMap<String, &syn::Ident> = HashMap::new();
     for field in &fields {
@@ -513,6 +530,15 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
                 cx.error(
                     span,
                     format!("`{}` is a `{flag}` but nothing computes it; name a provider with `{key} = my_fn`, or a whole-form handler with `#[action(form_state = my_fn)]`", field.rust_name()),
+                );
+            }
+        }
+        if let Some(depends) = &a.depends_on {
+            let max = MAX_PROVIDER_ARGS - usize::from(cont.attrs.state.is_some());
+            if depends.value.len() > max {
+                cx.error(
+                    depends.key,
+                    format!("a provider reads at most {max} dependencies here; group related fields into one object field"),
                 );
             }
         }

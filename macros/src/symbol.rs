@@ -16,6 +16,7 @@ pub const FIELDS: &str = "fields";
 pub const EXECUTE: &str = "execute";
 pub const STATE: &str = "state";
 pub const FORM_STATE: &str = "form_state";
+pub const FORM_STATE_BUDGET_MS: &str = "form_state_budget_ms";
 pub const OPTIONS: &str = "options";
 pub const SCHEMA: &str = "schema";
 pub const DEPENDS_ON: &str = "depends_on";
@@ -44,6 +45,7 @@ pub const ACTION_KEYS: &[&str] = &[
     EXECUTE,
     STATE,
     FORM_STATE,
+    FORM_STATE_BUDGET_MS,
     GROUP,
     ROW,
 ];

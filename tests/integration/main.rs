@@ -7,6 +7,7 @@ mod epilot_keys;
 mod epilot_server;
 mod export;
 mod fixtures;
+mod form_budget;
 mod form_state;
 mod harness;
 mod load;

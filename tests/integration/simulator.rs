@@ -33,6 +33,11 @@ async fn segments_follow_the_audience() {
     let sim = Simulator::new(app());
     let form = sim.form::<SendEmail>().load().await;
     assert!(form.config(SendEmailField::SegmentId).disabled);
+    assert!(
+        form.elapsed() < Duration::from_millis(400),
+        "fast providers answer well within the form-state budget: {:?}",
+        form.elapsed()
+    );
     let form = form.set(SendEmailField::AudienceId, "aud_customers").await;
     assert!(!form.options(SendEmailField::SegmentId).is_empty());
     let form = form.set(SendEmailField::SegmentId, "seg_trial").await;

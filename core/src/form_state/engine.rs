@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::content::{FieldError, Options, Schema};
 use super::wire::{FormStateRequest, FormStateResponse, SlotMut};
 use super::{FormAction, FormConfig, FormField, FormRequest};
+use crate::context::Context;
 use crate::handler::BoxFuture;
 use crate::schema::InputError;
 
@@ -36,8 +37,24 @@ pub enum DynamicKind {
 /// What a provider's glue resolves to.
 pub type ProviderFuture = BoxFuture<Result<Content, FieldError>>;
 
-/// Memo key: the field and its dependency values as JSON.
-type MemoKey = (&'static str, String);
+/// Memo key: the caller (answers are never shared across callers), the field and its dependency
+/// values as JSON.
+type MemoKey = (Option<Arc<str>>, &'static str, String);
+
+/// A memo as one call sees it: the action's [`FormMemo`], partitioned by the caller the platform
+/// names (an account), so one caller's look-ups never answer another's.
+#[derive(Clone, Debug)]
+pub struct MemoScope {
+    memo: Arc<FormMemo>,
+    caller: Option<Arc<str>>,
+}
+
+impl MemoScope {
+    /// `memo` as seen by `caller` (`None`: a caller-less call, such as an in-process one).
+    pub fn new(memo: Arc<FormMemo>, caller: Option<Arc<str>>) -> Self {
+        MemoScope { memo, caller }
+    }
+}
 
 /// A provider as the generated code registers it: the field's serde name, its kind, the serde
 /// names of its dependencies, and glue that reads the dependencies out of the values and calls
@@ -49,8 +66,8 @@ pub struct DynamicField<S> {
     pub kind: DynamicKind,
     /// Serde names of the fields it depends on.
     pub depends_on: &'static [&'static str],
-    /// The generated glue.
-    pub provider: fn(S, Map<String, Value>) -> ProviderFuture,
+    /// The generated glue: state, values, and the call's context.
+    pub provider: fn(S, Map<String, Value>, Context) -> ProviderFuture,
 }
 
 impl<S> std::fmt::Debug for DynamicField<S> {
@@ -62,8 +79,18 @@ impl<S> std::fmt::Debug for DynamicField<S> {
     }
 }
 
+/// What one look-up answers: content or the field's error.
+type LookUp = Result<Content, FieldError>;
+
+/// Where waiters of an in-flight look-up read its answer (`None` until it is done).
+type Flight = tokio::sync::watch::Receiver<Option<LookUp>>;
+
 /// Per-process memo of provider answers, keyed by (action, field, dependency values), each
-/// kept for a TTL. Failures are never memoised.
+/// kept for a TTL, and the look-ups in flight. Failures are never memoised.
+///
+/// Concurrent identical look-ups share one provider call (single-flight), across form-state
+/// calls too: the provider runs on its own task, which fills the memo when it finishes, even
+/// after the call that started it has answered with a timeout.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,17 +101,27 @@ impl<S> std::fmt::Debug for DynamicField<S> {
 pub struct FormMemo {
     ttl: Duration,
     entries: Mutex<HashMap<MemoKey, (Instant, Content)>>,
+    in_flight: Mutex<HashMap<MemoKey, Flight>>,
+    look_up_limit: Duration,
 }
 
 /// How many answers a memo keeps before it drops expired ones (and, if still full, all).
 const MEMO_CAPACITY: usize = 10_000;
 
+/// How long a look-up may go on in the background after its call answered: a provider that
+/// never returns is dropped then, so the next call for the same key tries again instead of
+/// joining a flight that never lands.
+const LOOK_UP_LIMIT: Duration = Duration::from_secs(60);
+
 impl FormMemo {
-    /// A memo keeping answers for `ttl` (zero disables it).
+    /// A memo keeping answers for `ttl` (zero disables it; identical concurrent look-ups are
+    /// still shared).
     pub fn new(ttl: Duration) -> Self {
         FormMemo {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            look_up_limit: LOOK_UP_LIMIT,
         }
     }
 
@@ -114,6 +151,86 @@ impl FormMemo {
         }
         entries.insert(key, (Instant::now(), content));
     }
+
+    /// The memoised answer, or the flight to wait on: joins one already in the air, else
+    /// starts `start()` on its own task. The task outlives its caller's deadline, fills the
+    /// memo on success and leaves the in-flight table however it ends (a panic included).
+    fn look_up(
+        self: &Arc<Self>,
+        key: MemoKey,
+        start: impl FnOnce() -> ProviderFuture,
+    ) -> Result<Content, Flight> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        // Read under the in-flight lock: a flight lands in the memo before it leaves the table,
+        // so a key is always found in one of the two while its answer is fresh.
+        if let Some(content) = self.get(&key) {
+            return Ok(content);
+        }
+        if let Some(flight) = in_flight.get(&key) {
+            return Err(flight.clone());
+        }
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        in_flight.insert(key.clone(), rx.clone());
+        drop(in_flight);
+        let landing = Landing {
+            memo: Arc::clone(self),
+            key,
+            tx,
+        };
+        let future = tokio::time::timeout(self.look_up_limit, start());
+        tokio::spawn(async move {
+            let result = future.await.unwrap_or_else(|_| Err(timed_out()));
+            landing.land(result);
+        });
+        Err(rx)
+    }
+}
+
+/// The end of one flight: answers its waiters, fills the memo, leaves the in-flight table. When
+/// dropped without landing (the provider panicked), the waiters see the sender gone.
+struct Landing {
+    memo: Arc<FormMemo>,
+    key: MemoKey,
+    tx: tokio::sync::watch::Sender<Option<LookUp>>,
+}
+
+impl Landing {
+    fn land(self, result: LookUp) {
+        if let Ok(content) = &result {
+            self.memo.put(self.key.clone(), content.clone());
+        }
+        self.tx.send_replace(Some(result));
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(field = self.key.1, "a form-state provider panicked");
+        }
+        let mut in_flight = self
+            .memo
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        in_flight.remove(&self.key);
+    }
+}
+
+/// Waits for a flight until `deadline`.
+async fn arrival(mut flight: Flight, deadline: Instant) -> LookUp {
+    match tokio::time::timeout_at(deadline, flight.wait_for(Option::is_some)).await {
+        Ok(Ok(answer)) => answer.clone().expect("waited for an answer"),
+        Ok(Err(_)) => Err(FieldError::new(
+            "the look-up failed unexpectedly; try again",
+        )),
+        Err(_) => Err(timed_out()),
+    }
+}
+
+/// The error of a field whose look-up missed the form-state budget.
+fn timed_out() -> FieldError {
+    FieldError::new("the look-up timed out; try again in a moment")
 }
 
 /// Parses the wire request for action `A`: an unknown `changed_field` is refused.
@@ -195,7 +312,9 @@ fn dependents<S>(fields: &[DynamicField<S>], changed: &str) -> BTreeSet<&'static
 }
 
 /// Answers a form-state request from the action's providers; see the module docs for the
-/// behaviour.
+/// behaviour. Look-ups not done by the context's deadline give their field a timeout error (a
+/// saved value is kept) and go on in the background to fill the memo; a provider taking a
+/// `Context` gets `ctx` (the one of the call that started the look-up).
 ///
 /// # Errors
 /// Only for an unknown `changed_field`; provider failures become field errors.
@@ -203,8 +322,10 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     state: S,
     wire: FormStateRequest,
     fields: &'static [DynamicField<S>],
-    memo: Arc<FormMemo>,
+    memo: MemoScope,
+    ctx: Context,
 ) -> Result<FormStateResponse, InputError> {
+    let deadline = ctx.deadline();
     let request = request::<A>(wire)?;
     let mut values = request.raw;
     if let Some(changed) = request.changed {
@@ -226,38 +347,59 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
         }
         let deps: Vec<&Value> = field.depends_on.iter().map(|d| &values[*d]).collect();
         let key = (
+            memo.caller.clone(),
             field.name,
             serde_json::to_string(&deps).expect("JSON values serialise"),
         );
-        match memo.get(&key) {
-            Some(content) => fill(&mut config, slot_field, &values, Ok(content)),
-            None => pending.push((
-                field,
-                slot_field,
-                key,
-                tokio::spawn((field.provider)(state.clone(), values.clone())),
-            )),
+        match memo.memo.look_up(key, || {
+            (field.provider)(state.clone(), values.clone(), ctx.clone())
+        }) {
+            Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
+            Err(flight) => pending.push((slot_field, flight)),
         }
     }
-    for (field, slot_field, key, task) in pending {
-        let result = match task.await {
-            Ok(result) => result,
-            Err(err) => {
-                tracing::error!(field = field.name, error = %err, "a form-state provider panicked");
-                Err(FieldError::new(
-                    "the look-up failed unexpectedly; try again",
-                ))
-            }
-        };
-        if let Ok(content) = &result {
-            memo.put(key, content.clone());
-        }
+    // The deadline is absolute, so waiting for the flights one after another waits no longer
+    // than the slowest of them, capped at the deadline.
+    for (slot_field, flight) in pending {
+        let result = arrival(flight, deadline).await;
         fill(&mut config, slot_field, &values, result);
     }
     Ok(FormStateResponse {
         values,
         config: config.to_wire(),
     })
+}
+
+/// Runs a whole-form handler within the context's deadline: past it, the answer is the request's values
+/// unchanged and every dynamic field with the timeout error.
+///
+/// # Errors
+/// Only for an unknown `changed_field`.
+pub async fn whole_form<A: FormAction, F>(
+    wire: FormStateRequest,
+    ctx: Context,
+    handler: impl FnOnce(FormRequest<A>) -> F,
+) -> Result<FormStateResponse, InputError>
+where
+    F: std::future::Future<Output = super::FormState<A>>,
+{
+    let request = request::<A>(wire)?;
+    let values = request.raw.clone();
+    match tokio::time::timeout_at(ctx.deadline(), handler(request)).await {
+        Ok(answer) => Ok(answer.into_response()),
+        Err(_) => {
+            let mut config = A::Config::__empty();
+            for field in A::Field::ALL {
+                if let Some(mut slot) = config.slot_mut(*field) {
+                    slot.state().error = Some(timed_out().message().to_owned());
+                }
+            }
+            Ok(FormStateResponse {
+                values,
+                config: config.to_wire(),
+            })
+        }
+    }
 }
 
 fn fill<F: FormField>(
@@ -303,7 +445,11 @@ fn stale_value(value: Option<&Value>, options: &Options) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn provider(_: (), _: Map<String, Value>) -> BoxFuture<Result<Content, FieldError>> {
+    fn provider(
+        _: (),
+        _: Map<String, Value>,
+        _: Context,
+    ) -> BoxFuture<Result<Content, FieldError>> {
         Box::pin(async { Ok(Content::Options(Options::default())) })
     }
 
@@ -334,6 +480,62 @@ mod tests {
             ["b", "c"]
         );
         assert!(dependents(&fields, "d").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_look_up_leaves_the_flight_table_and_is_not_memoised() {
+        let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
+        let key = (None, "f", String::from("[]"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let flight = memo
+            .look_up(key.clone(), || Box::pin(async { panic!("provider bug") }))
+            .expect_err("nothing memoised yet");
+        let failed = arrival(flight, deadline)
+            .await
+            .expect_err("a panic is an error");
+        assert_eq!(
+            failed.message(),
+            "the look-up failed unexpectedly; try again"
+        );
+        assert!(memo.in_flight.lock().unwrap().is_empty());
+        let flight = memo
+            .look_up(key.clone(), || {
+                provider((), Map::new(), Context::new("req", "test", Duration::ZERO))
+            })
+            .expect_err("the failure was not memoised");
+        assert!(arrival(flight, deadline).await.is_ok());
+        assert!(memo.look_up(key, || unreachable!()).is_ok(), "now memoised");
+    }
+
+    #[tokio::test]
+    async fn a_look_up_that_never_returns_is_dropped_after_the_limit() {
+        let memo = Arc::new(FormMemo {
+            look_up_limit: Duration::from_millis(20),
+            ..FormMemo::new(Duration::from_secs(30))
+        });
+        let flight = memo
+            .look_up((None, "f", String::new()), || {
+                Box::pin(std::future::pending())
+            })
+            .expect_err("in flight");
+        let result = arrival(flight, Instant::now() + Duration::from_secs(5)).await;
+        assert_eq!(result, Err(timed_out()));
+        assert!(
+            memo.in_flight.lock().unwrap().is_empty(),
+            "the next call tries again"
+        );
+    }
+
+    #[tokio::test]
+    async fn waiting_stops_at_the_deadline() {
+        let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
+        let flight = memo
+            .look_up((None, "f", String::new()), || {
+                Box::pin(std::future::pending())
+            })
+            .expect_err("in flight");
+        let result = arrival(flight, Instant::now() + Duration::from_millis(10)).await;
+        assert_eq!(result, Err(timed_out()));
     }
 
     #[test]

@@ -17,16 +17,30 @@
 //! `error` only; providers run concurrently; answers are memoised per (field, dependency values)
 //! for a TTL ([`FormMemo`]) so unrelated look-ups are not repeated.
 //!
-//! A provider takes `State<T>` first when the action declares `#[action(state = T)]`, then its
+//! Every call has a budget (400 ms by default: `ServerConfig::form_state_budget`, or
+//! `#[action(form_state_budget_ms = …)]` for one action). A look-up not done by then gives its
+//! field an `error` saying it timed out (a saved value is kept) while the other fields answer
+//! normally; the look-up itself goes on in the background and fills the memo (kept per caller,
+//! the account the platform names), so the next call
+//! (the builder asks again on the next change) answers from it. Identical look-ups in flight at
+//! the same time, from one call or several, share one provider call.
+//!
+//! A provider may take a [`Context`](crate::Context) first (the remaining budget, the request
+//! id, the platform and its extensions), then `State<T>` when the action declares `#[action(state = T)]`, then its
 //! declared dependencies in order, each as a reference to the field's type (`&str` for a
 //! `String`), and returns `Result<Options, FieldError>` or `Result<Schema, FieldError>`.
+//! Identical look-ups share one call, so a provider sees the context of the call that started
+//! it.
 //!
 //! For logic the declarative form cannot say, `#[action(form_state = f)]` names one whole-form
-//! handler `async fn f([State<T>,] req: FormRequest<A>) -> FormState<A>` instead.
+//! handler `async fn f([State<T>,] req: FormRequest<A>) -> FormState<A>` instead. It has the same
+//! budget: past it, the answer is the values unchanged and every dynamic field with the timeout
+//! error.
 
 mod content;
 #[doc(hidden)]
 pub mod engine;
+mod provider;
 mod wire;
 
 use std::fmt::Debug;
@@ -35,7 +49,11 @@ use std::marker::PhantomData;
 use serde_json::{Map, Value};
 
 pub use self::content::{Choice, FieldError, Options, Schema};
-pub use self::engine::{Content, DynamicField, DynamicKind, FormMemo, dispatch, request};
+pub use self::engine::{
+    Content, DynamicField, DynamicKind, FormMemo, MemoScope, dispatch, request,
+};
+#[doc(hidden)]
+pub use self::provider::{Provider, WithContext, WithoutContext};
 pub use self::wire::{
     FieldConfig, FormStateRequest, FormStateResponse, SchemaConfig, SelectConfig, SlotMut,
     SlotState,
@@ -90,11 +108,17 @@ pub trait FormDispatch<S>: FormAction {
     /// Whether the action has form state (providers or a whole-form handler).
     const HAS_FORM_STATE: bool;
 
-    /// Answers one form-state request, or `None` when the action has no form state.
+    /// The action's own form-state budget (`#[action(form_state_budget_ms = …)]`), `None` for
+    /// the app's.
+    const FORM_STATE_BUDGET: Option<std::time::Duration> = None;
+
+    /// Answers one form-state request by the context's deadline, or `None` when the action has
+    /// no form state.
     fn form_state(
         state: &S,
         request: FormStateRequest,
-        memo: &std::sync::Arc<FormMemo>,
+        memo: &MemoScope,
+        ctx: crate::context::Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
 }
 

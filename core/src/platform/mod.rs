@@ -94,7 +94,7 @@ use http::HeaderMap;
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::{FormStateRequest, FormStateResponse};
 use crate::handler::BoxFuture;
-use crate::runtime::{Call, Engine, Failure, FailureKind, Outcome, Render};
+use crate::runtime::{Call, Engine, Failure, FailureKind, FormCall, Outcome, Render};
 use crate::store::Store;
 use crate::testing::Simulation;
 
@@ -287,6 +287,16 @@ pub trait Adapter: Render {
             FailureKind::NotFound,
             format!("{} has no form state", self.name()),
         ))
+    }
+
+    /// Decodes a verified form-state request with what a provider taking a `Context` may read
+    /// (typed extensions) and who the form is for (the memo is kept per caller). The default is
+    /// [`decode_form_state`](Adapter::decode_form_state) with neither.
+    ///
+    /// # Errors
+    /// As [`decode_form_state`](Adapter::decode_form_state).
+    fn decode_form_call(&self, body: &[u8]) -> Result<FormCall, Failure> {
+        Ok(FormCall::new(self.decode_form_state(body)?).platform(self.name()))
     }
 
     /// The body answered for an unknown route (`kind` `not_found`) or method

@@ -49,7 +49,7 @@ pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::Run;
 use crate::context::Context;
 use crate::extensions::Extensions;
-use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse};
+use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse, MemoScope};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
 use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, Recorded, StoreError};
@@ -58,6 +58,9 @@ use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, Recorded, St
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
 /// How long form-state provider answers are reused for the same dependency values.
 pub const DEFAULT_FORM_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The default form-state budget: 400 ms, under the 500 ms platforms ask of a whole
+/// `get_form_state` answer. A look-up not done by then is its field's timeout error.
+pub const DEFAULT_FORM_STATE_BUDGET: Duration = Duration::from_millis(400);
 /// How long a claim outlives the deadline before another caller may take the id over.
 pub const LEASE_GRACE: Duration = Duration::from_secs(10);
 
@@ -75,6 +78,51 @@ pub struct Call {
     pub input: Input,
     /// Typed extras the handler can read with [`Context::extension`].
     pub extensions: Extensions,
+}
+
+/// One form-state call, as a platform adapter hands it to the runtime.
+///
+/// ```
+/// use actionkit_core::form_state::FormStateRequest;
+/// use actionkit_core::runtime::FormCall;
+/// let call = FormCall::new(FormStateRequest::default()).platform("echo").caller("acct_1");
+/// assert_eq!(call.caller.as_deref(), Some("acct_1"));
+/// ```
+#[derive(Debug)]
+pub struct FormCall {
+    /// The request: values, changed field, request id.
+    pub request: FormStateRequest,
+    /// The platform's name, part of the [`Context`] a provider may take.
+    pub platform: &'static str,
+    /// Who the form is being configured for (an account), when the platform says: provider
+    /// answers are memoised and shared per caller, never across callers.
+    pub caller: Option<Arc<str>>,
+    /// Typed extras a provider taking a [`Context`] reads with [`Context::extension`].
+    pub extensions: Extensions,
+}
+
+impl FormCall {
+    /// A call with no platform extras and no caller, from platform `"test"`.
+    pub fn new(request: FormStateRequest) -> Self {
+        FormCall {
+            request,
+            platform: "test",
+            caller: None,
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// Sets the platform name.
+    pub fn platform(mut self, platform: &'static str) -> Self {
+        self.platform = platform;
+        self
+    }
+
+    /// Sets the caller.
+    pub fn caller(mut self, caller: impl Into<Arc<str>>) -> Self {
+        self.caller = Some(caller.into());
+        self
+    }
 }
 
 /// A call's untrusted input: a JSON value built in-process, or JSON text cut from a request
@@ -244,10 +292,13 @@ trait DynAction<S>: Send + Sync {
     fn info(&self) -> ActionInfo;
     fn runs(&self) -> &AtomicU64;
     fn has_form_state(&self) -> bool;
+    fn form_state_budget(&self) -> Option<Duration>;
     fn form_state(
         &self,
         state: &S,
         request: FormStateRequest,
+        caller: Option<Arc<str>>,
+        ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
     fn prepare(
         &self,
@@ -273,12 +324,19 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         &self.runs
     }
 
+    fn form_state_budget(&self) -> Option<Duration> {
+        A::FORM_STATE_BUDGET
+    }
+
     fn form_state(
         &self,
         state: &S,
         request: FormStateRequest,
+        caller: Option<Arc<str>>,
+        ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
-        A::form_state(state, request, &self.memo)
+        let memo = MemoScope::new(Arc::clone(&self.memo), caller);
+        A::form_state(state, request, &memo, ctx)
     }
 
     fn info(&self) -> ActionInfo {
@@ -329,6 +387,7 @@ pub struct Runtime<S> {
     store_errors: StoreErrors,
     deadline: Duration,
     form_cache_ttl: Duration,
+    form_state_budget: Duration,
     actions: BTreeMap<&'static str, Arc<dyn DynAction<S>>>,
     kept: Arc<Kept>,
 }
@@ -351,6 +410,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             store_errors: StoreErrors::default(),
             deadline: DEFAULT_DEADLINE,
             form_cache_ttl: DEFAULT_FORM_CACHE_TTL,
+            form_state_budget: DEFAULT_FORM_STATE_BUDGET,
             actions: BTreeMap::new(),
             kept: Arc::default(),
         }
@@ -404,6 +464,14 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         self
     }
 
+    /// Sets the form-state budget (default [`DEFAULT_FORM_STATE_BUDGET`]): how long one
+    /// form-state call waits for its look-ups. An action's `#[action(form_state_budget_ms = …)]`
+    /// takes precedence.
+    pub fn form_state_budget(mut self, budget: Duration) -> Self {
+        self.form_state_budget = budget;
+        self
+    }
+
     /// How many times action `id`'s execute handler has run in this process (replays and refused
     /// calls do not count): what a test asserts to prove a side effect ran once.
     pub fn handler_runs(&self, id: &str) -> u64 {
@@ -430,7 +498,9 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         self.actions.get(id).is_some_and(|a| a.has_form_state())
     }
 
-    /// Answers a form-state call for action `action`.
+    /// Answers a form-state call for action `action` within its budget (the action's own, else
+    /// [`Runtime::form_state_budget`]): look-ups still running then are their fields' timeout
+    /// errors, and the call still answers.
     ///
     /// # Errors
     /// `404 not_found` for an unknown action or one without form state, `400 invalid_input` for
@@ -440,6 +510,26 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         action: &str,
         request: FormStateRequest,
     ) -> Result<FormStateResponse, Failure> {
+        self.form_state_call(action, FormCall::new(request)).await
+    }
+
+    /// [`Runtime::form_state`] for a call a platform decoded: providers taking a [`Context`] see
+    /// its platform, its extensions, the request's id (empty when the platform sent none) and
+    /// the time left of the budget; answers are memoised per [`FormCall::caller`].
+    ///
+    /// # Errors
+    /// As [`Runtime::form_state`].
+    pub async fn form_state_call(
+        &self,
+        action: &str,
+        call: FormCall,
+    ) -> Result<FormStateResponse, Failure> {
+        let FormCall {
+            request,
+            platform,
+            caller,
+            extensions,
+        } = call;
         let not_found = || {
             Failure::new(
                 FailureKind::NotFound,
@@ -447,8 +537,15 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             )
         };
         let entry = self.actions.get(action).ok_or_else(not_found)?;
+        let budget = entry.form_state_budget().unwrap_or(self.form_state_budget);
+        let ctx = Context::with_extensions(
+            request.id.as_deref().unwrap_or_default().into(),
+            platform,
+            budget,
+            extensions,
+        );
         let future = entry
-            .form_state(&self.state, request)
+            .form_state(&self.state, request, caller, ctx)
             .ok_or_else(not_found)?;
         match run::CatchUnwind(future).await {
             Ok(Ok(response)) => Ok(response),

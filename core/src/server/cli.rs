@@ -68,6 +68,10 @@ pub struct ServeArgs {
         default_value_t = 20_000
     )]
     pub deadline_ms: u64,
+    /// Form-state budget in milliseconds: a look-up not done by then is its field's timeout
+    /// error.
+    #[arg(long = "form-state-budget-ms", env = "ACTIONKIT_FORM_STATE_BUDGET_MS", default_value_t = millis(crate::runtime::DEFAULT_FORM_STATE_BUDGET))]
+    pub form_state_budget_ms: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long = "body-limit", env = "ACTIONKIT_BODY_LIMIT", default_value_t = super::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
@@ -119,6 +123,7 @@ impl std::fmt::Debug for ServeArgs {
         f.debug_struct("ServeArgs")
             .field("addr", &self.addr)
             .field("deadline_ms", &self.deadline_ms)
+            .field("form_state_budget_ms", &self.form_state_budget_ms)
             .field("body_limit", &self.body_limit)
             .field("prefix", &self.prefix)
             .field("header_timeout_ms", &self.header_timeout_ms)
@@ -201,6 +206,7 @@ impl<S: Send + Sync + 'static> App<S> {
             .platforms(platforms)
             .store(store)
             .deadline(Duration::from_millis(args.deadline_ms))
+            .form_state_budget(Duration::from_millis(args.form_state_budget_ms))
             .body_limit(args.body_limit)
             .header_timeout(Duration::from_millis(args.header_timeout_ms))
             .body_timeout(Duration::from_millis(args.body_timeout_ms))

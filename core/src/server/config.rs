@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// The execute budget (`ACTIONKIT_DEADLINE_MS`).
     pub deadline: Duration,
+    /// The form-state budget (`ACTIONKIT_FORM_STATE_BUDGET_MS`, default
+    /// [`DEFAULT_FORM_STATE_BUDGET`](crate::runtime::DEFAULT_FORM_STATE_BUDGET), 400 ms): a
+    /// look-up not done by then is its field's timeout error, the other fields answer normally.
+    pub form_state_budget: Duration,
     /// The idempotency store, which also queues deferred work.
     pub store: Arc<dyn Store>,
     /// How long a client may take to send a request head, from the connection's opening or
@@ -70,7 +74,8 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults: `127.0.0.1:8080`, no prefix, 1 MiB bodies, 20 s budget, an in-memory store,
+    /// Defaults: `127.0.0.1:8080`, no prefix, 1 MiB bodies, 20 s budget, 400 ms form-state
+    /// budget, an in-memory store,
     /// the slow-client limits [`DEFAULT_HEADER_TIMEOUT`], [`DEFAULT_BODY_TIMEOUT`],
     /// [`DEFAULT_IDLE_TIMEOUT`] and [`DEFAULT_MAX_CONNECTIONS`], and every registered platform
     /// unconfigured.
@@ -80,6 +85,7 @@ impl ServerConfig {
             prefix: String::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             deadline: crate::runtime::DEFAULT_DEADLINE,
+            form_state_budget: crate::runtime::DEFAULT_FORM_STATE_BUDGET,
             store: Arc::new(MemoryStore::new()),
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -138,6 +144,12 @@ impl ServerConfig {
     /// Sets the execute budget.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Sets the form-state budget (see [`ServerConfig::form_state_budget`](Self#structfield.form_state_budget)).
+    pub fn form_state_budget(mut self, budget: Duration) -> Self {
+        self.form_state_budget = budget;
         self
     }
 

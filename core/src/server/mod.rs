@@ -171,7 +171,8 @@ impl<S: Send + Sync + 'static> App<S> {
             self.runtime
                 .store(config.store.clone())
                 .store_errors(metrics.store_errors())
-                .deadline(config.deadline),
+                .deadline(config.deadline)
+                .form_state_budget(config.form_state_budget),
         );
         let engine: Arc<dyn Engine> = runtime.clone();
         let binding = Binding {

@@ -141,9 +141,9 @@ async fn form_state<S: Send + Sync + 'static>(
     let adapter = &serving.adapter;
     let request = admit(&serving, &action, request)
         .await
-        .and_then(|(id, _, body)| Ok((id, adapter.decode_form_state(&body)?)));
+        .and_then(|(id, _, body)| Ok((id, adapter.decode_form_call(&body)?)));
     let answered = match request {
-        Ok((id, request)) => serving.runtime.form_state(id, request).await,
+        Ok((id, call)) => serving.runtime.form_state_call(id, call).await,
         Err(failure) => Err(failure),
     };
     let answer = match answered {

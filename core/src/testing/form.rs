@@ -1,6 +1,7 @@
 //! Form-state sessions: initial load, then one change at a time, each answer checked.
 
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -41,6 +42,7 @@ pub struct FormView<'s, S, A> {
     sim: &'s Simulator<S>,
     values: Map<String, Value>,
     config: Map<String, Value>,
+    elapsed: Duration,
     _action: PhantomData<fn() -> A>,
 }
 
@@ -49,6 +51,7 @@ impl<S, A> std::fmt::Debug for FormView<'_, S, A> {
         f.debug_struct("FormView")
             .field("values", &self.values)
             .field("config", &self.config)
+            .field("elapsed", &self.elapsed)
             .finish()
     }
 }
@@ -66,7 +69,9 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
                     .form_state(A::ID, &values, changed.map(|f| f.name()), now())
             })
             .expect("no simulated platform has form state");
+        let started = Instant::now();
         let (status, _, answer) = sim.send(request).await;
+        let elapsed = started.elapsed();
         assert_eq!(
             status,
             200,
@@ -108,6 +113,7 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
             sim,
             values,
             config,
+            elapsed,
             _action: PhantomData,
         }
     }
@@ -117,6 +123,12 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
         let mut values = self.values;
         values.insert(field.name().to_owned(), value.into());
         FormView::fetch(self.sim, values, Some(field)).await
+    }
+
+    /// How long this answer took, request sent to answer read (over real HTTP): compare it with
+    /// the form-state budget (400 ms by default) and the platforms' 500 ms target.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
     }
 
     /// The config entry of a dynamic field.

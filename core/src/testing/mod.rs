@@ -80,6 +80,7 @@ struct Played {
 
 struct Settings {
     deadline: Duration,
+    form_state_budget: Duration,
     store: Arc<dyn Store>,
     max_backoff: Duration,
 }
@@ -128,6 +129,7 @@ impl<S: Send + Sync + 'static> Simulator<S> {
             plays: 0,
             settings: Settings {
                 deadline: crate::runtime::DEFAULT_DEADLINE,
+                form_state_budget: crate::runtime::DEFAULT_FORM_STATE_BUDGET,
                 store: Arc::new(MemoryStore::new()),
                 max_backoff: Duration::from_millis(50),
             },
@@ -202,6 +204,13 @@ impl<S: Send + Sync + 'static> Simulator<S> {
         self
     }
 
+    /// The form-state budget: set it short to see a slow look-up answer with its timeout error
+    /// (and [`FormView::elapsed`] to see the answer keep to it).
+    pub fn form_state_budget(mut self, budget: Duration) -> Self {
+        self.settings.form_state_budget = budget;
+        self
+    }
+
     /// Uses `store` for idempotency (for example a redb file to test restarts).
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.settings.store = store;
@@ -226,7 +235,8 @@ impl<S: Send + Sync + 'static> Simulator<S> {
                 let config = ServerConfig::new()
                     .platforms(self.played.iter().map(|p| p.platform.clone()))
                     .store(self.settings.store.clone())
-                    .deadline(self.settings.deadline);
+                    .deadline(self.settings.deadline)
+                    .form_state_budget(self.settings.form_state_budget);
                 let (runtime, router, background) = app.into_parts(&config);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await

@@ -190,13 +190,13 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             fn __actionkit_form_state(
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
-                _memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                _memo: ::actionkit::__private::MemoScope,
+                ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
-                ::std::boxed::Box::pin(async move {
-                    let request = ::actionkit::__private::form_request::<#ident>(request)?;
+                ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, ctx, move |request| async move {
                     let answer: ::actionkit::__private::FormState<#ident> = #call.await;
-                    ::core::result::Result::Ok(answer.into_response())
-                })
+                    answer
+                }))
             }
         }
     } else if !providers.is_empty() {
@@ -232,28 +232,34 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             fn __actionkit_form_state(
                 state: #state_ty,
                 request: ::actionkit::__private::FormStateRequest,
-                memo: ::std::sync::Arc<::actionkit::__private::FormMemo>,
+                memo: ::actionkit::__private::MemoScope,
+                ctx: ::actionkit::__private::Context,
             ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
                 static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
-                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo))
+                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
             }
         }
     } else {
         TokenStream::new()
     };
     let has_form_state = !body.is_empty();
+    let budget = cont.attrs.form_state_budget_ms.as_ref().map(|ms| {
+        let ms = ms.value;
+        quote!(const FORM_STATE_BUDGET: ::core::option::Option<::core::time::Duration> = ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));)
+    });
     let (bound, call) = match (&cont.attrs.state, has_form_state) {
         (_, false) => (quote!(), quote!(::core::option::Option::None)),
         (Some(_), true) => (
             quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::std::sync::Arc::clone(memo)))),
+            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::core::clone::Clone::clone(memo), ctx))),
         ),
         (None, true) => (
             quote!(),
             quote!(::core::option::Option::Some(__actionkit_form_state(
                 (),
                 request,
-                ::std::sync::Arc::clone(memo)
+                ::core::clone::Clone::clone(memo),
+                ctx
             ))),
         ),
     };
@@ -267,11 +273,13 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
         {
             const HAS_FORM_STATE: bool = #has_form_state;
+            #budget
 
             fn form_state(
                 state: &__S,
                 request: ::actionkit::__private::FormStateRequest,
-                memo: &::std::sync::Arc<::actionkit::__private::FormMemo>,
+                memo: &::actionkit::__private::MemoScope,
+                ctx: ::actionkit::__private::Context,
             ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
                 #call
             }
@@ -317,7 +325,7 @@ fn provider_glue(
         .iter()
         .flat_map(|d| &d.value)
         .zip(&locals)
-        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local));
+        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local,));
     let reads = deps.iter().zip(&locals).map(|(d, local)| {
         let ty = without_option(d.ty);
         let wire = &d.name;
@@ -328,12 +336,18 @@ fn provider_glue(
     } else {
         (quote!(Schema), quote!(::actionkit::__private::Schema))
     };
-    let call = quote_spanned!(path.span()=> #path(#state_arg #(#args),*));
+    // Through `Provider`, so a provider may take a `Context` first or not; a signature that fits
+    // neither shape is an error at the provider's path. The arguments' arity is spelled out
+    // (`(_, _,)`) so exactly one shape fits the function and the arguments coerce to its
+    // parameters (`&String` to `&str`).
+    let arity = std::iter::repeat_n(quote!(_,), usize::from(state_arg.is_some()) + deps.len());
+    let call = quote_spanned!(path.span()=> <_ as ::actionkit::__private::Provider<_, (#(#arity)*)>>::call(#path, ctx, (#state_arg #(#args)*)));
     let result = quote_spanned!(path.span()=> let result: ::core::result::Result<#output, ::actionkit::__private::FieldError> = #call.await;);
     quote! {
         fn #glue(
             state: #state_ty,
             values: ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
+            ctx: ::actionkit::__private::Context,
         ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::Content, ::actionkit::__private::FieldError>> {
             ::std::boxed::Box::pin(async move {
                 #(#reads)*

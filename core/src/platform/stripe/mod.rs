@@ -31,7 +31,7 @@ pub use self::simulate::{FakeSecretStore, SIMULATED_ACCOUNT, StripeSimulation};
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
-use crate::runtime::{Call, Failure, FailureKind, Input, Outcome, Render};
+use crate::runtime::{Call, Failure, FailureKind, FormCall, Input, Outcome, Render};
 use crate::server::response::{Header, required_header};
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
@@ -200,5 +200,17 @@ impl Adapter for Stripe {
 
     fn decode_form_state(&self, body: &[u8]) -> Result<FormStateRequest, Failure> {
         wire::decode_form_state(body)
+    }
+
+    fn decode_form_call(&self, body: &[u8]) -> Result<FormCall, Failure> {
+        let (request, context) = wire::decode_form_state_with_context(body)?;
+        let context = StripeContext::from_value(&context);
+        let mut call = FormCall::new(request).platform(PLATFORM);
+        call.caller = context.caller().map(Arc::from);
+        call.extensions.insert(context);
+        if let Some(secrets) = &self.secrets {
+            call.extensions.insert(secrets.clone());
+        }
+        Ok(call)
     }
 }

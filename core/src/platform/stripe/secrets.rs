@@ -68,6 +68,22 @@ impl<S> FromContext<S> for StripeSecrets {
     }
 }
 
+/// For form-state providers, which take the `Context` itself: `StripeSecrets::from(&ctx)`.
+///
+/// ```
+/// use std::time::Duration;
+/// use actionkit_core::Context;
+/// use actionkit_core::platform::stripe::StripeSecrets;
+/// let ctx = Context::new("req_1", "test", Duration::from_secs(1));
+/// let secrets = StripeSecrets::from(&ctx);
+/// assert!(!secrets.is_configured() && secrets.account().is_none());
+/// ```
+impl From<&Context> for StripeSecrets {
+    fn from(ctx: &Context) -> Self {
+        StripeSecrets { ctx: ctx.clone() }
+    }
+}
+
 impl fmt::Debug for StripeSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StripeSecrets")

@@ -293,6 +293,16 @@ pub fn decode_execute(body: &[u8]) -> Result<ExecuteBody, Failure> {
 /// # Errors
 /// A `400 invalid_input` failure naming what is wrong.
 pub fn decode_form_state(body: &[u8]) -> Result<crate::form_state::FormStateRequest, Failure> {
+    decode_form_state_with_context(body).map(|(request, _)| request)
+}
+
+/// [`decode_form_state`] and the call's `context` (`null` when absent).
+///
+/// # Errors
+/// As [`decode_form_state`].
+pub fn decode_form_state_with_context(
+    body: &[u8],
+) -> Result<(crate::form_state::FormStateRequest, Value), Failure> {
     let mut object = object(body)?;
     for key in object.keys() {
         if let Some(failure) = misspelled(key, "`values`, `changed_field`, `id` and `context`") {
@@ -309,11 +319,13 @@ pub fn decode_form_state(body: &[u8]) -> Result<crate::form_state::FormStateRequ
             "the request body is not a get_form_state call: it has neither `values` nor `changed_field`",
         ));
     }
-    // `context` is accepted (Stripe's methods receive one) and not used by form state yet;
-    // unknown keys are dropped.
+    // `context` is the execution context (the calling account), as for execute; unknown keys
+    // are dropped.
+    let context = object.remove("context").unwrap_or(Value::Null);
     object.retain(|key, _| matches!(key.as_str(), "id" | "values" | "changed_field"));
-    serde_json::from_value(Value::Object(object))
-        .map_err(|e| invalid(format!("the form-state request body is not valid: {e}")))
+    let request = serde_json::from_value(Value::Object(object))
+        .map_err(|e| invalid(format!("the form-state request body is not valid: {e}")))?;
+    Ok((request, context))
 }
 
 fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
