@@ -25,12 +25,13 @@
 //! # });
 //! ```
 
+mod answer;
+mod call;
 mod hash;
 mod kept;
 mod outcome;
 mod run;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -38,8 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
+use self::answer::replay;
+pub use self::answer::{Answer, Executed, OutcomeJson, Render};
+pub use self::call::{Call, FormCall, Input};
 #[cfg(test)]
 pub(crate) use self::hash::tests as hash_tests;
 pub(crate) use self::hash::{Canonical, MemberStart};
@@ -48,11 +51,10 @@ use self::kept::Kept;
 pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::Run;
 use crate::context::Context;
-use crate::extensions::Extensions;
 use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse, MemoScope};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
-use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, Recorded, StoreError};
+use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, StoreError};
 
 /// The default execute budget: Stripe's 20 s.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
@@ -63,213 +65,6 @@ pub const DEFAULT_FORM_CACHE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_FORM_STATE_BUDGET: Duration = Duration::from_millis(400);
 /// How long a claim outlives the deadline before another caller may take the id over.
 pub const LEASE_GRACE: Duration = Duration::from_secs(10);
-
-/// One execute call, as a platform adapter hands it to the runtime.
-#[derive(Debug)]
-pub struct Call {
-    /// The action's id.
-    pub action: Cow<'static, str>,
-    /// The idempotency key (the same across the platform's retries), shared with the handler's
-    /// [`Context`] and the server's log line without copies.
-    pub request_id: Arc<str>,
-    /// The platform's name, part of the idempotency key and of the [`Context`].
-    pub platform: &'static str,
-    /// The raw, untrusted input.
-    pub input: Input,
-    /// Typed extras the handler can read with [`Context::extension`].
-    pub extensions: Extensions,
-}
-
-/// One form-state call, as a platform adapter hands it to the runtime.
-///
-/// ```
-/// use actionkit_core::form_state::FormStateRequest;
-/// use actionkit_core::runtime::FormCall;
-/// let call = FormCall::new(FormStateRequest::default()).platform("echo").caller("acct_1");
-/// assert_eq!(call.caller.as_deref(), Some("acct_1"));
-/// ```
-#[derive(Debug)]
-pub struct FormCall {
-    /// The request: values, changed field, request id.
-    pub request: FormStateRequest,
-    /// The platform's name, part of the [`Context`] a provider may take.
-    pub platform: &'static str,
-    /// Who the form is being configured for (an account), when the platform says: provider
-    /// answers are memoised and shared per caller, never across callers.
-    pub caller: Option<Arc<str>>,
-    /// Typed extras a provider taking a [`Context`] reads with [`Context::extension`].
-    pub extensions: Extensions,
-}
-
-impl FormCall {
-    /// A call with no platform extras and no caller, from platform `"test"`.
-    pub fn new(request: FormStateRequest) -> Self {
-        FormCall {
-            request,
-            platform: "test",
-            caller: None,
-            extensions: Extensions::new(),
-        }
-    }
-
-    /// Sets the platform name.
-    pub fn platform(mut self, platform: &'static str) -> Self {
-        self.platform = platform;
-        self
-    }
-
-    /// Sets the caller.
-    pub fn caller(mut self, caller: impl Into<Arc<str>>) -> Self {
-        self.caller = Some(caller.into());
-        self
-    }
-}
-
-/// A call's untrusted input: a JSON value built in-process, or JSON text cut from a request
-/// body, which is decoded straight into the action's input type without an intermediate
-/// [`Value`].
-///
-/// ```
-/// use actionkit_core::runtime::Input;
-/// let from_value = Input::from(serde_json::json!({"name": "Ada"}));
-/// let from_text = Input::json(r#"{"name": "Ada"}"#).unwrap();
-/// assert_eq!(from_value.to_value(), from_text.to_value());
-/// ```
-#[derive(Clone, Debug)]
-pub enum Input {
-    /// A value built in-process.
-    Value(Value),
-    /// JSON text, as received.
-    Json(Box<RawValue>),
-}
-
-impl Input {
-    /// Input from JSON text.
-    ///
-    /// # Errors
-    /// When `text` is not JSON.
-    pub fn json(text: &str) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text.to_owned()).map(Input::Json)
-    }
-
-    /// The input as a [`Value`] (parsing it when it is text; `null` if that fails, which text
-    /// made by [`Input::json`] never does).
-    pub fn to_value(&self) -> Value {
-        match self {
-            Input::Value(value) => value.clone(),
-            Input::Json(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
-        }
-    }
-}
-
-impl From<Value> for Input {
-    fn from(value: Value) -> Self {
-        Input::Value(value)
-    }
-}
-
-impl From<Box<RawValue>> for Input {
-    fn from(raw: Box<RawValue>) -> Self {
-        Input::Json(raw)
-    }
-}
-
-impl Call {
-    /// A call with no platform extras, from platform `"test"`.
-    pub fn new(
-        action: impl Into<Cow<'static, str>>,
-        request_id: impl Into<Arc<str>>,
-        input: impl Into<Input>,
-    ) -> Self {
-        Call {
-            action: action.into(),
-            request_id: request_id.into(),
-            platform: "test",
-            input: input.into(),
-            extensions: Extensions::new(),
-        }
-    }
-
-    /// Sets the platform name.
-    pub fn platform(mut self, platform: &'static str) -> Self {
-        self.platform = platform;
-        self
-    }
-}
-
-/// The result of [`Runtime::execute`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Executed {
-    /// What to answer.
-    pub outcome: Outcome,
-    /// Whether the outcome was replayed from the store (the handler did not run).
-    pub replayed: bool,
-    /// Whether the handler ran for this call.
-    pub ran: bool,
-}
-
-/// Puts outcomes on the wire: each platform renders its own body, and the runtime records
-/// exactly those bytes, so a replay answers byte for byte what the first call answered without
-/// serialising anything again.
-///
-/// ```
-/// use actionkit_core::runtime::{Outcome, Render};
-/// struct Plain;
-/// impl Render for Plain {
-///     fn render(&self, outcome: &Outcome) -> Vec<u8> {
-///         outcome.label().as_bytes().to_vec()
-///     }
-/// }
-/// assert_eq!(Plain.render(&Outcome::Success { output: actionkit_core::runtime::Output::null() }), b"success");
-/// ```
-pub trait Render: Send + Sync + 'static {
-    /// The response body for `outcome` (its status is [`Outcome::status`]).
-    fn render(&self, outcome: &Outcome) -> Vec<u8>;
-}
-
-/// The platform-neutral rendering: the [`Outcome`] itself as JSON, as in-process calls and
-/// queued work record it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OutcomeJson;
-
-impl Render for OutcomeJson {
-    fn render(&self, outcome: &Outcome) -> Vec<u8> {
-        serde_json::to_vec(outcome).expect("outcomes serialise")
-    }
-}
-
-/// What [`Runtime::answer`] gives a server: the status and the rendered body (replayed bytes
-/// for a completed id), with what the log line needs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The rendered body.
-    pub body: bytes::Bytes,
-    /// Seconds the platform should wait before retrying, for `Retry-After`.
-    pub retry_after: Option<u64>,
-    /// `success` or the failure's type, for logs.
-    pub label: &'static str,
-    /// Whether the body was replayed from the store (the handler did not run).
-    pub replayed: bool,
-    /// Whether the handler ran for this call.
-    pub ran: bool,
-}
-
-impl Answer {
-    /// The answer for an outcome the runtime did not record (a refusal, or work a platform
-    /// took over), rendered by `render`; neither replayed nor run.
-    pub fn rendered(outcome: &Outcome, render: &dyn Render) -> Self {
-        Answer {
-            status: outcome.status(),
-            body: render.render(outcome).into(),
-            retry_after: outcome.failure().and_then(|f| f.retry_after),
-            label: outcome.label(),
-            replayed: false,
-            ran: false,
-        }
-    }
-}
 
 /// What an adapter or an export needs to know of a registered action.
 #[derive(Clone, Copy, Debug)]
@@ -758,22 +553,6 @@ fn idempotency_key(platform: &str, action: &str, request_id: &str) -> String {
         key.push_str(part);
     }
     key
-}
-
-/// A completed id's recorded answer, byte for byte.
-fn replay(recorded: Recorded) -> Answer {
-    Answer {
-        status: recorded.status,
-        label: if recorded.status < 300 {
-            "success"
-        } else {
-            FailureKind::Permanent.as_str()
-        },
-        body: recorded.body,
-        retry_after: None,
-        replayed: true,
-        ran: false,
-    }
 }
 
 fn conflict() -> Failure {
