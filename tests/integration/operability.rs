@@ -49,6 +49,20 @@ async fn metrics_count_calls_replays_and_durations_without_ids() {
         )
         .await;
     assert_eq!(status, 401);
+    let (status, _) = server
+        .signed(
+            "/stripe/send_email/get_form_state",
+            &json!({"values": {}, "changed_field": null}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .signed(
+            "/stripe/send_email/get_form_state",
+            &json!({"values": {}, "changed_field": "no_such_field"}),
+        )
+        .await;
+    assert_eq!(status, 400);
 
     let response = server
         .client
@@ -67,7 +81,18 @@ async fn metrics_count_calls_replays_and_durations_without_ids() {
     );
     let text = response.text().await.unwrap();
     let ok = r#"actionkit_requests_total{platform="stripe",action="send_email",outcome="success",status="200"}"#;
-    assert_eq!(sample(&text, ok), Some(2.0), "{text}");
+    assert_eq!(
+        sample(&text, ok),
+        Some(2.0),
+        "form-state calls are counted apart: {text}"
+    );
+    let form = r#"actionkit_form_state_requests_total{platform="stripe",action="send_email",outcome="success",status="200"}"#;
+    assert_eq!(sample(&text, form), Some(1.0), "{text}");
+    let form_bad = r#"actionkit_form_state_requests_total{platform="stripe",action="send_email",outcome="invalid_input",status="400"}"#;
+    assert_eq!(sample(&text, form_bad), Some(1.0), "{text}");
+    let form_count =
+        r#"actionkit_form_state_duration_seconds_count{platform="stripe",action="send_email"}"#;
+    assert_eq!(sample(&text, form_count), Some(2.0), "{text}");
     let bad = r#"actionkit_requests_total{platform="stripe",action="send_email",outcome="invalid_input",status="400"}"#;
     assert_eq!(sample(&text, bad), Some(1.0), "{text}");
     let unknown =

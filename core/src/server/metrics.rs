@@ -61,6 +61,8 @@ pub(crate) struct Metrics {
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     replays: Counter,
     store_errors: StoreErrors,
+    form_states: Family<CallLabels, Counter>,
+    form_state_durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     callback_attempts: Counter,
     queue_depth: Gauge,
     store: Arc<dyn Store>,
@@ -106,6 +108,21 @@ impl Metrics {
             "Store operations that failed (the store was unavailable)",
             store_errors.clone(),
         );
+        let form_states = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "actionkit_form_state_requests",
+            "get_form_state calls answered, by platform, action, outcome and HTTP status",
+            form_states.clone(),
+        );
+        let form_state_durations =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        registry.register(
+            "actionkit_form_state_duration_seconds",
+            "Time from a get_form_state call's arrival to its answer, by platform and action",
+            form_state_durations.clone(),
+        );
         let callback_attempts = Counter::default();
         registry.register(
             "actionkit_callback_attempts",
@@ -124,10 +141,34 @@ impl Metrics {
             durations,
             replays,
             store_errors,
+            form_states,
+            form_state_durations,
             callback_attempts,
             queue_depth,
             store,
         }
+    }
+
+    /// Records one answered form-state call (`action`: a registered id or `""`). Rarer than
+    /// execute calls and never on the hot path, so looked up each time.
+    pub(crate) fn record_form_state(
+        &self,
+        platform: &'static str,
+        action: &'static str,
+        answer: &Answer,
+        started: Instant,
+    ) {
+        self.form_states
+            .get_or_create(&CallLabels {
+                platform,
+                action,
+                outcome: answer.label,
+                status: answer.status,
+            })
+            .inc();
+        self.form_state_durations
+            .get_or_create(&RouteLabels { platform, action })
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// The counters handed to platforms' background work.

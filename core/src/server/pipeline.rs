@@ -142,6 +142,10 @@ async fn form_state<S: Send + Sync + 'static>(
     let request = admit(&serving, &action, request)
         .await
         .and_then(|(id, _, body)| Ok((id, adapter.decode_form_call(&body)?)));
+    let registered = match &request {
+        Ok((id, _)) => *id,
+        Err(_) => serving.runtime.action_id(&action).unwrap_or_default(),
+    };
     let answered = match request {
         Ok((id, call)) => serving.runtime.form_state_call(id, call).await,
         Err(failure) => Err(failure),
@@ -165,6 +169,9 @@ async fn form_state<S: Send + Sync + 'static>(
         latency_ms = started.elapsed().as_millis() as u64,
         "get_form_state answered"
     );
+    serving
+        .metrics
+        .record_form_state(adapter.name(), registered, &answer, started);
     respond(answer)
 }
 
