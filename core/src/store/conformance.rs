@@ -1,6 +1,8 @@
 //! The conformance suite every [`IdempotencyStore`] (and, with the `queue_*` cases, every
 //! [`CallbackQueue`]) must pass, written once and run against each store by its tests (and usable
-//! by stores outside this crate).
+//! by stores outside this crate). Behind the `conformance` cargo feature (`actionkit = { …,
+//! features = ["conformance"] }` in a store's dev-dependencies), so it does not ship in every
+//! build.
 //!
 //! Each case takes a [`StoreFactory`] — any `Fn(Duration) -> impl Future<Output = impl
 //! IdempotencyStore>`, given the retention the case needs — and panics on the first broken rule.

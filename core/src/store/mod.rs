@@ -18,7 +18,8 @@
 //! `ACTIONKIT_STORE` setting. The queue's rules are in [`CallbackQueue`]; the idempotency rules
 //! follow.
 //!
-//! Rules every store keeps (checked by the shared conformance suite):
+//! Rules every store keeps (checked by the shared conformance suite, `store::conformance`, behind
+//! the `conformance` feature for stores written outside this crate):
 //! - a claim carries a lease; when it expires (the owner crashed) the id is claimable again, the
 //!   new claim gets a new token, and a late [`complete`](IdempotencyStore::complete) or
 //!   [`release`](IdempotencyStore::release) from the old token fails with
@@ -56,7 +57,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-#[doc(hidden)]
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod job;
 mod memory;
