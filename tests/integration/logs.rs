@@ -6,6 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::harness::{SECRET, epilot_signer, now, start};
+use crate::support::run_child;
 
 /// Set by `logs_name_the_request_but_never_a_secret` to run the child half of that test.
 const LOGS_CHILD: &str = "ACTIONKIT_LOGS_CHILD";
@@ -59,16 +60,7 @@ fn logs_child_entry() {
 
 #[test]
 fn logs_name_the_request_but_never_a_secret() {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "logs::logs_child_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(LOGS_CHILD, "1")
-        .output()
-        .expect("run the child");
+    let output = run_child("logs::logs_child_entry", &[(LOGS_CHILD, "1")]);
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 logs");
     assert!(
         output.status.success(),

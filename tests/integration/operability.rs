@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::harness::{config, start, start_with};
+use crate::support::run_child;
 
 fn input() -> Value {
     json!({"audience_id": "aud_customers", "template_id": "tpl_welcome", "template_variables": {"first_name": "Ada"}})
@@ -275,18 +276,14 @@ fn log_format_child_entry() {
 
 /// Runs the child with `ACTIONKIT_LOG_FORMAT=format`; its stderr.
 fn child_logs(format: &str) -> String {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "operability::log_format_child_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(LOG_FORMAT_CHILD, "1")
-        .env("ACTIONKIT_LOG_FORMAT", format)
-        .env("RUST_LOG", "info")
-        .output()
-        .expect("run the child");
+    let output = run_child(
+        "operability::log_format_child_entry",
+        &[
+            (LOG_FORMAT_CHILD, "1"),
+            ("ACTIONKIT_LOG_FORMAT", format),
+            ("RUST_LOG", "info"),
+        ],
+    );
     let stderr = String::from_utf8(output.stderr).expect("UTF-8 logs");
     assert!(output.status.success(), "the child failed:\n{stderr}");
     stderr

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::fixtures::send_email::input::SendEmail;
 use crate::fixtures::send_email::mailer::Mailer;
 use crate::harness::{SECRET, now};
-use crate::support::temp_path;
+use crate::support::{run_child, temp_path};
 
 /// The app's secret key the fake Stripe API expects.
 const API_KEY: &str = "sk_test_fake_stripe_api_key_never_shown";
@@ -557,16 +557,10 @@ fn secrets_logs_child_entry() {
 
 #[test]
 fn secret_store_logs_never_show_the_key_or_a_value() {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "stripe_secrets::secrets_logs_child_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(LOGS_CHILD, "1")
-        .output()
-        .expect("run the child");
+    let output = run_child(
+        "stripe_secrets::secrets_logs_child_entry",
+        &[(LOGS_CHILD, "1")],
+    );
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 logs");
     assert!(
         output.status.success() && stdout.contains("child-done"),

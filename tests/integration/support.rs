@@ -69,3 +69,15 @@ pub fn postgres_url(test: &str) -> Option<String> {
         }
     }
 }
+
+/// Runs the test `test` (its full path, e.g. `logs::logs_child_entry`) of this binary in a
+/// process of its own, with `env` set: how a test gets a process-wide log subscriber to itself.
+/// The child test does its work only when one of those variables is set.
+pub fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    command.args(["--exact", test, "--nocapture", "--test-threads=1"]);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run the child")
+}

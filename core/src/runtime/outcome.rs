@@ -93,8 +93,8 @@ impl fmt::Debug for Output {
 
 impl Serialize for Output {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // As the JSON it is, not as a string of JSON.
-        match serde_json::value::RawValue::from_string(self.0.clone()) {
+        // As the JSON it is, not as a string of JSON (borrowed: nothing is copied).
+        match serde_json::from_str::<&serde_json::value::RawValue>(&self.0) {
             Ok(raw) => raw.serialize(serializer),
             Err(err) => Err(serde::ser::Error::custom(err)),
         }

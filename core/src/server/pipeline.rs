@@ -13,7 +13,8 @@
 //! 7. **render and answer**: the platform's bytes, with `Retry-After` where there is one, and
 //!    one log line.
 //!
-//! Form state follows the same steps 1–4, then [`Runtime::form_state`].
+//! Form state follows the same steps 1–4 (the platform decodes a form call), then
+//! [`Runtime::form_state_call`] under the form-state budget.
 
 use std::future::Future as _;
 use std::sync::Arc;
@@ -82,13 +83,9 @@ async fn execute<S: Send + Sync + 'static>(
     let started = Instant::now();
     let action = action_id(action);
     let adapter = &serving.adapter;
-    let mut registered = "";
-    let call = admit(&serving, &action, request)
-        .await
-        .and_then(|(id, headers, body)| {
-            registered = id;
-            adapter.decode(id, &headers, &body)
-        });
+    let admitted = admit(&serving, &action, request).await;
+    let registered = registered_id(&serving, &action, &admitted);
+    let call = admitted.and_then(|(id, headers, body)| adapter.decode(id, &headers, &body));
     let answer = match call {
         Ok(call) => {
             let request_id = call.request_id.clone();
@@ -115,9 +112,6 @@ async fn execute<S: Send + Sync + 'static>(
         }
         Err(failure) => {
             log_refused(adapter.name(), &action, &failure);
-            if registered.is_empty() {
-                registered = serving.runtime.action_id(&action).unwrap_or_default();
-            }
             Answer::rendered(&Outcome::Failure(failure), &**adapter)
         }
     };
@@ -139,13 +133,9 @@ async fn form_state<S: Send + Sync + 'static>(
     let started = Instant::now();
     let action = action_id(action);
     let adapter = &serving.adapter;
-    let request = admit(&serving, &action, request)
-        .await
-        .and_then(|(id, _, body)| Ok((id, adapter.decode_form_call(&body)?)));
-    let registered = match &request {
-        Ok((id, _)) => *id,
-        Err(_) => serving.runtime.action_id(&action).unwrap_or_default(),
-    };
+    let admitted = admit(&serving, &action, request).await;
+    let registered = registered_id(&serving, &action, &admitted);
+    let request = admitted.and_then(|(id, _, body)| Ok((id, adapter.decode_form_call(&body)?)));
     let answered = match request {
         Ok((id, call)) => serving.runtime.form_state_call(id, call).await,
         Err(failure) => Err(failure),
@@ -175,6 +165,20 @@ async fn form_state<S: Send + Sync + 'static>(
     respond(answer)
 }
 
+/// The registered id a request names, for its metric labels: from admission, or (a request
+/// refused before that, say for its signature) looked up; `""` for an unknown action, so no
+/// client can grow the label space.
+fn registered_id<S: Send + Sync + 'static, T>(
+    serving: &Serving<S>,
+    action: &str,
+    admitted: &Result<(&'static str, T, Bytes), Failure>,
+) -> &'static str {
+    match admitted {
+        Ok((id, _, _)) => id,
+        Err(_) => serving.runtime.action_id(action).unwrap_or_default(),
+    }
+}
+
 /// Steps 1–3: the body within its limit, the signature, then the action's existence — before
 /// any JSON is read. Gives back the action's registered id, the headers (moved out of the
 /// request, not cloned as axum's `HeaderMap` extractor does) and the body.
@@ -187,7 +191,11 @@ async fn admit<S: Send + Sync + 'static>(
     let Some(body) = read_within(body, serving.body_limit, serving.body_timeout).await else {
         return Err(Failure::new(
             FailureKind::SlowBody,
-            "the request body did not arrive in time",
+            format!(
+                "the request body did not arrive within {} ms (the server's body timeout, \
+                 ACTIONKIT_BODY_TIMEOUT_MS); send the whole body at once",
+                serving.body_timeout.as_millis()
+            ),
         ));
     };
     let body = read_body(body)?;
