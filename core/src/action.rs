@@ -44,6 +44,29 @@ use crate::ui::ui_schema;
 /// let err = PostMessage::decode(serde_json::json!({"channel": 7})).unwrap_err();
 /// assert_eq!(err.field(), "/channel");
 /// ```
+/// A permission an action asks of the account it runs in, with the reason shown to whoever
+/// installs the app; declared with `#[action(permission(name = "…", purpose = "…"))]`.
+///
+/// Platforms that list permissions per action write it into their manifest (Stripe: after
+/// `workflow_custom_action_run_write` in the entry's `permissions`); the others ignore it.
+///
+/// ```
+/// use actionkit_core::Permission;
+///
+/// const READ: Permission = Permission {
+///     name: "customer_read",
+///     purpose: "Reads the customer's email address",
+/// };
+/// assert_eq!(READ.name, "customer_read");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// The platform's name for it, e.g. `customer_read`.
+    pub name: &'static str,
+    /// Why the action needs it.
+    pub purpose: &'static str,
+}
+
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an action input",
     label = "not an action",
@@ -56,6 +79,9 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     const NAME: &'static str;
     /// What the action does (the struct's doc comment unless given).
     const DESCRIPTION: Option<&'static str>;
+    /// Permissions the action asks of the account it runs in, besides the one every action
+    /// needs (`#[action(permission(name = "…", purpose = "…"))]`); none unless declared.
+    const PERMISSIONS: &'static [Permission] = &[];
 
     /// The input fields, in declaration order.
     fn fields() -> &'static [FieldSpec];

@@ -21,9 +21,9 @@ pub mod store;
 pub mod testing;
 pub mod ui;
 
-pub use action::Action;
 #[doc(hidden)]
 pub use action::ActionModel;
+pub use action::{Action, Permission};
 pub use context::{Context, Secret};
 pub use error::{ActionError, ErrorClass, FieldPointer, ResultExt};
 pub use extensions::Extensions;

@@ -27,6 +27,7 @@ const FRESH_MANIFEST: &str = r#"extensions:
   - id: "send_email"
     name: "Send email"
     version: "1.2.0"
+    description: "Send an email to a mailing list."
     interface_id: extend.workflows.custom_action
     permissions:
       - permission: workflow_custom_action_run_write

@@ -75,6 +75,8 @@ pub struct ActionInfo {
     pub name: &'static str,
     /// What it does.
     pub description: Option<&'static str>,
+    /// The permissions it asks for besides the one every action needs.
+    pub permissions: &'static [crate::action::Permission],
     /// Its input schema.
     pub input_schema: &'static Value,
     /// Its UI schema.
@@ -139,6 +141,7 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
             id: A::ID,
             name: A::NAME,
             description: A::DESCRIPTION,
+            permissions: A::PERMISSIONS,
             input_schema: A::input_schema(),
             ui_schema: A::ui_schema(),
             fields: A::fields(),

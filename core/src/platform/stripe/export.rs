@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::manifest::{self, StripeExtension};
+use super::manifest::{self, Permission, StripeExtension};
 use crate::export::{ExportError, ExportFile, Manifest};
 
 /// The app manifest, relative to the export directory.
@@ -22,6 +22,16 @@ pub(super) fn files(manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, 
             id: id.to_owned(),
             name: action.info.name.to_owned(),
             version: manifest.version.clone(),
+            description: action.info.description.map(str::to_owned),
+            permissions: action
+                .info
+                .permissions
+                .iter()
+                .map(|p| Permission {
+                    permission: p.name.to_owned(),
+                    purpose: p.purpose.to_owned(),
+                })
+                .collect(),
             input_schema_path: input,
             ui_schema_path: ui,
             form_state: action.form_state,
