@@ -18,6 +18,7 @@ pub mod schema;
 pub mod server;
 pub mod signature;
 pub mod store;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod ui;
 

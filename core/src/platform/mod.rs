@@ -79,9 +79,11 @@
 //! [`PlatformSignArgs`], and one entry in [`defaults`]. Export and the simulator find it through
 //! [`defaults`]; nothing outside its folder and the registration names it.
 
+#[cfg(feature = "epilot")]
 pub mod epilot;
+#[cfg(feature = "stripe")]
 pub mod stripe;
-#[cfg(test)]
+#[cfg(all(test, feature = "cli", feature = "stripe", feature = "epilot"))]
 mod tests;
 
 use std::fmt;
@@ -96,6 +98,7 @@ use crate::form_state::{FormStateRequest, FormStateResponse};
 use crate::handler::BoxFuture;
 use crate::runtime::{Call, Engine, Failure, FailureKind, FormCall, Outcome, Render};
 use crate::store::Store;
+#[cfg(feature = "testing")]
 use crate::testing::Simulation;
 
 /// A configured platform: its name, and how it binds to a running server.
@@ -141,6 +144,7 @@ pub trait Platform: fmt::Debug + Send + Sync + 'static {
     ///
     /// # Panics
     /// When the system has no randomness to generate keys from.
+    #[cfg(feature = "testing")]
     fn simulation(&self) -> Option<Box<dyn Simulation>> {
         None
     }
@@ -343,66 +347,90 @@ impl fmt::Debug for Dispatch {
 
 /// The `serve` flags of every registered platform, flattened into the CLI. Registering a
 /// platform adds one field here.
+#[cfg(feature = "cli")]
 #[derive(clap::Args, Debug)]
 pub struct PlatformArgs {
+    #[cfg(feature = "stripe")]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stripe: stripe::Args,
+    #[cfg(feature = "epilot")]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub epilot: epilot::Args,
 }
 
+#[cfg(feature = "cli")]
 impl PlatformArgs {
     /// Every platform configured from its flags and environment variables.
     ///
     /// # Errors
     /// The first unusable setting, naming its variable and the fix.
     pub fn into_platforms(self) -> Result<Vec<Arc<dyn Platform>>, String> {
-        Ok(vec![
-            Arc::new(self.stripe.into_platform()?),
-            Arc::new(self.epilot.into_platform()?),
-        ])
+        #[allow(unused_mut)]
+        let mut platforms: Vec<Arc<dyn Platform>> = Vec::new();
+        #[cfg(feature = "stripe")]
+        platforms.push(Arc::new(self.stripe.into_platform()?));
+        #[cfg(feature = "epilot")]
+        platforms.push(Arc::new(self.epilot.into_platform()?));
+        Ok(platforms)
     }
 }
 
 /// The `sign` flags of every registered platform, flattened into the CLI. Registering a
 /// platform adds one field here and one arm in [`PlatformSignArgs::sign`].
+#[cfg(feature = "cli")]
 #[derive(clap::Args, Debug)]
 pub struct PlatformSignArgs {
+    #[cfg(feature = "stripe")]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stripe: stripe::SignArgs,
+    #[cfg(feature = "epilot")]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub epilot: epilot::SignArgs,
 }
 
+#[cfg(feature = "cli")]
 impl PlatformSignArgs {
     /// A signed curl command for `request`, by the platform that owns its route.
     ///
     /// # Errors
     /// When no platform owns the route, or its signer is missing a secret.
     pub fn sign(&self, request: &SignRequest<'_>) -> Result<String, String> {
+        #[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(unused))]
         let under = |mount: &str| {
             request
                 .route
                 .strip_prefix(mount)
                 .is_some_and(|rest| rest.starts_with('/'))
         };
+        #[cfg(feature = "stripe")]
         if under("/stripe") {
-            self.stripe.sign(request)
-        } else if under("/epilot") {
-            self.epilot.sign(request)
-        } else {
-            Err(format!(
-                "no platform serves `{}`; routes start with /stripe/ or /epilot/",
-                request.route
-            ))
+            return self.stripe.sign(request);
         }
+        #[cfg(feature = "epilot")]
+        if under("/epilot") {
+            return self.epilot.sign(request);
+        }
+        let mounts: Vec<String> = defaults()
+            .iter()
+            .map(|platform| format!("/{}/", platform.name()))
+            .collect();
+        Err(format!(
+            "no platform serves `{}`; routes start with {}",
+            request.route,
+            if mounts.is_empty() {
+                "a platform's name, and this build has none (enable `stripe` or `epilot`)".into()
+            } else {
+                mounts.join(" or ")
+            }
+        ))
     }
 }
 
+#[cfg(feature = "cli")]
 /// What `sign` signs: a route (relative to the server's prefix), a JSON body, the server's
 /// address and the time.
 #[derive(Clone, Copy, Debug)]
@@ -417,6 +445,7 @@ pub struct SignRequest<'a> {
     pub now: u64,
 }
 
+#[cfg(feature = "cli")]
 impl SignRequest<'_> {
     /// A curl command POSTing the body to the route with `headers`.
     ///
@@ -446,7 +475,9 @@ impl SignRequest<'_> {
 /// setting to add, until configured. Registering a platform adds one entry here.
 pub fn defaults() -> Vec<Arc<dyn Platform>> {
     vec![
+        #[cfg(feature = "stripe")]
         Arc::new(stripe::Stripe::unconfigured()),
+        #[cfg(feature = "epilot")]
         Arc::new(epilot::Epilot::unconfigured()),
     ]
 }

@@ -14,6 +14,7 @@
 //! ```
 
 mod accept;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod config;
 mod metrics;

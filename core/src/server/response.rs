@@ -78,12 +78,14 @@ pub fn read_body(body: Result<Bytes, axum::Error>) -> Result<Bytes, Failure> {
 
 /// A header a platform reads: its name, looked up without parsing it per request, and how
 /// messages show it. Make them `const`s, so the name is checked at compile time.
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub struct Header {
     name: HeaderName,
     shown: &'static str,
 }
 
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 impl Header {
     /// `name` in lowercase (as HTTP/2 and `http` want it), shown in messages as `shown`.
     ///
@@ -99,6 +101,7 @@ impl Header {
 
 /// The one value of header `name`: `None` when absent; a `401 signature` failure when it appears
 /// more than once or is not text (signature headers are only trusted when unambiguous).
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 pub fn single_header<'h>(
     headers: &'h axum::http::HeaderMap,
     header: &Header,
@@ -124,6 +127,7 @@ pub fn single_header<'h>(
 
 /// The one value of header `name`, which must be present: a `401 signature` failure naming it
 /// when it is missing (see [`single_header`] for the other refusals).
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 pub fn required_header<'h>(
     headers: &'h axum::http::HeaderMap,
     header: &Header,

@@ -32,11 +32,19 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(any(feature = "stripe", feature = "epilot"))]
 mod keys;
+#[cfg(feature = "epilot")]
+mod webhook_keys;
+
+#[cfg(all(feature = "epilot", feature = "cli"))]
+pub(crate) use keys::random_bytes;
+#[cfg(feature = "epilot")]
 pub mod standard_webhooks;
+#[cfg(feature = "stripe")]
 pub mod stripe;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "stripe", feature = "epilot"))]
 mod tests;
 
 /// How far a signed timestamp may lie from the verifier's clock, in either direction, unless a
@@ -157,6 +165,7 @@ pub enum SignatureError {
 }
 
 /// Parses a unix timestamp: ASCII digits only (no sign, no spaces), fitting in a `u64`.
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 fn parse_unix_seconds(value: &str) -> Option<u64> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -165,6 +174,7 @@ fn parse_unix_seconds(value: &str) -> Option<u64> {
 }
 
 /// Rejects `timestamp` when it lies more than `tolerance` before or after `now`.
+#[cfg_attr(not(any(feature = "stripe", feature = "epilot")), allow(dead_code))]
 fn check_timestamp(
     timestamp: u64,
     now: SystemTime,

@@ -36,7 +36,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::{DEFAULT_TOLERANCE, SignatureError, check_timestamp, parse_unix_seconds};
 
-pub use super::keys::{WebhookKey, WebhookSigningKey};
+pub use super::webhook_keys::{WebhookKey, WebhookSigningKey};
 
 /// Name of the header holding the message id, stable across retries (the idempotency key).
 ///

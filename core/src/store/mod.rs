@@ -62,15 +62,19 @@ pub mod conformance;
 mod job;
 mod memory;
 mod open;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
 mod record;
+#[cfg(feature = "redb")]
 mod redb;
 
 pub use self::memory::MemoryStore;
 pub use self::open::{open, open_with_retention};
+#[cfg(feature = "postgres")]
 pub use self::postgres::{DEFAULT_TABLE, PostgresStore, PostgresStoreBuilder};
 pub use self::queue::{CallbackQueue, JobLease, PendingJob, Store};
+#[cfg(feature = "redb")]
 pub use self::redb::{RedbStats, RedbStore, RedbStoreBuilder};
 
 /// How long a completed record is replayed when a store is not told otherwise: 7 days.

@@ -3,9 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
+use super::PostgresStore;
+#[cfg(feature = "redb")]
+use super::RedbStore;
 #[cfg(doc)]
 use super::{CallbackQueue, IdempotencyStore};
-use super::{DEFAULT_RETENTION, MemoryStore, PostgresStore, RedbStore, Store, StoreError};
+use super::{DEFAULT_RETENTION, MemoryStore, Store, StoreError};
 
 /// Builds the store a setting names (the value of `ACTIONKIT_STORE`), keeping records and
 /// finished jobs for [`DEFAULT_RETENTION`]:
@@ -70,18 +74,28 @@ pub async fn open_with_retention(
                 "`file:` needs a path, e.g. `file:/var/lib/my-action/idempotency.redb`".into(),
             ));
         }
-        let builder = RedbStore::builder(path).retention(retention);
-        let store = tokio::task::spawn_blocking(move || builder.open())
-            .await
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))??;
-        return Ok(Arc::new(store));
+        #[cfg(feature = "redb")]
+        {
+            let builder = RedbStore::builder(path).retention(retention);
+            let store = tokio::task::spawn_blocking(move || builder.open())
+                .await
+                .map_err(|e| StoreError::unavailable("opening the redb store", e))??;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "redb"))]
+        return Err(missing_feature("file:<path>", "redb"));
     }
     if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-        let store = PostgresStore::builder(spec)
-            .retention(retention)
-            .connect()
-            .await?;
-        return Ok(Arc::new(store));
+        #[cfg(feature = "postgres")]
+        {
+            let store = PostgresStore::builder(spec)
+                .retention(retention)
+                .connect()
+                .await?;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(missing_feature("postgres://…", "postgres"));
     }
     Err(StoreError::InvalidConfig(if spec.is_empty() {
         "the store setting is empty; expected `memory`, `file:<path>` or `postgres://…`".into()
@@ -91,6 +105,15 @@ pub async fn open_with_retention(
             redact(spec)
         )
     }))
+}
+
+/// A store this build leaves out.
+#[cfg(not(all(feature = "redb", feature = "postgres")))]
+fn missing_feature(setting: &str, feature: &str) -> StoreError {
+    StoreError::InvalidConfig(format!(
+        "the `{setting}` store is not in this build; enable actionkit's `{feature}` cargo \
+         feature (`actionkit = {{ version = \"…\", features = [\"{feature}\"] }}`), or use `memory`"
+    ))
 }
 
 /// What of an unknown setting is safe to repeat: the scheme of anything URL-like (the rest may
@@ -140,15 +163,39 @@ mod tests {
             invalid(&"x".repeat(100))
                 .ends_with("…`; expected `memory`, `file:<path>` or `postgres://…`")
         );
-        let message = invalid("postgres://admin:hunter2@db/app?sslmode=bogus");
-        assert!(
-            message.starts_with("malformed PostgreSQL connection string"),
-            "{message}"
-        );
-        assert!(!message.contains("hunter2"), "{message}");
+        #[cfg(feature = "postgres")]
+        {
+            let message = invalid("postgres://admin:hunter2@db/app?sslmode=bogus");
+            assert!(
+                message.starts_with("malformed PostgreSQL connection string"),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
     }
 
     #[test]
+    #[cfg(not(all(feature = "redb", feature = "postgres")))]
+    fn stores_left_out_of_the_build_name_their_feature() {
+        #[cfg(not(feature = "redb"))]
+        assert_eq!(
+            invalid("file:/tmp/x.redb"),
+            "the `file:<path>` store is not in this build; enable actionkit's `redb` cargo \
+             feature (`actionkit = { version = \"…\", features = [\"redb\"] }`), or use `memory`"
+        );
+        #[cfg(not(feature = "postgres"))]
+        {
+            let message = invalid("postgres://admin:hunter2@db/app");
+            assert!(
+                message.contains("enable actionkit's `postgres` cargo feature"),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "redb")]
     fn store_open_builds_memory_and_file_stores() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -28,6 +28,8 @@ macro_rules! conformance_tests {
 }
 
 mod memory_store;
+#[cfg(feature = "postgres")]
 mod postgres_store;
+#[cfg(feature = "redb")]
 mod redb_store;
 mod support;

@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A fresh directory under the system temp dir, removed (with its contents) on drop.
+#[cfg_attr(not(feature = "redb"), allow(dead_code))]
 pub struct TempDir {
     path: PathBuf,
     files: AtomicUsize,
 }
 
+#[cfg_attr(not(feature = "redb"), allow(dead_code))]
 impl TempDir {
     pub fn new(label: &str) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);

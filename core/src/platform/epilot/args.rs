@@ -136,9 +136,9 @@ impl SignArgs {
         let id = match &self.webhook_id {
             Some(id) => id.clone(),
             None => {
-                let random =
-                    crate::signature::stripe::generate_secret().map_err(|e| e.to_string())?;
-                format!("msg_{}", &random.trim_start_matches("whsec_")[..24])
+                let random = crate::signature::random_bytes::<12>().map_err(|e| e.to_string())?;
+                let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+                format!("msg_{hex}")
             }
         };
         let signature = key.sign(&id, request.now, request.body.as_bytes());

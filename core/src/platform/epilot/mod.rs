@@ -12,10 +12,12 @@
 //! (`CUSTOM_FLOW_ACTION`, `external_integration`), whose URL is filled from the install option
 //! [`URL_OPTION`].
 
+#[cfg(feature = "cli")]
 mod args;
 pub mod callback;
 mod discovery;
 mod export;
+#[cfg(feature = "testing")]
 mod simulate;
 pub mod wire;
 
@@ -26,6 +28,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use tokio::sync::Notify;
 
+#[cfg(feature = "cli")]
 pub use self::args::{Args, SignArgs};
 use self::callback::{CallbackWorker, RetryPolicy};
 pub use self::discovery::{DEFAULT_PUBLIC_KEY_URL, InvalidKeyUrl, KeyRefresh};
@@ -43,6 +46,7 @@ use crate::signature::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, StandardWebhooksVerifier, TIMESTAMP_HEADER, WebhookKey,
 };
 use crate::store::CallbackQueue;
+#[cfg(feature = "testing")]
 use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
@@ -221,6 +225,7 @@ impl Platform for Epilot {
         Ok(export::files(manifest))
     }
 
+    #[cfg(feature = "testing")]
     fn simulation(&self) -> Option<Box<dyn Simulation>> {
         Some(Box::new(simulate::EpilotSimulation::new()))
     }

@@ -92,9 +92,16 @@ impl Args {
         }
         let stripe = Stripe::new(secrets).map_err(|e| format!("STRIPE_SIGNING_SECRET: {e}"))?;
         match api_key {
+            #[cfg(feature = "stripe-secrets")]
             Some(key) => stripe
                 .secret_store(key, &self.api_base)
                 .map_err(|e| e.to_string()),
+            #[cfg(not(feature = "stripe-secrets"))]
+            Some(_) => Err(
+                "STRIPE_API_KEY is set, but this build has no Secret Store client; \
+                 enable actionkit's `stripe-secrets` cargo feature, or unset STRIPE_API_KEY"
+                    .into(),
+            ),
             None => Ok(stripe),
         }
     }

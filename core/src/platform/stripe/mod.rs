@@ -8,11 +8,16 @@
 //! each action's schemas and merges the extension entries into `stripe-app.yaml` ([`manifest`]);
 //! its simulation ([`StripeSimulation`]) can serve a fake Secret Store ([`FakeSecretStore`]).
 
+#[cfg(feature = "cli")]
 mod args;
 mod context;
 mod export;
+#[cfg(all(feature = "testing", feature = "stripe-secrets"))]
+mod fake_secrets;
 pub mod manifest;
+#[cfg(feature = "stripe-secrets")]
 mod secrets;
+#[cfg(feature = "testing")]
 mod simulate;
 pub mod wire;
 
@@ -22,12 +27,15 @@ use std::time::SystemTime;
 
 use http::HeaderMap;
 
+#[cfg(feature = "cli")]
 pub use self::args::{Args, DEV_SECRET_FILE, SignArgs};
 pub use self::context::StripeContext;
-pub use self::secrets::{
-    DEFAULT_API_BASE, DEFAULT_TTL, SecretStore, SecretStoreError, StripeSecrets,
-};
-pub use self::simulate::{FakeSecretStore, SIMULATED_ACCOUNT, StripeSimulation};
+#[cfg(feature = "stripe-secrets")]
+pub use self::secrets::{DEFAULT_TTL, SecretStore, SecretStoreError, StripeSecrets};
+#[cfg(all(feature = "testing", feature = "stripe-secrets"))]
+pub use self::simulate::FakeSecretStore;
+#[cfg(feature = "testing")]
+pub use self::simulate::{SIMULATED_ACCOUNT, StripeSimulation};
 use super::{Adapter, Binding, Bound, Endpoint, Platform, Route};
 use crate::export::{ExportError, ExportFile, Manifest};
 use crate::form_state::FormStateRequest;
@@ -35,6 +43,7 @@ use crate::runtime::{Call, Failure, FailureKind, FormCall, Input, Outcome, Rende
 use crate::server::response::{Header, required_header};
 use crate::signature::SignatureError;
 use crate::signature::stripe::{HEADER, StripeVerifier};
+#[cfg(feature = "testing")]
 use crate::testing::Simulation;
 
 /// The platform name in idempotency keys and [`Context::platform`](crate::Context::platform).
@@ -44,6 +53,9 @@ const ROUTES: &[Route] = &[
     Route::new("/stripe/{action}/execute", Endpoint::Execute),
     Route::new("/stripe/{action}/get_form_state", Endpoint::FormState),
 ];
+
+/// Stripe's API when `STRIPE_API_BASE` is not set.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 
 /// Stripe, configured with its signing secrets. Without one every request is refused with 401:
 /// no configuration turns verification off.
@@ -57,6 +69,7 @@ const ROUTES: &[Route] = &[
 #[derive(Clone, Debug)]
 pub struct Stripe {
     verifier: Option<StripeVerifier>,
+    #[cfg(feature = "stripe-secrets")]
     secrets: Option<SecretStore>,
 }
 
@@ -70,6 +83,7 @@ impl Stripe {
     ) -> Result<Self, SignatureError> {
         Ok(Stripe {
             verifier: Some(StripeVerifier::new(secrets)?),
+            #[cfg(feature = "stripe-secrets")]
             secrets: None,
         })
     }
@@ -78,6 +92,7 @@ impl Stripe {
     pub fn with_verifier(verifier: StripeVerifier) -> Self {
         Stripe {
             verifier: Some(verifier),
+            #[cfg(feature = "stripe-secrets")]
             secrets: None,
         }
     }
@@ -86,10 +101,12 @@ impl Stripe {
     pub fn unconfigured() -> Self {
         Stripe {
             verifier: None,
+            #[cfg(feature = "stripe-secrets")]
             secrets: None,
         }
     }
 
+    #[cfg(feature = "stripe-secrets")]
     /// Lets execute handlers read the calling account's secrets ([`StripeSecrets`]) with the
     /// app's secret key `api_key` (`STRIPE_API_KEY`) from Stripe's API at `base`
     /// (`STRIPE_API_BASE`, normally [`DEFAULT_API_BASE`]).
@@ -112,6 +129,7 @@ impl Stripe {
     }
 
     /// Uses a ready [`SecretStore`] (for a custom cache lifetime).
+    #[cfg(feature = "stripe-secrets")]
     pub fn with_secret_store(mut self, store: SecretStore) -> Self {
         self.secrets = Some(store);
         self
@@ -131,6 +149,7 @@ impl Platform for Stripe {
         export::files(manifest, dir)
     }
 
+    #[cfg(feature = "testing")]
     fn simulation(&self) -> Option<Box<dyn Simulation>> {
         Some(Box::new(simulate::StripeSimulation::new()))
     }
@@ -186,6 +205,7 @@ impl Adapter for Stripe {
         let mut call = Call::new(action, id, input).platform(PLATFORM);
         call.extensions.insert(context);
         // Only when configured: without a key, the hot path allocates nothing more.
+        #[cfg(feature = "stripe-secrets")]
         if let Some(secrets) = &self.secrets {
             call.extensions.insert(secrets.clone());
         }
@@ -208,6 +228,7 @@ impl Adapter for Stripe {
         let mut call = FormCall::new(request).platform(PLATFORM);
         call.caller = context.caller().map(Arc::from);
         call.extensions.insert(context);
+        #[cfg(feature = "stripe-secrets")]
         if let Some(secrets) = &self.secrets {
             call.extensions.insert(secrets.clone());
         }

@@ -20,13 +20,11 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::DEFAULT_API_BASE;
 use super::StripeContext;
 use crate::context::{Context, Secret};
 use crate::error::ActionError;
 use crate::handler::FromContext;
-
-/// Stripe's API when `STRIPE_API_BASE` is not set.
-pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 
 /// How long a secret read from the store is reused for the same account and name.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
