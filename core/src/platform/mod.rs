@@ -367,13 +367,12 @@ impl PlatformArgs {
     /// # Errors
     /// The first unusable setting, naming its variable and the fix.
     pub fn into_platforms(self) -> Result<Vec<Arc<dyn Platform>>, String> {
-        #[allow(unused_mut)]
-        let mut platforms: Vec<Arc<dyn Platform>> = Vec::new();
-        #[cfg(feature = "stripe")]
-        platforms.push(Arc::new(self.stripe.into_platform()?));
-        #[cfg(feature = "epilot")]
-        platforms.push(Arc::new(self.epilot.into_platform()?));
-        Ok(platforms)
+        Ok(vec![
+            #[cfg(feature = "stripe")]
+            Arc::new(self.stripe.into_platform()?),
+            #[cfg(feature = "epilot")]
+            Arc::new(self.epilot.into_platform()?),
+        ])
     }
 }
 
