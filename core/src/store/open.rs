@@ -134,6 +134,7 @@ fn redact(spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "redb")]
     use crate::store::CallbackQueue;
 
     fn invalid(spec: &str) -> String {
