@@ -20,6 +20,7 @@ pub mod signature;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[doc(hidden)]
 pub mod ui;
 
 #[doc(hidden)]

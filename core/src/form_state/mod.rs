@@ -49,6 +49,7 @@ use std::marker::PhantomData;
 use serde_json::{Map, Value};
 
 pub use self::content::{Choice, FieldError, Options, Schema};
+#[doc(hidden)]
 pub use self::engine::{
     Content, DynamicField, DynamicKind, FormMemo, MemoScope, dispatch, request,
 };

@@ -174,6 +174,7 @@ impl_handler!(T1, T2, T3, T4, T5);
 
 /// Calls `handler` with `state` as a concrete type, which is how generated code invokes the
 /// function named in `#[action(execute = ...)]`.
+#[doc(hidden)]
 pub fn call_handler<S, A, T, H: Handler<T, S, A>>(
     handler: H,
     ctx: Context,

@@ -16,12 +16,16 @@ pub(crate) mod fast;
 mod input_type;
 mod spec;
 
-pub use build::{input_schema, object_schema};
+pub use build::input_schema;
+#[doc(hidden)]
+pub use build::object_schema;
 pub use decode::{InputError, InputValidator, decode, to_input};
 pub use input_type::{
     ArrayItem, InputType, IntegerInput, ListInput, ObjectInput, SelectInput, TextInput,
 };
-pub use spec::{FieldSpec, Keyword, Literal};
+pub use spec::FieldSpec;
+#[doc(hidden)]
+pub use spec::{Keyword, Literal};
 
 /// The `$schema` URI of every generated input schema (JSON Schema draft-07).
 pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";

@@ -161,6 +161,7 @@ pub(crate) fn job_key(action: &str, request_id: &str) -> String {
 }
 
 /// Runs queued `wait_for_callback` work until its server stops.
+#[doc(hidden)]
 pub struct CallbackWorker {
     runtime: Arc<dyn Engine>,
     queue: Arc<dyn CallbackQueue>,

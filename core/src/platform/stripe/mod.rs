@@ -19,6 +19,9 @@ pub mod manifest;
 mod secrets;
 #[cfg(feature = "testing")]
 mod simulate;
+// The wire format's decoders and encoders, reached by the fuzz targets and benchmarks (the
+// internal layer): not a public API, it changes without notice.
+#[doc(hidden)]
 pub mod wire;
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 
 use saphyr_parser::ScanError;
 
-/// Why [`merge`] could not produce a manifest.
+/// Why [`merge`](super::merge) could not produce a manifest.
 ///
 /// Positions are 1-based lines and columns (columns count characters). The message names what
 /// to fix:
@@ -91,7 +91,7 @@ pub enum ManifestError {
         /// Column of the second entry.
         column: usize,
     },
-    /// An extension passed to [`merge`] is invalid; nothing was read or written.
+    /// An extension passed to [`merge`](super::merge) is invalid; nothing was read or written.
     #[error("extension `{id}`: {problem}")]
     InvalidExtension {
         /// The extension's id, as given.
