@@ -148,10 +148,22 @@ fn a_stale_tree_fails_the_check_with_a_diff() {
         .replace("Select a mailing list", "Pick a list");
     std::fs::write(&path, stale).unwrap();
     std::fs::remove_file(dir.join("extensions/send_email/ui_schema.json")).unwrap();
-    let Err(ExportError::Stale { diff, paths }) = export::check(&app(), &dir) else {
+    let Err(ExportError::Stale {
+        diff,
+        paths,
+        changes,
+    }) = export::check(&app(), &dir)
+    else {
         panic!("stale files must fail the check")
     };
     assert_eq!(paths.len(), 2);
+    // A description is an annotation: saved workflows keep working.
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].0, "send_email");
+    assert_eq!(
+        changes[0].1[0].to_string(),
+        "compatible: /properties/audience_id/description: `description` changed"
+    );
     assert!(
         diff.contains("-    \"audience_id\": {")
             || diff.contains("-      \"description\": \"Pick a list\""),
@@ -164,6 +176,34 @@ fn a_stale_tree_fails_the_check_with_a_diff() {
     assert!(
         diff.contains("b/extensions/send_email/ui_schema.json"),
         "{diff}"
+    );
+}
+
+#[test]
+fn a_breaking_input_change_is_named_with_its_pointer_and_the_fix() {
+    let dir = temp_path("stripe-app");
+    export::write(&app(), &dir).unwrap();
+    // The committed schema as an earlier release published it: a field the current input no
+    // longer has, and a looser `segment_id`.
+    let path = dir.join("extensions/send_email/input_schema.json");
+    let mut committed: serde_json::Value =
+        serde_json::from_str(&read(&dir, "extensions/send_email/input_schema.json")).unwrap();
+    committed["properties"]["reply_to"] = serde_json::json!({"type": "string"});
+    committed["properties"]["message"]["maxLength"] = serde_json::json!(100_000);
+    std::fs::write(&path, serde_json::to_string_pretty(&committed).unwrap()).unwrap();
+    let err = export::check(&app(), &dir).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "the input schema of `send_email` changes in a breaking way: workflows saved with the \
+             committed schema would be refused with 400:\n  \
+             breaking: /properties/reply_to: field `reply_to` removed or renamed\n"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  fix: keep the change compatible"),
+        "{message}"
     );
 }
 

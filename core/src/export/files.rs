@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::drift::SchemaChange;
 use crate::runtime::ActionInfo;
 
 /// What an export needs to know of an app: its version and its actions.
@@ -42,6 +43,9 @@ pub struct ExportFile {
     pub path: PathBuf,
     /// Its complete contents.
     pub contents: String,
+    /// The action whose input schema this file is, if it is one: [`check`] then says how a
+    /// change to it affects saved configurations ([`drift`](super::drift)).
+    pub input_schema_of: Option<String>,
 }
 
 impl ExportFile {
@@ -56,6 +60,35 @@ impl ExportFile {
         ExportFile {
             path: path.into(),
             contents: serde_json::to_string_pretty(value).expect("JSON values serialise") + "\n",
+            input_schema_of: None,
+        }
+    }
+
+    /// A text file.
+    ///
+    /// ```
+    /// let file = actionkit_core::export::ExportFile::text("app.yaml", "id: app\n");
+    /// assert_eq!(file.contents, "id: app\n");
+    /// ```
+    pub fn text(path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
+        ExportFile {
+            path: path.into(),
+            contents: contents.into(),
+            input_schema_of: None,
+        }
+    }
+
+    /// The input schema of action `action` as a JSON file; [`check`] classifies changes to it.
+    ///
+    /// ```
+    /// let schema = serde_json::json!({"type": "object"});
+    /// let file = actionkit_core::export::ExportFile::input_schema("ping/input.json", "ping", &schema);
+    /// assert_eq!(file.input_schema_of.as_deref(), Some("ping"));
+    /// ```
+    pub fn input_schema(path: impl Into<PathBuf>, action: &str, value: &serde_json::Value) -> Self {
+        ExportFile {
+            input_schema_of: Some(action.to_owned()),
+            ..Self::json(path, value)
         }
     }
 }
@@ -82,13 +115,48 @@ pub enum ExportError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Files on disk differ from what would be written (only from [`check`]).
-    #[error("exported files are stale: {}; run the export again\n{diff}", joined(.paths))]
+    #[error(
+        "exported files are stale: {}; run the export again{}\n{diff}",
+        joined(.paths),
+        classified(.changes)
+    )]
     Stale {
         /// A unified diff of every stale file, from disk to expected.
         diff: String,
         /// The stale files.
         paths: Vec<PathBuf>,
+        /// For each action whose input schema changed: what the change does to configurations
+        /// saved against the committed schema, breaking changes first.
+        changes: Vec<(String, Vec<SchemaChange>)>,
     },
+}
+
+/// The schema changes of [`ExportError::Stale`], as its message lists them.
+fn classified(changes: &[(String, Vec<SchemaChange>)]) -> String {
+    let mut out = String::new();
+    for (action, list) in changes {
+        let breaking = list.iter().any(|change| change.breaking);
+        if breaking {
+            out.push_str(&format!(
+                "\nthe input schema of `{action}` changes in a breaking way: workflows saved with \
+                 the committed schema would be refused with 400:"
+            ));
+        } else {
+            out.push_str(&format!(
+                "\nthe input schema of `{action}` changes compatibly: saved workflows keep working:"
+            ));
+        }
+        for change in list {
+            out.push_str(&format!("\n  {change}"));
+        }
+        if breaking {
+            out.push_str(
+                "\n  fix: keep the change compatible (make new fields optional, keep old fields \
+                 and values), or give the new shape a new action id and keep the old action",
+            );
+        }
+    }
+    out
 }
 
 /// The paths of [`ExportError::Stale`], as its message lists them.
@@ -154,7 +222,9 @@ pub fn write(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<PathBuf
     Ok(changed)
 }
 
-/// Checks that the files in `dir` are what [`write()`] would write.
+/// Checks that the files in `dir` are what [`write()`] would write, and for a changed input
+/// schema, whether configurations saved against the committed one still decode
+/// ([`drift::classify`](super::drift::classify)).
 ///
 /// # Errors
 /// [`ExportError::Stale`] with a unified diff when any file is missing or differs.
@@ -162,10 +232,21 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     let dir = dir.as_ref();
     let mut diff = String::new();
     let mut paths = Vec::new();
+    let mut changes = Vec::new();
     for file in files(app, dir)? {
         let path = dir.join(&file.path);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != file.contents {
+            if let (Some(action), Ok(old), Ok(new)) = (
+                &file.input_schema_of,
+                serde_json::from_str::<serde_json::Value>(&current),
+                serde_json::from_str::<serde_json::Value>(&file.contents),
+            ) {
+                let list = super::drift::classify(&old, &new);
+                if !list.is_empty() {
+                    changes.push((action.clone(), list));
+                }
+            }
             let name = slash(&file.path);
             let text = similar::TextDiff::from_lines(&current, &file.contents);
             diff.push_str(
@@ -180,7 +261,11 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     if paths.is_empty() {
         Ok(())
     } else {
-        Err(ExportError::Stale { diff, paths })
+        Err(ExportError::Stale {
+            diff,
+            paths,
+            changes,
+        })
     }
 }
 

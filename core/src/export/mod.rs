@@ -29,6 +29,7 @@
 //! }
 //! ```
 
+pub mod drift;
 mod files;
 
 pub use self::files::{

@@ -1,7 +1,7 @@
 //! Stripe's app files: per action `extensions/<id>/input_schema.json` and `ui_schema.json`, then
 //! `stripe-app.yaml` with the actions' extension entries merged into the existing manifest.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::manifest::{self, Permission, StripeExtension};
 use crate::export::{ExportError, ExportFile, Manifest};
@@ -16,7 +16,11 @@ pub(super) fn files(manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, 
         let id = action.info.id;
         let input = format!("extensions/{id}/input_schema.json");
         let ui = format!("extensions/{id}/ui_schema.json");
-        out.push(ExportFile::json(&input, action.info.input_schema));
+        out.push(ExportFile::input_schema(
+            &input,
+            id,
+            action.info.input_schema,
+        ));
         out.push(ExportFile::json(&ui, action.info.ui_schema));
         extensions.push(StripeExtension {
             id: id.to_owned(),
@@ -49,9 +53,6 @@ pub(super) fn files(manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, 
             source: Box::new(source),
         }
     })?;
-    out.push(ExportFile {
-        path: PathBuf::from(MANIFEST),
-        contents: merged,
-    });
+    out.push(ExportFile::text(MANIFEST, merged));
     Ok(out)
 }
