@@ -1,8 +1,8 @@
 //! The generated dispatch's engine: which fields to compute, clearing, disabling, stale-value
 //! warnings, per-field errors, concurrency and the memo.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -82,41 +82,31 @@ impl<S> std::fmt::Debug for DynamicField<S> {
 /// What one look-up answers: content or the field's error.
 type LookUp = Result<Content, FieldError>;
 
-/// Where a call waits for a look-up it started or joined: the task running it, which goes on
-/// (and fills the memo) when the call stops waiting.
-type Flight = tokio::task::JoinHandle<LookUp>;
+/// Where waiters of an in-flight look-up read its answer (`None` until it is done).
+type Flight = tokio::sync::watch::Receiver<Option<LookUp>>;
 
 /// Per-process memo of provider answers, keyed by (action, field, dependency values), each
 /// kept for a TTL, and the look-ups in flight. Failures are never memoised.
 ///
 /// Concurrent identical look-ups share one provider call (single-flight), across form-state
 /// calls too: the provider runs on its own task, which fills the memo when it finishes, even
-/// after the call that started it has answered with a timeout. Both come from moka's
-/// [`try_get_with`](moka::future::Cache::try_get_with), which runs one initialiser per key
-/// whatever the number of callers and caches only its successes.
+/// after the call that started it has answered with a timeout.
 ///
 /// ```
 /// use std::time::Duration;
 /// let memo = actionkit_core::form_state::FormMemo::new(Duration::from_secs(30));
 /// assert_eq!(memo.ttl(), Duration::from_secs(30));
 /// ```
+#[derive(Debug)]
 pub struct FormMemo {
     ttl: Duration,
-    answers: moka::future::Cache<MemoKey, Content>,
+    entries: Mutex<HashMap<MemoKey, (Instant, Content)>>,
+    in_flight: Mutex<HashMap<MemoKey, Flight>>,
     look_up_limit: Duration,
 }
 
-impl std::fmt::Debug for FormMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormMemo")
-            .field("ttl", &self.ttl)
-            .field("entries", &self.answers.entry_count())
-            .finish()
-    }
-}
-
-/// How many answers a memo keeps; past it the least used go first.
-const MEMO_CAPACITY: u64 = 10_000;
+/// How many answers a memo keeps before it drops expired ones (and, if still full, all).
+const MEMO_CAPACITY: usize = 10_000;
 
 /// How long a look-up may go on in the background after its call answered: a provider that
 /// never returns is dropped then, so the next call for the same key tries again instead of
@@ -127,17 +117,11 @@ impl FormMemo {
     /// A memo keeping answers for `ttl` (zero disables it; identical concurrent look-ups are
     /// still shared).
     pub fn new(ttl: Duration) -> Self {
-        Self::with_look_up_limit(ttl, LOOK_UP_LIMIT)
-    }
-
-    fn with_look_up_limit(ttl: Duration, look_up_limit: Duration) -> Self {
         FormMemo {
             ttl,
-            answers: moka::future::Cache::builder()
-                .max_capacity(MEMO_CAPACITY)
-                .time_to_live(ttl)
-                .build(),
-            look_up_limit,
+            entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            look_up_limit: LOOK_UP_LIMIT,
         }
     }
 
@@ -146,41 +130,100 @@ impl FormMemo {
         self.ttl
     }
 
-    /// The memoised answer, or the flight to wait on: a task that joins the look-up already in
-    /// the air for `key`, or runs `start()` (bounded by the look-up limit) when there is none.
-    async fn look_up(
+    fn get(&self, key: &MemoKey) -> Option<Content> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: MemoKey, content: Content) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MEMO_CAPACITY {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= MEMO_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), content));
+    }
+
+    /// The memoised answer, or the flight to wait on: joins one already in the air, else
+    /// starts `start()` on its own task. The task outlives its caller's deadline, fills the
+    /// memo on success and leaves the in-flight table however it ends (a panic included).
+    fn look_up(
         self: &Arc<Self>,
         key: MemoKey,
         start: impl FnOnce() -> ProviderFuture,
     ) -> Result<Content, Flight> {
-        if let Some(content) = self.answers.get(&key).await {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        // Read under the in-flight lock: a flight lands in the memo before it leaves the table,
+        // so a key is always found in one of the two while its answer is fresh.
+        if let Some(content) = self.get(&key) {
             return Ok(content);
         }
-        let memo = Arc::clone(self);
-        let provider = tokio::time::timeout(self.look_up_limit, start());
-        Err(tokio::spawn(async move {
-            memo.answers
-                .try_get_with(key, async move {
-                    provider.await.unwrap_or_else(|_| Err(timed_out()))
-                })
-                .await
-                .map_err(|error: Arc<FieldError>| FieldError::clone(&error))
-        }))
+        if let Some(flight) = in_flight.get(&key) {
+            return Err(flight.clone());
+        }
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        in_flight.insert(key.clone(), rx.clone());
+        drop(in_flight);
+        let landing = Landing {
+            memo: Arc::clone(self),
+            key,
+            tx,
+        };
+        let future = tokio::time::timeout(self.look_up_limit, start());
+        tokio::spawn(async move {
+            let result = future.await.unwrap_or_else(|_| Err(timed_out()));
+            landing.land(result);
+        });
+        Err(rx)
     }
 }
 
-/// Waits for a flight until `deadline` (the flight itself goes on).
-async fn arrival(flight: Flight, deadline: Instant) -> LookUp {
-    match tokio::time::timeout_at(deadline, flight).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(failure)) => {
-            if failure.is_panic() {
-                tracing::error!("a form-state provider panicked");
-            }
-            Err(FieldError::new(
-                "the look-up failed unexpectedly; try again",
-            ))
+/// The end of one flight: answers its waiters, fills the memo, leaves the in-flight table. When
+/// dropped without landing (the provider panicked), the waiters see the sender gone.
+struct Landing {
+    memo: Arc<FormMemo>,
+    key: MemoKey,
+    tx: tokio::sync::watch::Sender<Option<LookUp>>,
+}
+
+impl Landing {
+    fn land(self, result: LookUp) {
+        if let Ok(content) = &result {
+            self.memo.put(self.key.clone(), content.clone());
         }
+        self.tx.send_replace(Some(result));
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(field = self.key.1, "a form-state provider panicked");
+        }
+        let mut in_flight = self
+            .memo
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        in_flight.remove(&self.key);
+    }
+}
+
+/// Waits for a flight until `deadline`.
+async fn arrival(mut flight: Flight, deadline: Instant) -> LookUp {
+    match tokio::time::timeout_at(deadline, flight.wait_for(Option::is_some)).await {
+        Ok(Ok(answer)) => answer.clone().expect("waited for an answer"),
+        Ok(Err(_)) => Err(FieldError::new(
+            "the look-up failed unexpectedly; try again",
+        )),
         Err(_) => Err(timed_out()),
     }
 }
@@ -308,10 +351,9 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
             field.name,
             serde_json::to_string(&deps).expect("JSON values serialise"),
         );
-        let look_up = memo.memo.look_up(key, || {
+        match memo.memo.look_up(key, || {
             (field.provider)(state.clone(), values.clone(), ctx.clone())
-        });
-        match look_up.await {
+        }) {
             Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
             Err(flight) => pending.push((slot_field, flight)),
         }
@@ -441,13 +483,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_look_up_is_an_error_and_is_not_memoised() {
+    async fn a_panicking_look_up_leaves_the_flight_table_and_is_not_memoised() {
         let memo = Arc::new(FormMemo::new(Duration::from_secs(30)));
         let key = (None, "f", String::from("[]"));
         let deadline = Instant::now() + Duration::from_secs(5);
         let flight = memo
             .look_up(key.clone(), || Box::pin(async { panic!("provider bug") }))
-            .await
             .expect_err("nothing memoised yet");
         let failed = arrival(flight, deadline)
             .await
@@ -456,70 +497,32 @@ mod tests {
             failed.message(),
             "the look-up failed unexpectedly; try again"
         );
+        assert!(memo.in_flight.lock().unwrap().is_empty());
         let flight = memo
             .look_up(key.clone(), || {
                 provider((), Map::new(), Context::new("req", "test", Duration::ZERO))
             })
-            .await
             .expect_err("the failure was not memoised");
         assert!(arrival(flight, deadline).await.is_ok());
-        assert!(
-            memo.look_up(key, || unreachable!()).await.is_ok(),
-            "now memoised"
-        );
-    }
-
-    #[tokio::test]
-    async fn concurrent_identical_look_ups_run_the_provider_once() {
-        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        fn counted() -> ProviderFuture {
-            CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Box::pin(async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                Ok(Content::Options(Options::default()))
-            })
-        }
-        let memo = Arc::new(FormMemo::new(Duration::ZERO));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut flights = Vec::new();
-        for _ in 0..8 {
-            let flight = memo.look_up((None, "f", String::new()), || {
-                Box::pin(async {
-                    let future = counted();
-                    future.await
-                })
-            });
-            flights.push(flight.await.expect_err("a zero TTL memoises nothing"));
-        }
-        for flight in flights {
-            assert!(arrival(flight, deadline).await.is_ok());
-        }
-        assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(memo.look_up(key, || unreachable!()).is_ok(), "now memoised");
     }
 
     #[tokio::test]
     async fn a_look_up_that_never_returns_is_dropped_after_the_limit() {
-        let memo = Arc::new(FormMemo::with_look_up_limit(
-            Duration::from_secs(30),
-            Duration::from_millis(20),
-        ));
-        let key = (None, "f", String::new());
+        let memo = Arc::new(FormMemo {
+            look_up_limit: Duration::from_millis(20),
+            ..FormMemo::new(Duration::from_secs(30))
+        });
         let flight = memo
-            .look_up(key.clone(), || Box::pin(std::future::pending()))
-            .await
+            .look_up((None, "f", String::new()), || {
+                Box::pin(std::future::pending())
+            })
             .expect_err("in flight");
         let result = arrival(flight, Instant::now() + Duration::from_secs(5)).await;
         assert_eq!(result, Err(timed_out()));
-        let flight = memo
-            .look_up(key, || {
-                provider((), Map::new(), Context::new("req", "test", Duration::ZERO))
-            })
-            .await
-            .expect_err("the next call tries again");
         assert!(
-            arrival(flight, Instant::now() + Duration::from_secs(5))
-                .await
-                .is_ok()
+            memo.in_flight.lock().unwrap().is_empty(),
+            "the next call tries again"
         );
     }
 
@@ -530,7 +533,6 @@ mod tests {
             .look_up((None, "f", String::new()), || {
                 Box::pin(std::future::pending())
             })
-            .await
             .expect_err("in flight");
         let result = arrival(flight, Instant::now() + Duration::from_millis(10)).await;
         assert_eq!(result, Err(timed_out()));
