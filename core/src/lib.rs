@@ -48,7 +48,9 @@ pub mod __private {
     pub use ::serde;
     pub use ::serde_json;
 
-    pub use crate::action::ActionModel;
+    pub use crate::action::{
+        ActionModel, decode_earlier, earlier_schemas, migrate_values, same_id,
+    };
     pub use crate::context::Context;
     pub use crate::form_state::engine::{dependency, tolerant, whole_form};
     pub use crate::form_state::{

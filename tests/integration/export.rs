@@ -159,9 +159,10 @@ fn a_stale_tree_fails_the_check_with_a_diff() {
     assert_eq!(paths.len(), 2);
     // A description is an annotation: saved workflows keep working.
     assert_eq!(changes.len(), 1);
-    assert_eq!(changes[0].0, "send_email");
+    assert_eq!(changes[0].action, "send_email");
+    assert_eq!(changes[0].earlier_version, None);
     assert_eq!(
-        changes[0].1[0].to_string(),
+        changes[0].changes[0].to_string(),
         "compatible: /properties/audience_id/description: `description` changed"
     );
     assert!(

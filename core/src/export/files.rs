@@ -127,16 +127,35 @@ pub enum ExportError {
         paths: Vec<PathBuf>,
         /// For each action whose input schema changed: what the change does to configurations
         /// saved against the committed schema, breaking changes first.
-        changes: Vec<(String, Vec<SchemaChange>)>,
+        changes: Vec<SchemaDrift>,
     },
 }
 
+/// How an action's input schema moved from the committed file to the export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaDrift {
+    /// The action's id.
+    pub action: String,
+    /// Each change, breaking ones first.
+    pub changes: Vec<SchemaChange>,
+    /// When the committed schema is one of the action's declared earlier versions: its number
+    /// (`1` for the oldest). Saved configurations of that shape are migrated, so a breaking
+    /// change is covered.
+    pub earlier_version: Option<usize>,
+}
+
 /// The schema changes of [`ExportError::Stale`], as its message lists them.
-fn classified(changes: &[(String, Vec<SchemaChange>)]) -> String {
+fn classified(drifts: &[SchemaDrift]) -> String {
     let mut out = String::new();
-    for (action, list) in changes {
+    for drift in drifts {
+        let (action, list) = (&drift.action, &drift.changes);
         let breaking = list.iter().any(|change| change.breaking);
-        if breaking {
+        if let (true, Some(version)) = (breaking, drift.earlier_version) {
+            out.push_str(&format!(
+                "\nthe input schema of `{action}` changes in a breaking way, and the committed \
+                 schema is its declared earlier version {version}: saved workflows are migrated:"
+            ));
+        } else if breaking {
             out.push_str(&format!(
                 "\nthe input schema of `{action}` changes in a breaking way: workflows saved with \
                  the committed schema would be refused with 400:"
@@ -149,7 +168,7 @@ fn classified(changes: &[(String, Vec<SchemaChange>)]) -> String {
         for change in list {
             out.push_str(&format!("\n  {change}"));
         }
-        if breaking {
+        if breaking && drift.earlier_version.is_none() {
             out.push_str(
                 "\n  fix: keep the change compatible (make new fields optional, keep old fields \
                  and values), or give the new shape a new action id and keep the old action",
@@ -191,6 +210,17 @@ pub fn files(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<ExportF
     for platform in crate::platform::defaults() {
         out.extend(platform.export(&manifest, dir)?);
     }
+    // The published schema of every earlier version, kept beside the platforms' files.
+    for action in &manifest.actions {
+        let earlier = (action.info.earlier_schemas)();
+        for (newest_first, schema) in earlier.iter().enumerate() {
+            let version = earlier.len() - newest_first;
+            out.push(ExportFile::json(
+                format!("versions/{}/v{version}.input_schema.json", action.info.id),
+                schema,
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -230,6 +260,7 @@ pub fn write(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<PathBuf
 /// [`ExportError::Stale`] with a unified diff when any file is missing or differs.
 pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportError> {
     let dir = dir.as_ref();
+    let manifest = app.manifest();
     let mut diff = String::new();
     let mut paths = Vec::new();
     let mut changes = Vec::new();
@@ -244,7 +275,19 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
             ) {
                 let list = super::drift::classify(&old, &new);
                 if !list.is_empty() {
-                    changes.push((action.clone(), list));
+                    let earlier = manifest
+                        .actions
+                        .iter()
+                        .find(|a| a.info.id == action)
+                        .map_or_else(Vec::new, |a| (a.info.earlier_schemas)());
+                    changes.push(SchemaDrift {
+                        action: action.clone(),
+                        changes: list,
+                        earlier_version: earlier
+                            .iter()
+                            .position(|schema| **schema == old)
+                            .map(|newest_first| earlier.len() - newest_first),
+                    });
                 }
             }
             let name = slash(&file.path);

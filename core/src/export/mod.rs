@@ -33,5 +33,5 @@ pub mod drift;
 mod files;
 
 pub use self::files::{
-    ExportAction, ExportError, ExportFile, Exportable, Manifest, check, files, write,
+    ExportAction, ExportError, ExportFile, Exportable, Manifest, SchemaDrift, check, files, write,
 };

@@ -242,7 +242,10 @@ pub fn request<A: FormAction>(request: FormStateRequest) -> Result<FormRequest<A
         None => None,
         Some(name) => Some(A::Field::from_name(name).ok_or_else(|| unknown_field::<A>(name))?),
     };
-    Ok(FormRequest::new(changed, request.values))
+    // Values saved with an earlier version of the action are migrated before anything reads
+    // them, and the answer carries the migrated shape, so the builder saves the new one.
+    let values = A::migrate_values(&request.values).unwrap_or(request.values);
+    Ok(FormRequest::new(changed, values))
 }
 
 fn unknown_field<A: FormAction>(name: &str) -> InputError {

@@ -83,6 +83,8 @@ pub struct ActionInfo {
     pub ui_schema: &'static Value,
     /// Its input fields.
     pub fields: &'static [FieldSpec],
+    /// The input schemas of its earlier versions, newest first (`#[action(previous = T)]`).
+    pub earlier_schemas: fn() -> Vec<&'static Value>,
 }
 
 trait DynAction<S>: Send + Sync {
@@ -145,6 +147,7 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
             input_schema: A::input_schema(),
             ui_schema: A::ui_schema(),
             fields: A::fields(),
+            earlier_schemas: A::earlier_schemas,
         }
     }
 
@@ -164,13 +167,31 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
 }
 
 /// Decodes `input` into `A` and hashes it canonically (see [`input_hash`]).
+/// Decodes a call's input: the current schema first; only when it refuses, the action's
+/// earlier versions (a saved configuration of an older shape), migrated forward. The error is
+/// always the current schema's. The hash is the input's as sent, so a redelivery of an old-shape
+/// input replays.
 fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> {
     match input {
         Input::Value(value) => {
             let hash = input_hash(&value);
-            Ok((A::decode(value)?, hash))
+            let earlier = (!A::earlier_schemas().is_empty()).then(|| value.clone());
+            match (A::decode(value), earlier) {
+                (Ok(input), _) => Ok((input, hash)),
+                (Err(error), Some(value)) => A::decode_earlier(&value)
+                    .map(|input| (input, hash))
+                    .ok_or(error),
+                (Err(error), None) => Err(error),
+            }
         }
-        Input::Json(raw) => A::decode_json(raw.get()),
+        Input::Json(raw) => A::decode_json(raw.get()).or_else(|error| {
+            let value: serde_json::Value =
+                serde_json::from_str(raw.get()).map_err(|_| error.clone())?;
+            match A::decode_earlier(&value) {
+                Some(input) => Ok((input, input_hash(&value))),
+                None => Err(error),
+            }
+        }),
     }
 }
 
