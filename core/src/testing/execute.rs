@@ -64,9 +64,15 @@ impl ExecuteRun {
 
 impl<'s, S: Send + Sync + 'static, A: crate::Action + serde::Serialize> Executing<'s, S, A> {
     pub(super) fn new(sim: &'s Simulator<S>, input: A) -> Self {
+        Self::from_value(sim, to_input(&input))
+    }
+
+    /// Delivers `input` as action `A`'s input whatever its shape (a saved configuration of an
+    /// earlier version, say).
+    pub(super) fn from_value(sim: &'s Simulator<S>, input: Value) -> Self {
         Executing {
             sim,
-            input: to_input(&input),
+            input,
             id: fresh_id("req"),
             caller: None,
             deliveries: 1,

@@ -30,6 +30,19 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormSession<'s, S, A> {
         self
     }
 
+    /// Starts from values saved in the shape of one of the action's earlier versions
+    /// (`saved`, an instance of that version's type): the answer carries them migrated.
+    ///
+    /// # Panics
+    /// When `saved` does not serialise to a JSON object.
+    pub fn with_saved(mut self, saved: impl serde::Serialize) -> Self {
+        match serde_json::to_value(saved) {
+            Ok(Value::Object(values)) => self.values = values,
+            _ => panic!("saved values must serialise to a JSON object"),
+        }
+        self
+    }
+
     /// The initial load (`changed_field: null`).
     pub async fn load(self) -> FormView<'s, S, A> {
         FormView::fetch(self.sim, self.values, None).await

@@ -273,6 +273,32 @@ impl<S: Send + Sync + 'static> Simulator<S> {
         Executing::new(self, input)
     }
 
+    /// Executes action `A` with an input saved in the shape of one of its earlier versions
+    /// (`saved`, an instance of that version's type), as a workflow configured before the
+    /// change would deliver it. The handler sees the migrated current input.
+    ///
+    /// ```no_run
+    /// # use actionkit::prelude::*;
+    /// # #[derive(Action, serde::Serialize, serde::Deserialize)]
+    /// # #[action(id = "greet", execute = greet)]
+    /// # struct Greet { first_name: String }
+    /// # async fn greet(_: Greet) -> Result<(), ActionError> { Ok(()) }
+    /// # #[derive(serde::Serialize)]
+    /// # struct GreetV1 { name: String }
+    /// # async fn demo() {
+    /// let sim = actionkit::testing::Simulator::new(App::new(()).action::<Greet>());
+    /// let run = sim.execute_saved::<Greet>(GreetV1 { name: "Ada".into() }).await;
+    /// # let _ = run;
+    /// # }
+    /// ```
+    pub fn execute_saved<A: crate::Action + serde::Serialize>(
+        &self,
+        saved: impl serde::Serialize,
+    ) -> Executing<'_, S, A> {
+        let saved = serde_json::to_value(saved).expect("a saved input serialises");
+        Executing::from_value(self, saved)
+    }
+
     /// How many times action `id`'s handler has run so far.
     pub async fn handler_runs(&self, id: &str) -> u64 {
         self.running().await.runtime.handler_runs(id)
