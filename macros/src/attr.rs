@@ -52,8 +52,16 @@ pub struct ActionAttrs {
     pub form_state_budget_ms: Option<Attr<u64>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
+    pub previous: Option<Attr<syn::Type>>,
+    pub permissions: Vec<PermissionDecl>,
     /// An unknown key was reported: a missing `id` is then most likely that typo.
     pub unknown_key: bool,
+}
+
+/// `permission(name = "...", purpose = "...")` inside `#[action(...)]`.
+pub struct PermissionDecl {
+    pub name: Attr<String>,
+    pub purpose: Attr<String>,
 }
 
 /// `group(label = "...", fields(a, b))` inside `#[action(...)]`.
@@ -134,6 +142,18 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
                     "action",
                 ),
                 STATE => set(cx, &mut out.state, STATE, ty(&meta, STATE)?, "action"),
+                PREVIOUS => set(
+                    cx,
+                    &mut out.previous,
+                    PREVIOUS,
+                    ty(&meta, PREVIOUS)?,
+                    "action",
+                ),
+                PERMISSION => {
+                    if let Some(permission) = permission_decl(cx, &meta)? {
+                        out.permissions.push(permission);
+                    }
+                }
                 FORM_STATE => set(
                     cx,
                     &mut out.form_state,
@@ -572,6 +592,56 @@ fn ident_list(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<Ident>> {
         }
     }
     Ok(idents)
+}
+
+fn permission_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<PermissionDecl>> {
+    const EXAMPLE: &str =
+        "e.g. `permission(name = \"customer_read\", purpose = \"Reads the customer's email\")`";
+    let span = meta.path.span();
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            span,
+            format!("`permission` takes a name and a purpose, {EXAMPLE}"),
+        ));
+    }
+    let mut name = None;
+    let mut purpose = None;
+    meta.parse_nested_meta(|inner| {
+        let key = key_of(&inner)?;
+        match key.as_str() {
+            NAME => set(cx, &mut name, NAME, string(&inner, NAME)?, "permission"),
+            PURPOSE => set(
+                cx,
+                &mut purpose,
+                PURPOSE,
+                string(&inner, PURPOSE)?,
+                "permission",
+            ),
+            other => {
+                cx.error(
+                    inner.path.span(),
+                    format!(
+                        "unknown permission attribute `{other}`{}",
+                        suggestion(other, PERMISSION_KEYS)
+                    ),
+                );
+                skip_value(&inner)?;
+            }
+        }
+        Ok(())
+    })?;
+    match (name, purpose) {
+        (Some(name), Some(purpose)) => Ok(Some(PermissionDecl { name, purpose })),
+        _ => {
+            cx.error(
+                span,
+                format!(
+                    "`permission` needs both `name = \"...\"` and `purpose = \"...\"`, {EXAMPLE}"
+                ),
+            );
+            Ok(None)
+        }
+    }
 }
 
 fn group_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<GroupDecl>> {

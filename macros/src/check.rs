@@ -164,6 +164,32 @@ fn check_action(cx: &mut Ctxt, cont: &Container) {
     }
     not_empty(cx, attrs.name.as_ref(), NAME);
     not_empty(cx, attrs.description.as_ref(), DESCRIPTION);
+    let mut seen: Vec<&str> = Vec::new();
+    for permission in &attrs.permissions {
+        let name = permission.name.value.as_str();
+        let snake_case = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !snake_case {
+            cx.error(
+                permission.name.span,
+                format!("`{name}` is not a permission name; write it in snake_case, e.g. `customer_read`"),
+            );
+        } else if seen.contains(&name) {
+            cx.error(
+                permission.name.span,
+                format!("permission `{name}` is declared twice; remove one"),
+            );
+        }
+        seen.push(name);
+        if permission.purpose.value.trim().is_empty() {
+            cx.error(
+                permission.purpose.span,
+                "the purpose must not be empty: say why the action needs the permission",
+            );
+        }
+    }
     if !cont.input.generics.params.is_empty() {
         cx.error_spanned_by(
             &cont.input.generics,

@@ -17,6 +17,9 @@ pub const EXECUTE: &str = "execute";
 pub const STATE: &str = "state";
 pub const FORM_STATE: &str = "form_state";
 pub const FORM_STATE_BUDGET_MS: &str = "form_state_budget_ms";
+pub const PREVIOUS: &str = "previous";
+pub const PERMISSION: &str = "permission";
+pub const PURPOSE: &str = "purpose";
 pub const OPTIONS: &str = "options";
 pub const SCHEMA: &str = "schema";
 pub const DEPENDS_ON: &str = "depends_on";
@@ -48,7 +51,11 @@ pub const ACTION_KEYS: &[&str] = &[
     FORM_STATE_BUDGET_MS,
     GROUP,
     ROW,
+    PREVIOUS,
+    PERMISSION,
 ];
+/// Keys of `permission(...)` inside `#[action(...)]`.
+pub const PERMISSION_KEYS: &[&str] = &[NAME, PURPOSE];
 /// Keys of `group(...)` inside `#[action(...)]`.
 pub const GROUP_KEYS: &[&str] = &[LABEL, FIELDS];
 /// Keys of `#[field(...)]`.

@@ -203,7 +203,7 @@ fn a_breaking_input_change_is_named_with_its_pointer_and_the_fix() {
         "{message}"
     );
     assert!(
-        message.contains("\n  fix: keep the change compatible"),
+        message.contains("\n  fix: declare the committed shape as the previous version"),
         "{message}"
     );
 }

@@ -26,3 +26,4 @@ mod stripe_envelope;
 mod stripe_secrets;
 mod stripe_server;
 mod support;
+mod versions;

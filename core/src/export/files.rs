@@ -170,8 +170,9 @@ fn classified(drifts: &[SchemaDrift]) -> String {
         }
         if breaking && drift.earlier_version.is_none() {
             out.push_str(
-                "\n  fix: keep the change compatible (make new fields optional, keep old fields \
-                 and values), or give the new shape a new action id and keep the old action",
+                "\n  fix: declare the committed shape as the previous version (a type with the \
+                 committed fields that derives `Action` with the same id, `From` it into the \
+                 action, and `#[action(previous = ThatType)]`), or keep the change compatible",
             );
         }
     }

@@ -39,12 +39,18 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
     let executable = executable(cont);
     let form_dispatch = super::form::dispatch(cont);
     let null_is_absent = super::fields::null_is_absent(cont);
+    let permissions = cont.attrs.permissions.iter().map(|p| {
+        let (name, purpose) = (&p.name.value, &p.purpose.value);
+        quote!(::actionkit::Permission { name: #name, purpose: #purpose })
+    });
+    let (versions, version_checks) = previous(cont, &id);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident {
             const ID: &'static str = #id;
             const NAME: &'static str = #name;
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
+            const PERMISSIONS: &'static [::actionkit::Permission] = &[#(#permissions),*];
 
             fn fields() -> &'static [::actionkit::__private::FieldSpec] {
                 static FIELDS: [::actionkit::__private::FieldSpec; #count] = [#(#specs),*];
@@ -56,7 +62,11 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
                     ::actionkit::__private::OnceLock::new();
                 MODEL.get_or_init(|| ::actionkit::__private::ActionModel::new(<Self as ::actionkit::Action>::fields()))
             }
+
+            #versions
         }
+
+        #version_checks
 
         #[automatically_derived]
         impl ::actionkit::__private::InputType for #ident {
@@ -74,6 +84,49 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
 
         const _: () = { #(#assertions;)* };
     }
+}
+
+/// With `previous = T`: the earlier-version hooks of `impl Action` (decode, schemas, form
+/// values), spanned at `T` so that a `T` that is not an action or does not convert into this one
+/// (`From<T>`) is one error at the attribute, and the check that `T` keeps this action's id.
+fn previous(cont: &Container, id: &str) -> (TokenStream, TokenStream) {
+    let Some(previous) = &cont.attrs.previous else {
+        return (TokenStream::new(), TokenStream::new());
+    };
+    let ident = cont.ident;
+    let prev = &previous.value;
+    let span = previous.span;
+    let prev_name = quote!(#prev).to_string().replace(' ', "");
+    let same_id = format!(
+        "`{prev_name}` is declared as the previous version of `{ident}` but has another action id; \
+         an earlier version keeps the id: give it `#[action(id = \"{id}\")]`"
+    );
+    let hooks = quote_spanned! {span=>
+        fn decode_earlier(
+            value: &::actionkit::__private::serde_json::Value,
+        ) -> ::core::option::Option<Self> {
+            ::actionkit::__private::decode_earlier::<#prev, Self>(value)
+        }
+
+        fn earlier_schemas() -> ::std::vec::Vec<&'static ::actionkit::__private::serde_json::Value> {
+            ::actionkit::__private::earlier_schemas::<#prev>()
+        }
+
+        fn migrate_values(
+            values: &::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
+        ) -> ::core::option::Option<::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>> {
+            ::actionkit::__private::migrate_values::<Self>(values)
+        }
+    };
+    let checks = quote_spanned! {span=>
+        const _: () = {
+            ::core::assert!(
+                ::actionkit::__private::same_id(<#prev as ::actionkit::Action>::ID, #id),
+                #same_id
+            );
+        };
+    };
+    (hooks, checks)
 }
 
 /// `impl Executable<S>` calling the function named by `execute = ...`, for every app state `S`
