@@ -134,6 +134,12 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
         None
     }
 
+    /// The fields' `visible_when` / `enabled_when` conditions (none by default).
+    #[doc(hidden)]
+    fn conditions() -> &'static [crate::form_state::conditions::Condition] {
+        &[]
+    }
+
     /// The input schemas of the earlier versions, newest first (empty by default).
     #[doc(hidden)]
     fn earlier_schemas() -> Vec<&'static Value> {

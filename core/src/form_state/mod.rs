@@ -37,6 +37,7 @@
 //! budget: past it, the answer is the values unchanged and every dynamic field with the timeout
 //! error.
 
+pub mod conditions;
 mod content;
 #[doc(hidden)]
 pub mod engine;

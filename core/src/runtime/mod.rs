@@ -135,7 +135,17 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
         ctx: Context,
     ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
         let memo = MemoScope::new(Arc::clone(&self.memo), caller);
-        A::form_state(state, request, &memo, ctx)
+        let conditions = A::conditions();
+        if conditions.is_empty() {
+            return A::form_state(state, request, &memo, ctx);
+        }
+        let changed = request.changed_field.clone();
+        let answer = A::form_state(state, request, &memo, ctx)?;
+        Some(Box::pin(async move {
+            let mut answer = answer.await?;
+            crate::form_state::conditions::apply(conditions, changed.as_deref(), &mut answer);
+            Ok(answer)
+        }))
     }
 
     fn info(&self) -> ActionInfo {
@@ -166,24 +176,26 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
     }
 }
 
-/// Decodes `input` into `A` and hashes it canonically (see [`input_hash`]).
 /// Decodes a call's input: the current schema first; only when it refuses, the action's
 /// earlier versions (a saved configuration of an older shape), migrated forward. The error is
 /// always the current schema's. The hash is the input's as sent, so a redelivery of an old-shape
 /// input replays.
 fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> {
+    let conditions = A::conditions();
+    if !conditions.is_empty() {
+        // Values of fields whose conditions do not hold are dropped before validation; the hash
+        // stays the input's as sent.
+        let mut value = match input {
+            Input::Value(value) => value,
+            Input::Json(raw) => serde_json::from_str(raw.get())
+                .map_err(|e| InputError::new("", format!("invalid JSON: {e}")))?,
+        };
+        let hash = input_hash(&value);
+        crate::form_state::conditions::strip(conditions, &mut value);
+        return decode_value::<A>(value).map(|(input, _)| (input, hash));
+    }
     match input {
-        Input::Value(value) => {
-            let hash = input_hash(&value);
-            let earlier = (!A::earlier_schemas().is_empty()).then(|| value.clone());
-            match (A::decode(value), earlier) {
-                (Ok(input), _) => Ok((input, hash)),
-                (Err(error), Some(value)) => A::decode_earlier(&value)
-                    .map(|input| (input, hash))
-                    .ok_or(error),
-                (Err(error), None) => Err(error),
-            }
-        }
+        Input::Value(value) => decode_value::<A>(value),
         Input::Json(raw) => A::decode_json(raw.get()).or_else(|error| {
             let value: serde_json::Value =
                 serde_json::from_str(raw.get()).map_err(|_| error.clone())?;
@@ -192,6 +204,19 @@ fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> 
                 None => Err(error),
             }
         }),
+    }
+}
+
+/// [`decode`] of a JSON value: the current schema, then the earlier versions.
+fn decode_value<A: crate::Action>(value: serde_json::Value) -> Result<(A, InputHash), InputError> {
+    let hash = input_hash(&value);
+    let earlier = (!A::earlier_schemas().is_empty()).then(|| value.clone());
+    match (A::decode(value), earlier) {
+        (Ok(input), _) => Ok((input, hash)),
+        (Err(error), Some(value)) => A::decode_earlier(&value)
+            .map(|input| (input, hash))
+            .ok_or(error),
+        (Err(error), None) => Err(error),
     }
 }
 
