@@ -158,12 +158,23 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
-/// [`Action::migrate_values`] for a versioned action: values the current schema refuses but an
-/// earlier version accepts, migrated and written back with `Serialize`.
+/// [`Action::migrate_values`] for a versioned action: values with a key the current input does
+/// not have, which the current schema refuses and an earlier version accepts, migrated and
+/// written back with `Serialize`.
 #[doc(hidden)]
 pub fn migrate_values<A: Action + serde::Serialize>(
     values: &serde_json::Map<String, Value>,
 ) -> Option<serde_json::Map<String, Value>> {
+    // A form being filled in is partial, so "the current schema refuses it" says nothing; only
+    // a key the current input does not have marks values saved in an earlier shape (an empty
+    // new form is never "migrated" into an earlier version's defaults).
+    let current = A::fields();
+    if values
+        .keys()
+        .all(|key| current.iter().any(|field| field.name == key))
+    {
+        return None;
+    }
     let value = Value::Object(values.clone());
     if A::decode(value.clone()).is_ok() {
         return None;

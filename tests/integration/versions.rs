@@ -141,6 +141,9 @@ async fn form_state_migrates_saved_values_and_answers_the_new_shape() {
         json!({"subject": "Refund", "description": "Order 42", "priority": "low", "team": null})
     );
     assert_eq!(form.options(CreateTicketField::Team).len(), 2);
+    // A new, empty form is not an earlier version's (whose fields could all be optional).
+    let form = sim.form::<CreateTicket>().load().await;
+    assert!(form.values().is_empty(), "{:?}", form.values());
     // Values of the current shape are left as they are.
     let form = sim
         .form::<CreateTicket>()
@@ -187,4 +190,60 @@ fn the_export_keeps_every_version_and_a_change_from_a_declared_one_is_covered() 
         "{message}"
     );
     assert!(!message.contains("fix:"), "{message}");
+}
+
+mod all_optional {
+    use actionkit::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// An earlier version every value of which is optional: `{}` decodes as it.
+    #[derive(Action, Serialize, Deserialize)]
+    #[action(id = "note")]
+    pub struct NoteV1 {
+        pub text: Option<String>,
+    }
+
+    #[derive(Action, Serialize, Deserialize)]
+    #[action(id = "note", execute = note, previous = NoteV1)]
+    pub struct Note {
+        pub body: String,
+        #[field(options = kinds)]
+        pub kind: Option<String>,
+    }
+
+    impl From<NoteV1> for Note {
+        fn from(v1: NoteV1) -> Self {
+            Note {
+                body: v1.text.unwrap_or_else(|| "(empty)".into()),
+                kind: None,
+            }
+        }
+    }
+
+    pub async fn kinds() -> Result<Options, FieldError> {
+        Ok([Choice::new("memo", "Memo")].into_iter().collect())
+    }
+
+    pub async fn note(_: Note) -> Result<(), ActionError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_empty_form_is_not_taken_for_an_earlier_version() {
+    use all_optional::{Note, NoteV1};
+    let sim = Simulator::new(App::new(()).action::<Note>());
+    let form = sim.form::<Note>().load().await;
+    assert!(form.values().is_empty(), "{:?}", form.values());
+    let form = sim
+        .form::<Note>()
+        .with_saved(NoteV1 {
+            text: Some("hi".into()),
+        })
+        .load()
+        .await;
+    assert_eq!(
+        serde_json::Value::Object(form.values().clone()),
+        json!({"body": "hi", "kind": null})
+    );
 }
