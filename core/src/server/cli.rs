@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// Log lines as text (coloured only on a terminal) or as one JSON object per line.
     #[arg(long = "log-format", env = "ACTIONKIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Serve the preview pages under /preview/ (each action's form, driven by its real form
+    /// state); only on a loopback address.
+    #[arg(long, env = "ACTIONKIT_PREVIEW", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub preview: bool,
     /// Each platform's keys.
     #[command(flatten)]
     pub platforms: PlatformArgs,
@@ -131,6 +135,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("max_connections", &self.max_connections)
             .field("log_format", &self.log_format)
+            .field("preview", &self.preview)
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
@@ -197,6 +202,9 @@ impl<S: Send + Sync + 'static> App<S> {
     /// the address or announcing anything, so a bad setting stops the process with a message
     /// naming its variable.
     async fn serve_command(self, args: ServeArgs) -> Result<ExitCode, String> {
+        if args.preview {
+            super::preview::loopback_only(args.addr)?;
+        }
         let platforms = args.platforms.into_platforms()?;
         let store = crate::store::open(&args.store)
             .await
@@ -212,6 +220,7 @@ impl<S: Send + Sync + 'static> App<S> {
             .body_timeout(Duration::from_millis(args.body_timeout_ms))
             .idle_timeout(Duration::from_millis(args.idle_timeout_ms))
             .max_connections(args.max_connections)
+            .preview(args.preview)
             .prefix(args.prefix);
         let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
         let listener = tokio::net::TcpListener::bind(config.addr)
@@ -224,6 +233,12 @@ impl<S: Send + Sync + 'static> App<S> {
             ids.join(", "),
             store_kind(&args.store)
         );
+        if config.preview {
+            eprintln!(
+                "actionkit: preview on http://{local}{}/preview/",
+                config.prefix.trim_end_matches('/')
+            );
+        }
         self.serve_on(listener, &config, super::shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;

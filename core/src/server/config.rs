@@ -70,6 +70,9 @@ pub struct ServerConfig {
     /// The most connections served at once (`ACTIONKIT_MAX_CONNECTIONS`); more wait in the
     /// listen backlog until one closes.
     pub max_connections: usize,
+    /// Whether the [`preview`](super::preview) pages are served (`ACTIONKIT_PREVIEW`, off by
+    /// default); see [`ServerConfig::preview`].
+    pub preview: bool,
     platforms: Vec<Arc<dyn Platform>>,
 }
 
@@ -91,6 +94,7 @@ impl ServerConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            preview: false,
             platforms: platform::defaults(),
         }
     }
@@ -183,6 +187,26 @@ impl ServerConfig {
         self
     }
 
+    /// Serves the [`preview`](super::preview) pages under `/preview/` (off by default): each
+    /// action's form in the browser, driven by its real form state, with a "Run" button. Their
+    /// calls skip signature checks, so [`App::serve_on`](super::App::serve_on) refuses to start
+    /// with the preview on anywhere but a loopback address; a router nested into your own app
+    /// with [`App::into_router`](super::App::into_router) must be kept on one too.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use actionkit_core::server::{App, ServerConfig};
+    /// let config = ServerConfig::new().preview(true);
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    /// let refused = App::new(()).serve_on(listener, &config, async {}).await.unwrap_err();
+    /// assert!(refused.to_string().contains("loopback"), "{refused}");
+    /// # });
+    /// ```
+    pub fn preview(mut self, on: bool) -> Self {
+        self.preview = on;
+        self
+    }
+
     /// Sets the route prefix (`/actions` serves `/actions/<platform>/...`).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -207,6 +231,7 @@ impl fmt::Debug for ServerConfig {
             .field("body_timeout", &self.body_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
+            .field("preview", &self.preview)
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
