@@ -111,7 +111,9 @@ function DynamicSchema({ data, handleChange, path, label, description, required,
     <Field name={name} label={uischema.label ?? label} description={description} required={required} config={config}>
       <div className="subform" id={`field-${name}`}>
         {Object.keys(properties).length === 0 ? (
-          <p className="subform-empty">No fields yet: the form state has not returned a schema for this field.</p>
+          <p className="subform-empty">
+            {disabled ? 'Waits for the fields it depends on.' : 'No fields: the form state returned no schema for this field.'}
+          </p>
         ) : (
           <FormConfig.Provider value={{}}>
             <JsonForms
@@ -272,7 +274,16 @@ function App() {
         const { status, answer, ms } = await post('form_state', request);
         record({ kind: 'form_state', note: changed ? `changed ${changed}` : 'initial load', request, response: answer, status, ms });
         if (status === 200) {
-          const next = present(answer.values);
+          // What the answer changed (cleared or set) is applied on top of the values as they
+          // are now, so a change made while the call was out is not lost.
+          const before = request.values;
+          const after = answer.values || {};
+          const next = { ...current.current };
+          for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+            if (same(before[key], after[key])) continue;
+            if (after[key] === null || after[key] === undefined) delete next[key];
+            else next[key] = after[key];
+          }
           current.current = next;
           setValues(next);
           setConfig(answer.config || {});
@@ -296,22 +307,23 @@ function App() {
     current.current = next;
     setValues(next);
     const field = changed[0];
-    if (pending.current && pending.current.field !== field) {
+    // A pending call for another field goes out first; one for this field is replaced.
+    if (pending.current) {
       clearTimeout(pending.current.timer);
-      formState(pending.current.field);
-    } else if (pending.current) {
-      clearTimeout(pending.current.timer);
+      if (pending.current.field !== field) formState(pending.current.field);
+      pending.current = null;
+      setBusy((n) => n - 1);
     }
-    const text = typeof next[field] === 'string' && !isDynamic(field);
-    const fire = () => {
-      pending.current = null;
-      formState(field);
-    };
-    if (text) {
-      pending.current = { field, timer: setTimeout(fire, 300) };
+    if (typeof next[field] === 'string' && !isDynamic(field)) {
+      setBusy((n) => n + 1);
+      const timer = setTimeout(() => {
+        pending.current = null;
+        setBusy((n) => n - 1);
+        formState(field);
+      }, 300);
+      pending.current = { field, timer };
     } else {
-      pending.current = null;
-      fire();
+      formState(field);
     }
   };
 
