@@ -35,7 +35,12 @@ async fn preview_post(server: &Server, path: &str, body: &Value) -> (u16, Value)
 #[tokio::test]
 async fn the_preview_lists_the_actions_and_embeds_each_form() {
     let (server, _) = start_preview().await;
-    let index = server.client.get(server.url("/preview/")).send().await.unwrap();
+    let index = server
+        .client
+        .get(server.url("/preview/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(index.status(), 200);
     let index = index.text().await.unwrap();
     assert!(
@@ -140,7 +145,12 @@ async fn preview_runs_replay_from_a_store_of_their_own() {
     assert_eq!(server.outbox_lines().len(), 2);
 
     // No id: a fresh one each time.
-    let (_, fresh) = preview_post(&server, "/preview/send_email/run", &json!({"values": values})).await;
+    let (_, fresh) = preview_post(
+        &server,
+        "/preview/send_email/run",
+        &json!({"values": values}),
+    )
+    .await;
     let id = fresh["request_id"].as_str().unwrap();
     assert!(id.starts_with("preview_"), "{fresh}");
     let (_, invalid) = preview_post(
@@ -319,7 +329,10 @@ impl Page {
                 let body = self.texts("#run-body").await;
                 return (status.clone(), serde_json::from_str(&body[0]).unwrap());
             }
-            assert!(Instant::now() < deadline, "no run result with {needle:?}: {texts:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no run result with {needle:?}: {texts:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -410,9 +423,15 @@ async fn drive_send_email(client: Client, page: String) {
     assert!(enabled && value.is_empty());
     assert_eq!(options, audiences);
     let labels = b.texts("#field-audience_id option").await;
-    assert!(labels.contains(&"Newsletter subscribers".to_owned()), "{labels:?}");
+    assert!(
+        labels.contains(&"Newsletter subscribers".to_owned()),
+        "{labels:?}"
+    );
     let (enabled, _, options) = b.select("segment_id").await;
-    assert!(!enabled && options.is_empty(), "disabled until an audience is chosen");
+    assert!(
+        !enabled && options.is_empty(),
+        "disabled until an audience is chosen"
+    );
 
     // Choosing one enables the segment dropdown and fills it.
     b.choose("audience_id", "aud_customers").await;
@@ -451,14 +470,20 @@ async fn drive_send_email(client: Client, page: String) {
             .is_empty()
     );
     b.choose("template_id", "tpl_invoice").await;
-    let fields = b.texts("[data-field=template_variables] .subform label").await;
+    let fields = b
+        .texts("[data-field=template_variables] .subform label")
+        .await;
     assert_eq!(fields, ["first_name", "amount_due"]);
     b.choose("template_id", "tpl_welcome").await;
-    let fields = b.texts("[data-field=template_variables] .subform label").await;
+    let fields = b
+        .texts("[data-field=template_variables] .subform label")
+        .await;
     assert_eq!(fields, ["first_name"]);
     let calls = b.calls().await;
     b.client
-        .find(Locator::Css("[data-field=template_variables] .subform input"))
+        .find(Locator::Css(
+            "[data-field=template_variables] .subform input",
+        ))
         .await
         .unwrap()
         .send_keys("Ada")
@@ -466,19 +491,37 @@ async fn drive_send_email(client: Client, page: String) {
         .unwrap();
     b.settle(calls + 1).await;
     let message = b.client.find(Locator::Css("#field-message")).await.unwrap();
-    message.send_keys("Hello {{ customer.name }}").await.unwrap();
+    message
+        .send_keys("Hello {{ customer.name }}")
+        .await
+        .unwrap();
     b.settle(calls + 2).await;
     b.choose("segment_id", "seg_active").await;
     let side_panel = b.texts(".exchange-kind").await;
     assert!(side_panel.iter().all(|k| k == "form_state") && side_panel.len() as u64 >= calls + 2);
 
     // "Run": a 200, then the same answer again with the same id.
-    b.client.find(Locator::Css("#run")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::Css("#run"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let (status, body) = b.run_result("200").await;
     assert!(!status.contains("replayed"), "{status}");
-    assert_eq!(body["output"], json!({"delivered": 1, "template_id": "tpl_welcome"}));
+    assert_eq!(
+        body["output"],
+        json!({"delivered": 1, "template_id": "tpl_welcome"})
+    );
     let screenshot = b.client.screenshot().await.unwrap();
-    b.client.find(Locator::Css("#run")).await.unwrap().click().await.unwrap();
+    b.client
+        .find(Locator::Css("#run"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let (again, replayed) = b.run_result("replayed").await;
     assert!(again.starts_with("200"), "{again}");
     assert_eq!(replayed, body);
@@ -502,7 +545,10 @@ async fn drive_send_email(client: Client, page: String) {
             other => format!("%{other:02X}"),
         })
         .collect();
-    b.client.goto(&format!("{page}?values={query}")).await.unwrap();
+    b.client
+        .goto(&format!("{page}?values={query}"))
+        .await
+        .unwrap();
     b.settle(1).await;
     let (_, value, _) = b.select("segment_id").await;
     assert_eq!(value, "seg_gone", "a stale saved value is kept");

@@ -22,6 +22,14 @@
 //! [`Context`](crate::Context) of platform `preview` with no platform extensions (so a
 //! platform's secret store reads as not configured).
 //!
+//! ```no_run
+//! use actionkit_core::server::{App, ServerConfig};
+//! # async fn demo(app: App<()>) -> std::io::Result<()> {
+//! // Then open http://127.0.0.1:8080/preview/ (`serve --preview` on the command line).
+//! app.serve(ServerConfig::new().preview(true)).await
+//! # }
+//! ```
+//!
 //! The front end lives in `preview/` at the repository's root (pinned npm packages, built by
 //! `preview/build.sh` into `assets/` here); the built files are committed, so building
 //! actionkit needs no node.
@@ -38,15 +46,24 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::response::{bytes_response, json_response};
 #[cfg(doc)]
 use super::ServerConfig;
+use super::response::{bytes_response, json_response};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, FailureKind, FormCall, OutcomeJson, Render, Runtime};
 use crate::store::{IdempotencyStore, MemoryStore};
 
 /// The platform name of preview calls: the [`Context::platform`](crate::Context::platform) a
 /// handler or provider sees, and the first segment of the preview store's keys.
+///
+/// ```
+/// # use actionkit_core::Context;
+/// // A handler can tell a preview run from a platform's call.
+/// fn is_preview(ctx: &Context) -> bool {
+///     ctx.platform() == actionkit_core::server::preview::PLATFORM
+/// }
+/// # assert!(is_preview(&Context::new("r", "preview", std::time::Duration::from_secs(1))));
+/// ```
 pub const PLATFORM: &str = "preview";
 
 /// The memo scope of preview form-state calls: provider answers are shared among preview calls
@@ -123,7 +140,7 @@ async fn index<S: Send + Sync + 'static>(
     headers: HeaderMap,
 ) -> Response {
     if let Err(refused) = local_host(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let mut items = String::new();
     for action in preview.runtime.actions() {
@@ -155,7 +172,7 @@ async fn page<S: Send + Sync + 'static>(
     headers: HeaderMap,
 ) -> Response {
     if let Err(refused) = local_host(&headers) {
-        return refused;
+        return refused.into_response();
     }
     let Some(info) = preview.runtime.action_info(&action) else {
         return html(
@@ -196,7 +213,7 @@ async fn form_state<S: Send + Sync + 'static>(
 ) -> Response {
     let request: FormStateRequest = match admit(&headers, &body) {
         Ok(request) => request,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let call = FormCall::new(request).platform(PLATFORM).caller(CALLER);
     match preview.runtime.form_state_call(&action, call).await {
@@ -233,10 +250,14 @@ async fn run<S: Send + Sync + 'static>(
 ) -> Response {
     let request: RunRequest = match admit(&headers, &body) {
         Ok(request) => request,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(id) = preview.runtime.action_id(&action) else {
-        return failure_response(FailureKind::NotFound, &format!("no action `{action}`"));
+        return error_response(
+            StatusCode::NOT_FOUND,
+            FailureKind::NotFound.as_str(),
+            &format!("no action `{action}`"),
+        );
     };
     let request_id = match request.id.filter(|id| !id.trim().is_empty()) {
         Some(id) => id,
@@ -244,7 +265,10 @@ async fn run<S: Send + Sync + 'static>(
     };
     let call = Call::new(id, request_id.as_str(), Value::Object(request.values)).platform(PLATFORM);
     let render: Arc<dyn Render> = Arc::new(OutcomeJson);
-    let answer = preview.runtime.answer_in(&preview.store, call, render).await;
+    let answer = preview
+        .runtime
+        .answer_in(&preview.store, call, render)
+        .await;
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     json_response(
         StatusCode::OK,
@@ -266,7 +290,7 @@ fn fresh_request_id() -> String {
 }
 
 /// A preview call's checks: a loopback `Host`, a JSON content type, a body that decodes.
-fn admit<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Response> {
+fn admit<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Refused> {
     local_host(headers)?;
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -274,18 +298,16 @@ fn admit<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Re
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json {
-        return Err(failure_response(
-            FailureKind::InvalidInput,
-            "preview calls are `application/json`",
+        return Err(Refused::invalid(
+            "preview calls are `application/json`".into(),
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| failure_response(FailureKind::InvalidInput, &format!("not a preview call: {e}")))
+    serde_json::from_slice(body).map_err(|e| Refused::invalid(format!("not a preview call: {e}")))
 }
 
 /// Refuses a request whose `Host` is not a loopback name (`localhost`, `127.0.0.1`, `[::1]`…):
 /// a page that re-binds its own host name to 127.0.0.1 still sends its own name.
-fn local_host(headers: &HeaderMap) -> Result<(), Response> {
+fn local_host(headers: &HeaderMap) -> Result<(), Refused> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -293,11 +315,13 @@ fn local_host(headers: &HeaderMap) -> Result<(), Response> {
     if is_loopback_host(host) {
         Ok(())
     } else {
-        Err(error_response(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the preview answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1])",
-        ))
+        Err(Refused {
+            status: StatusCode::FORBIDDEN,
+            kind: "forbidden",
+            message: "the preview answers only requests addressed to a loopback host \
+                      (localhost, 127.0.0.1, [::1])"
+                .into(),
+        })
     }
 }
 
@@ -312,9 +336,27 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
-fn failure_response(kind: FailureKind, message: &str) -> Response {
-    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    error_response(status, kind.as_str(), message)
+/// Why a preview request is refused, answered as `{"error": {"type", "message"}}`.
+struct Refused {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl Refused {
+    fn invalid(message: String) -> Self {
+        Refused {
+            status: StatusCode::BAD_REQUEST,
+            kind: FailureKind::InvalidInput.as_str(),
+            message,
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        error_response(self.status, self.kind, &self.message)
+    }
 }
 
 /// `{"error": {"type", "message"}}`, the shape of every refusal of the server.
@@ -328,7 +370,7 @@ fn error_response(status: StatusCode, kind: &str, message: &str) -> Response {
 
 fn asset(headers: &HeaderMap, content_type: &'static str, body: &'static str) -> Response {
     if let Err(refused) = local_host(headers) {
-        return refused;
+        return refused.into_response();
     }
     let mut response = bytes_response(StatusCode::OK, body, None);
     response

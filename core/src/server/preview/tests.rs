@@ -21,7 +21,11 @@ async fn call(router: &mut Router, request: Request<Body>) -> (StatusCode, Heade
         .await
         .expect("a body")
         .to_bytes();
-    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 fn get(path: &str, host: &str) -> Request<Body> {
@@ -45,16 +49,29 @@ fn preview_router() -> Router {
 
 #[test]
 fn only_loopback_addresses_may_serve_the_preview() {
-    for addr in ["127.0.0.1:8080", "127.1.2.3:1", "[::1]:8080", "[::ffff:127.0.0.1]:80"] {
+    for addr in [
+        "127.0.0.1:8080",
+        "127.1.2.3:1",
+        "[::1]:8080",
+        "[::ffff:127.0.0.1]:80",
+    ] {
         assert!(loopback_only(addr.parse().unwrap()).is_ok(), "{addr}");
     }
-    for addr in ["0.0.0.0:8080", "[::]:8080", "192.168.1.10:8080", "[::ffff:10.0.0.1]:80"] {
+    for addr in [
+        "0.0.0.0:8080",
+        "[::]:8080",
+        "192.168.1.10:8080",
+        "[::ffff:10.0.0.1]:80",
+    ] {
         let why = loopback_only(addr.parse().unwrap()).unwrap_err();
         assert!(
             why.contains(addr) && why.contains("without checking signatures"),
             "{why}"
         );
-        assert!(why.contains("ACTIONKIT_PREVIEW") && why.contains("ACTIONKIT_ADDR"), "{why}");
+        assert!(
+            why.contains("ACTIONKIT_PREVIEW") && why.contains("ACTIONKIT_ADDR"),
+            "{why}"
+        );
     }
 }
 
@@ -88,7 +105,10 @@ fn only_loopback_host_names_are_answered() {
 fn page_data_cannot_end_its_script_element() {
     let data = json!({"description": "</script><script>alert(1)</script> & more"});
     let text = script_json(&data);
-    assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'), "{text}");
+    assert!(
+        !text.contains('<') && !text.contains('>') && !text.contains('&'),
+        "{text}"
+    );
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), data);
     assert_eq!(
         escape(r#"<a href="x">'&'</a>"#),
@@ -99,7 +119,10 @@ fn page_data_cannot_end_its_script_element() {
 #[test]
 fn preview_request_ids_are_fresh() {
     let (a, b) = (fresh_request_id(), fresh_request_id());
-    assert!(a.starts_with("preview_") && a.len() == "preview_".len() + 16, "{a}");
+    assert!(
+        a.starts_with("preview_") && a.len() == "preview_".len() + 16,
+        "{a}"
+    );
     assert_ne!(a, b);
 }
 
@@ -119,13 +142,16 @@ async fn the_routes_answer_pages_assets_and_json() {
     let (status, headers, body) =
         call(&mut router, get("/preview/assets/preview.js", "localhost")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
     assert_eq!(body, SCRIPT);
-    let (status, _, body) = call(&mut router, get("/preview/assets/preview.css", "localhost")).await;
+    let (status, _, body) =
+        call(&mut router, get("/preview/assets/preview.css", "localhost")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, STYLE));
 
-    let (status, _, body) =
-        call(&mut router, get("/preview/no_such%3Caction", "localhost")).await;
+    let (status, _, body) = call(&mut router, get("/preview/no_such%3Caction", "localhost")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("<code>no_such&lt;action</code>"), "{body}");
 
@@ -140,7 +166,11 @@ async fn the_routes_answer_pages_assets_and_json() {
 
     let (status, _, body) = call(
         &mut router,
-        post("/preview/nothing/run", "application/json; charset=utf-8", r#"{"values": {}}"#),
+        post(
+            "/preview/nothing/run",
+            "application/json; charset=utf-8",
+            r#"{"values": {}}"#,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -149,15 +179,18 @@ async fn the_routes_answer_pages_assets_and_json() {
 #[tokio::test]
 async fn foreign_hosts_and_cross_site_posts_are_refused() {
     let mut router = preview_router();
-    for path in ["/preview/", "/preview/send_email", "/preview/assets/preview.js"] {
+    for path in [
+        "/preview/",
+        "/preview/send_email",
+        "/preview/assets/preview.js",
+    ] {
         let (status, _, body) = call(&mut router, get(path, "rebound.example:8080")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert!(body.contains("loopback host"), "{body}");
     }
     // What a cross-site HTML form can send without a preflight.
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
-        let (status, _, body) =
-            call(&mut router, post("/preview/a/run", content_type, "{}")).await;
+        let (status, _, body) = call(&mut router, post("/preview/a/run", content_type, "{}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type}");
         assert!(body.contains("application/json"), "{body}");
     }
@@ -191,7 +224,10 @@ async fn serving_the_preview_on_a_public_address_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
-    assert!(refused.to_string().contains("loopback address"), "{refused}");
+    assert!(
+        refused.to_string().contains("loopback address"),
+        "{refused}"
+    );
     // Off, the same address serves (and stops at once).
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
     App::new(())
