@@ -557,3 +557,169 @@ async fn drive_send_email(client: Client, page: String) {
     assert!(warnings[0].contains("seg_gone"), "{warnings:?}");
     assert!(b.texts(".field-error").await.is_empty());
 }
+
+/// Book a meeting room: groups, a row, a relabelled field and a multi-select, with a whole-form
+/// handler that hides, disables, warns and fails fields.
+#[derive(actionkit::Action, serde::Serialize, serde::Deserialize, Debug)]
+#[action(
+    id = "book_room",
+    name = "Book a room",
+    execute = book_room,
+    form_state = room_form,
+    group(label = "When", fields(day, hours)),
+    row(building, room)
+)]
+pub struct BookRoom {
+    #[field(dynamic_select)]
+    building: String,
+    #[field(dynamic_select, label = "Meeting room")]
+    room: Option<String>,
+    #[field(dynamic_select)]
+    equipment: Option<Vec<String>>,
+    day: String,
+    hours: Option<u8>,
+    #[field(dynamic_schema)]
+    details: Option<serde_json::Map<String, Value>>,
+}
+
+async fn book_room(_: BookRoom) -> Result<(), actionkit::ActionError> {
+    Ok(())
+}
+
+async fn room_form(
+    req: actionkit::form_state::FormRequest<BookRoom>,
+) -> actionkit::form_state::FormState<BookRoom> {
+    use actionkit::form_state::{Choice, FormState, Schema, SchemaConfig, SelectConfig};
+    let choices = |pairs: &[(&str, &str)]| pairs.iter().map(|(v, l)| Choice::new(*v, *l)).collect();
+    let config = BookRoomConfig {
+        building: SelectConfig::with_options(choices(&[
+            ("hq", "Headquarters"),
+            ("annex", "Annex"),
+        ])),
+        room: SelectConfig::default(),
+        equipment: SelectConfig::with_options(choices(&[("screen", "Screen"), ("phone", "Phone")])),
+        details: SchemaConfig::with_schema(Schema::object([("agenda", "string")])),
+    };
+    let state = FormState::new(&req, config);
+    match req.values().building.as_deref() {
+        None => state
+            .disable(BookRoomField::Room)
+            .hide(BookRoomField::Details),
+        Some("hq") => state
+            .options(
+                BookRoomField::Room,
+                choices(&[("r1", "Room 1"), ("r2", "Room 2")]),
+            )
+            .warn(BookRoomField::Building, "headquarters is busy on Mondays"),
+        Some(_) => state
+            .clear(BookRoomField::Room)
+            .hide(BookRoomField::Room)
+            .error(
+                BookRoomField::Equipment,
+                "the annex has no equipment to book",
+            ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layouts_and_every_config_state_render_as_the_builder_shows_them() {
+    let test = "preview::layouts_and_every_config_state_render_as_the_builder_shows_them";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        actionkit::server::App::new(())
+            .action::<BookRoom>()
+            .serve_on(
+                listener,
+                &actionkit::server::ServerConfig::new().preview(true),
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+    });
+    let checks = tokio::spawn(drive_book_room(
+        browser.client.clone(),
+        format!("http://{addr}/preview/book_room"),
+    ));
+    let result = checks.await;
+    browser.close().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    if let Err(failed) = result {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+async fn drive_book_room(client: Client, page: String) {
+    let b = &Page { client };
+    b.client.goto(&page).await.unwrap();
+    b.settle(1).await;
+
+    // A group with its label around its fields, a row of two, a relabelled field.
+    let group = b
+        .js("const g = Array.from(document.querySelectorAll('.group-layout')).find(g => g.textContent.includes('When'));
+             return g ? g.querySelectorAll('input').length : -1;")
+        .await;
+    assert_eq!(group, 2, "the `When` group holds `day` and `hours`");
+    let row = b
+        .js("const r = document.querySelector('.horizontal-layout');
+             return r ? ['building', 'room'].map(f => !!r.querySelector('#field-' + f)) : null;")
+        .await;
+    assert_eq!(
+        row,
+        json!([true, true]),
+        "`building` and `room` share a row"
+    );
+    assert_eq!(
+        b.texts("[data-field=room] .field-label").await,
+        ["Meeting room"]
+    );
+
+    // Initial load: the room is disabled, the details hidden; equipment is a multi-select.
+    let (enabled, _, _) = b.select("room").await;
+    assert!(!enabled);
+    assert!(b.texts("[data-field=details]").await.is_empty(), "hidden");
+    let multiple = b
+        .js("return document.getElementById('field-equipment').multiple;")
+        .await;
+    assert_eq!(multiple, true);
+    assert_eq!(b.select("equipment").await.2, ["screen", "phone"]);
+
+    // A warning on one field, options on another.
+    b.choose("building", "hq").await;
+    let (enabled, _, options) = b.select("room").await;
+    assert!(enabled);
+    assert_eq!(options, ["r1", "r2"]);
+    assert_eq!(
+        b.texts(".field-warning").await,
+        ["headquarters is busy on Mondays"]
+    );
+    assert_eq!(
+        b.texts("[data-field=details] .subform label").await,
+        ["agenda"]
+    );
+    b.choose("room", "r2").await;
+
+    // Hidden, cleared, and an error on one field only.
+    b.choose("building", "annex").await;
+    assert!(b.texts("[data-field=room]").await.is_empty(), "hidden");
+    assert_eq!(
+        b.texts(".field-error").await,
+        ["the annex has no equipment to book"]
+    );
+    assert_eq!(
+        b.texts("[data-field=equipment] .field-error").await.len(),
+        1
+    );
+    assert!(b.texts(".field-warning").await.is_empty());
+    let sent = b.texts(".exchange-form_state .exchange-response").await;
+    let last: Value = serde_json::from_str(&sent[0]).unwrap();
+    assert_eq!(last["values"].get("room"), Some(&Value::Null), "{last}");
+    let screenshot = b.client.screenshot().await.unwrap();
+    std::fs::write(screenshot_path("book_room.png"), screenshot).unwrap();
+}
