@@ -256,7 +256,6 @@ function App() {
   const [log, setLog] = useState([]);
   const [busy, setBusy] = useState(0);
   const [calls, setCalls] = useState(0);
-  const [requestId, setRequestId] = useState(freshId);
   const [run, setRun] = useState(null);
   const current = useRef(values);
   const queue = useRef(Promise.resolve());
@@ -327,9 +326,12 @@ function App() {
     }
   };
 
-  const execute = async () => {
+  // "Run" uses a fresh request id; "Run again" the last one, to see the replay (or, with other
+  // values, the conflict) a platform's retry would get.
+  const execute = async (again) => {
+    const requestId = again && run?.request_id ? run.request_id : freshId();
     const request = { id: requestId, values: present(current.current) };
-    setRun({ running: true });
+    setRun({ running: true, request_id: requestId });
     try {
       const { status, answer, ms } = await post('run', request);
       record({ kind: 'run', note: requestId, request, response: answer, status, ms });
@@ -367,15 +369,16 @@ function App() {
           </FormConfig.Provider>
           <section className="run">
             <h2>Run</h2>
-            <p className="run-note">Executes the values above through the runtime; runs are kept in the preview's own idempotency store.</p>
+            <p className="run-note">
+              Executes the values above through the runtime with a fresh request id; runs are kept in the preview's own
+              idempotency store.
+            </p>
             <div className="run-controls">
-              <label htmlFor="request-id">Request id</label>
-              <input id="request-id" value={requestId} onChange={(e) => setRequestId(e.target.value)} />
-              <button id="new-id" type="button" onClick={() => setRequestId(freshId())}>
-                New id
-              </button>
-              <button id="run" type="button" className="primary" onClick={execute} disabled={run?.running}>
+              <button id="run" type="button" className="primary" onClick={() => execute(false)} disabled={run?.running}>
                 Run
+              </button>
+              <button id="run-again" type="button" onClick={() => execute(true)} disabled={!run?.request_id || run?.running}>
+                Run again with the same id
               </button>
             </div>
             {run && !run.running && (

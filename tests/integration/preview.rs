@@ -320,19 +320,24 @@ impl Page {
         serde_json::from_value(texts).unwrap()
     }
 
-    /// Waits until `#run-status` shows, and answers it with `#run-body` as JSON.
-    async fn run_result(&self, needle: &str) -> (String, Value) {
+    /// Clicks `button`, waits until `#run-status` shows a result that `ready` accepts, and
+    /// answers it with `#run-body` as JSON.
+    async fn run(&self, button: &str, ready: impl Fn(&str) -> bool) -> (String, Value) {
+        self.client
+            .find(Locator::Css(button))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let texts = self.texts("#run-status").await;
-            if let Some(status) = texts.first().filter(|s| s.contains(needle)) {
+            if let Some(status) = texts.first().filter(|s| ready(s)) {
                 let body = self.texts("#run-body").await;
                 return (status.clone(), serde_json::from_str(&body[0]).unwrap());
             }
-            assert!(
-                Instant::now() < deadline,
-                "no run result with {needle:?}: {texts:?}"
-            );
+            assert!(Instant::now() < deadline, "no such run result: {texts:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -500,31 +505,24 @@ async fn drive_send_email(client: Client, page: String) {
     let side_panel = b.texts(".exchange-kind").await;
     assert!(side_panel.iter().all(|k| k == "form_state") && side_panel.len() as u64 >= calls + 2);
 
-    // "Run": a 200, then the same answer again with the same id.
-    b.client
-        .find(Locator::Css("#run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let (status, body) = b.run_result("200").await;
+    // "Run": a 200 with a fresh id, then the same answer again with the same id.
+    let (status, body) = b.run("#run", |s| s.contains("200")).await;
     assert!(!status.contains("replayed"), "{status}");
     assert_eq!(
         body["output"],
         json!({"delivered": 1, "template_id": "tpl_welcome"})
     );
+    let id = status.rsplit(' ').next().unwrap().to_owned();
+    assert!(id.starts_with("preview_"), "{status}");
     let screenshot = b.client.screenshot().await.unwrap();
-    b.client
-        .find(Locator::Css("#run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let (again, replayed) = b.run_result("replayed").await;
-    assert!(again.starts_with("200"), "{again}");
+    let (again, replayed) = b.run("#run-again", |s| s.contains("replayed")).await;
+    assert!(again.starts_with("200") && again.ends_with(&id), "{again}");
     assert_eq!(replayed, body);
+    let (fresh, _) = b.run("#run", |s| !s.ends_with(&id)).await;
+    assert!(
+        fresh.starts_with("200") && !fresh.contains("replayed"),
+        "{fresh}"
+    );
     let run_request = b.texts(".exchange-run .exchange-request").await;
     let sent: Value = serde_json::from_str(&run_request[0]).unwrap();
     assert_eq!(
