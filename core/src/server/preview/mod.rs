@@ -39,6 +39,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -48,7 +49,7 @@ use serde_json::{Map, Value, json};
 
 #[cfg(doc)]
 use super::ServerConfig;
-use super::response::{bytes_response, json_response};
+use super::response::{action_id, bytes_response, json_response};
 use crate::form_state::FormStateRequest;
 use crate::runtime::{Call, FailureKind, FormCall, OutcomeJson, Render, Runtime};
 use crate::store::{IdempotencyStore, MemoryStore};
@@ -105,14 +106,10 @@ struct Preview<S> {
 
 /// The preview routes over `runtime`, with a fresh in-memory idempotency store of their own.
 pub(super) fn routes<S: Send + Sync + 'static>(runtime: Arc<Runtime<S>>) -> Router {
-    routes_with(runtime, Arc::new(MemoryStore::new()))
-}
-
-fn routes_with<S: Send + Sync + 'static>(
-    runtime: Arc<Runtime<S>>,
-    store: Arc<dyn IdempotencyStore>,
-) -> Router {
-    let preview = Arc::new(Preview { runtime, store });
+    let preview = Arc::new(Preview {
+        runtime,
+        store: Arc::new(MemoryStore::new()),
+    });
     Router::new()
         .route("/preview", get(|| async { redirect("preview/") }))
         .route("/preview/", get(index::<S>))
@@ -168,12 +165,13 @@ async fn index<S: Send + Sync + 'static>(
 /// `GET /preview/<action>`: the page; the script renders the form from the embedded data.
 async fn page<S: Send + Sync + 'static>(
     State(preview): State<Arc<Preview<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(refused) = local_host(&headers) {
         return refused.into_response();
     }
+    let action = action_id(action);
     let Some(info) = preview.runtime.action_info(&action) else {
         return html(
             StatusCode::NOT_FOUND,
@@ -207,7 +205,7 @@ async fn page<S: Send + Sync + 'static>(
 /// `POST /preview/<action>/form_state`: the action's form-state dispatch, in-process.
 async fn form_state<S: Send + Sync + 'static>(
     State(preview): State<Arc<Preview<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -215,6 +213,7 @@ async fn form_state<S: Send + Sync + 'static>(
         Ok(request) => request,
         Err(refused) => return refused.into_response(),
     };
+    let action = action_id(action);
     let call = FormCall::new(request).platform(PLATFORM).caller(CALLER);
     match preview.runtime.form_state_call(&action, call).await {
         Ok(answer) => json_response(
@@ -244,7 +243,7 @@ struct RunRequest {
 /// in the preview's own store.
 async fn run<S: Send + Sync + 'static>(
     State(preview): State<Arc<Preview<S>>>,
-    Path(action): Path<String>,
+    action: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -252,6 +251,7 @@ async fn run<S: Send + Sync + 'static>(
         Ok(request) => request,
         Err(refused) => return refused.into_response(),
     };
+    let action = action_id(action);
     let Some(id) = preview.runtime.action_id(&action) else {
         return error_response(
             StatusCode::NOT_FOUND,
