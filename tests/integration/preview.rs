@@ -2,6 +2,7 @@
 //! the rendered form driven in headless Chromium through chromedriver (skipped with a printed
 //! reason when either is missing, except under `ACTIONKIT_CI`, where it fails).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -204,7 +205,9 @@ impl Browser {
         let (driver_path, chromium) = match browser_binaries() {
             Ok(found) => found,
             Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
-                eprintln!(
+                // Past the test harness's capture, so the skip is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "skipping {test}: {why} (apt-get install chromium chromium-driver; CI installs them)"
                 );
                 return None;
@@ -532,7 +535,7 @@ async fn drive_send_email(client: Client, page: String) {
     );
     let path = screenshot_path("send_email.png");
     std::fs::write(&path, screenshot).expect("the screenshot is written");
-    eprintln!("screenshot: {}", path.display());
+    let _ = writeln!(std::io::stderr(), "screenshot: {}", path.display());
 
     // A stale saved value shows its warning (reopening a configured step).
     let saved = json!({"audience_id": "aud_customers", "segment_id": "seg_gone"}).to_string();
