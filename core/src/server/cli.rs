@@ -95,6 +95,7 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
     /// Serve the preview pages under /preview/ (each action's form, driven by its real form
     /// state); only on a loopback address.
+    #[cfg(feature = "preview")]
     #[arg(long, env = "ACTIONKIT_PREVIEW", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub preview: bool,
     /// Each platform's keys.
@@ -124,7 +125,8 @@ impl LogFormat {
 
 impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeArgs")
+        let mut debug = f.debug_struct("ServeArgs");
+        debug
             .field("addr", &self.addr)
             .field("deadline_ms", &self.deadline_ms)
             .field("form_state_budget_ms", &self.form_state_budget_ms)
@@ -134,8 +136,10 @@ impl std::fmt::Debug for ServeArgs {
             .field("body_timeout_ms", &self.body_timeout_ms)
             .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("max_connections", &self.max_connections)
-            .field("log_format", &self.log_format)
-            .field("preview", &self.preview)
+            .field("log_format", &self.log_format);
+        #[cfg(feature = "preview")]
+        debug.field("preview", &self.preview);
+        debug
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
@@ -202,6 +206,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// the address or announcing anything, so a bad setting stops the process with a message
     /// naming its variable.
     async fn serve_command(self, args: ServeArgs) -> Result<ExitCode, String> {
+        #[cfg(feature = "preview")]
         if args.preview {
             super::preview::loopback_only(args.addr)?;
         }
@@ -220,8 +225,9 @@ impl<S: Send + Sync + 'static> App<S> {
             .body_timeout(Duration::from_millis(args.body_timeout_ms))
             .idle_timeout(Duration::from_millis(args.idle_timeout_ms))
             .max_connections(args.max_connections)
-            .preview(args.preview)
             .prefix(args.prefix);
+        #[cfg(feature = "preview")]
+        let config = config.preview(args.preview);
         let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
@@ -233,6 +239,7 @@ impl<S: Send + Sync + 'static> App<S> {
             ids.join(", "),
             store_kind(&args.store)
         );
+        #[cfg(feature = "preview")]
         if config.preview {
             eprintln!(
                 "actionkit: preview on http://{local}{}/preview/",

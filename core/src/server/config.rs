@@ -72,6 +72,7 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Whether the [`preview`](super::preview) pages are served (`ACTIONKIT_PREVIEW`, off by
     /// default); see [`ServerConfig::preview`].
+    #[cfg(feature = "preview")]
     pub preview: bool,
     platforms: Vec<Arc<dyn Platform>>,
 }
@@ -94,6 +95,7 @@ impl ServerConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            #[cfg(feature = "preview")]
             preview: false,
             platforms: platform::defaults(),
         }
@@ -202,6 +204,7 @@ impl ServerConfig {
     /// assert!(refused.to_string().contains("loopback"), "{refused}");
     /// # });
     /// ```
+    #[cfg(feature = "preview")]
     pub fn preview(mut self, on: bool) -> Self {
         self.preview = on;
         self
@@ -222,7 +225,8 @@ impl Default for ServerConfig {
 
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
+        let mut debug = f.debug_struct("ServerConfig");
+        debug
             .field("addr", &self.addr)
             .field("prefix", &self.prefix)
             .field("body_limit", &self.body_limit)
@@ -230,8 +234,10 @@ impl fmt::Debug for ServerConfig {
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
             .field("idle_timeout", &self.idle_timeout)
-            .field("max_connections", &self.max_connections)
-            .field("preview", &self.preview)
+            .field("max_connections", &self.max_connections);
+        #[cfg(feature = "preview")]
+        debug.field("preview", &self.preview);
+        debug
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }

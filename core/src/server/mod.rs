@@ -19,6 +19,7 @@ pub mod cli;
 mod config;
 mod metrics;
 pub(crate) mod pipeline;
+#[cfg(feature = "preview")]
 pub mod preview;
 pub(crate) mod response;
 
@@ -196,6 +197,7 @@ impl<S: Send + Sync + 'static> App<S> {
             adapters.push(bound.adapter);
             workers.extend(bound.worker);
         }
+        #[cfg(feature = "preview")]
         if config.preview {
             routes = routes.merge(preview::routes(runtime.clone()));
         }
@@ -251,13 +253,14 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// # Errors
     /// When serving fails, and at once (`InvalidInput`, saying why) when `config` turns the
-    /// [`preview`] on and `listener` is not on a loopback address.
+    /// preview on ([`ServerConfig::preview`]) and `listener` is not on a loopback address.
     pub async fn serve_on(
         self,
         listener: tokio::net::TcpListener,
         config: &ServerConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        #[cfg(feature = "preview")]
         if config.preview {
             preview::loopback_only(listener.local_addr()?)
                 .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;

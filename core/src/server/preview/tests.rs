@@ -236,6 +236,7 @@ async fn serving_the_preview_on_a_public_address_is_refused() {
         .expect("served");
 }
 
+#[cfg(feature = "cli")]
 #[test]
 fn the_flag_and_its_variable_turn_the_preview_on() {
     use clap::Parser as _;
