@@ -14,6 +14,7 @@ mod load;
 mod logs;
 mod operability;
 mod postgres_tls;
+mod preview;
 mod runtime;
 mod schema_agreement;
 mod schema_decode;

@@ -476,6 +476,17 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// (the client hung up), the run carries on by itself: the handler finishes or times out
     /// and its outcome is recorded, so the platform's retry replays it.
     pub async fn answer(&self, call: Call, render: Arc<dyn Render>) -> Answer {
+        self.answer_in(&self.store, call, render).await
+    }
+
+    /// [`Runtime::answer`] with idempotency kept in `store` instead of the runtime's own: what
+    /// the preview pages use, so a preview run never claims or records an id in the real store.
+    pub(crate) async fn answer_in(
+        &self,
+        store: &Arc<dyn IdempotencyStore>,
+        call: Call,
+        render: Arc<dyn Render>,
+    ) -> Answer {
         let refuse = |failure: Failure| Answer::rendered(&Outcome::Failure(failure), &*render);
         let Some((&id, action)) = self.actions.get_key_value(&*call.action) else {
             return refuse(Failure::new(
@@ -503,7 +514,8 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             };
         }
         // Through the `dyn` itself: the `Arc` forwarding impl would box a second future.
-        let store: &dyn IdempotencyStore = &*self.store;
+        let owner = store;
+        let store: &dyn IdempotencyStore = &**owner;
         let lease = match store.claim(&key, &hash, self.deadline + LEASE_GRACE).await {
             Ok(Claim::Acquired(lease)) => lease,
             Ok(Claim::Replay(recorded)) => return replay(recorded),
@@ -526,7 +538,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             ctx,
             handler,
             lease,
-            store: self.store.clone(),
+            store: owner.clone(),
             store_errors: self.store_errors.clone(),
             render,
             action: id,

@@ -93,6 +93,11 @@ pub struct ServeArgs {
     /// Log lines as text (coloured only on a terminal) or as one JSON object per line.
     #[arg(long = "log-format", env = "ACTIONKIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Serve the preview pages under /preview/ (each action's form, driven by its real form
+    /// state); only on a loopback address.
+    #[cfg(feature = "preview")]
+    #[arg(long, env = "ACTIONKIT_PREVIEW", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub preview: bool,
     /// Each platform's keys.
     #[command(flatten)]
     pub platforms: PlatformArgs,
@@ -120,7 +125,8 @@ impl LogFormat {
 
 impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeArgs")
+        let mut debug = f.debug_struct("ServeArgs");
+        debug
             .field("addr", &self.addr)
             .field("deadline_ms", &self.deadline_ms)
             .field("form_state_budget_ms", &self.form_state_budget_ms)
@@ -130,7 +136,10 @@ impl std::fmt::Debug for ServeArgs {
             .field("body_timeout_ms", &self.body_timeout_ms)
             .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("max_connections", &self.max_connections)
-            .field("log_format", &self.log_format)
+            .field("log_format", &self.log_format);
+        #[cfg(feature = "preview")]
+        debug.field("preview", &self.preview);
+        debug
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }
@@ -197,6 +206,10 @@ impl<S: Send + Sync + 'static> App<S> {
     /// the address or announcing anything, so a bad setting stops the process with a message
     /// naming its variable.
     async fn serve_command(self, args: ServeArgs) -> Result<ExitCode, String> {
+        #[cfg(feature = "preview")]
+        if args.preview {
+            super::preview::loopback_only(args.addr)?;
+        }
         let platforms = args.platforms.into_platforms()?;
         let store = crate::store::open(&args.store)
             .await
@@ -213,6 +226,8 @@ impl<S: Send + Sync + 'static> App<S> {
             .idle_timeout(Duration::from_millis(args.idle_timeout_ms))
             .max_connections(args.max_connections)
             .prefix(args.prefix);
+        #[cfg(feature = "preview")]
+        let config = config.preview(args.preview);
         let ids: Vec<&str> = self.runtime.actions().map(|a| a.id).collect();
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
@@ -224,6 +239,13 @@ impl<S: Send + Sync + 'static> App<S> {
             ids.join(", "),
             store_kind(&args.store)
         );
+        #[cfg(feature = "preview")]
+        if config.preview {
+            eprintln!(
+                "actionkit: preview on http://{local}{}/preview/",
+                config.prefix.trim_end_matches('/')
+            );
+        }
         self.serve_on(listener, &config, super::shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;

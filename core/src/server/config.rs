@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// The most connections served at once (`ACTIONKIT_MAX_CONNECTIONS`); more wait in the
     /// listen backlog until one closes.
     pub max_connections: usize,
+    /// Whether the [`preview`](super::preview) pages are served (`ACTIONKIT_PREVIEW`, off by
+    /// default); see [`ServerConfig::preview`].
+    #[cfg(feature = "preview")]
+    pub preview: bool,
     platforms: Vec<Arc<dyn Platform>>,
 }
 
@@ -91,6 +95,8 @@ impl ServerConfig {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            #[cfg(feature = "preview")]
+            preview: false,
             platforms: platform::defaults(),
         }
     }
@@ -183,6 +189,27 @@ impl ServerConfig {
         self
     }
 
+    /// Serves the [`preview`](super::preview) pages under `/preview/` (off by default): each
+    /// action's form in the browser, driven by its real form state, with a "Run" button. Their
+    /// calls skip signature checks, so [`App::serve_on`](super::App::serve_on) refuses to start
+    /// with the preview on anywhere but a loopback address; a router nested into your own app
+    /// with [`App::into_router`](super::App::into_router) must be kept on one too.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use actionkit_core::server::{App, ServerConfig};
+    /// let config = ServerConfig::new().preview(true);
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    /// let refused = App::new(()).serve_on(listener, &config, async {}).await.unwrap_err();
+    /// assert!(refused.to_string().contains("loopback"), "{refused}");
+    /// # });
+    /// ```
+    #[cfg(feature = "preview")]
+    pub fn preview(mut self, on: bool) -> Self {
+        self.preview = on;
+        self
+    }
+
     /// Sets the route prefix (`/actions` serves `/actions/<platform>/...`).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -198,7 +225,8 @@ impl Default for ServerConfig {
 
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
+        let mut debug = f.debug_struct("ServerConfig");
+        debug
             .field("addr", &self.addr)
             .field("prefix", &self.prefix)
             .field("body_limit", &self.body_limit)
@@ -206,7 +234,10 @@ impl fmt::Debug for ServerConfig {
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
             .field("idle_timeout", &self.idle_timeout)
-            .field("max_connections", &self.max_connections)
+            .field("max_connections", &self.max_connections);
+        #[cfg(feature = "preview")]
+        debug.field("preview", &self.preview);
+        debug
             .field("platforms", &self.platforms)
             .finish_non_exhaustive()
     }

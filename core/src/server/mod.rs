@@ -19,6 +19,8 @@ pub mod cli;
 mod config;
 mod metrics;
 pub(crate) mod pipeline;
+#[cfg(feature = "preview")]
+pub mod preview;
 pub(crate) mod response;
 
 use std::future::Future;
@@ -195,6 +197,10 @@ impl<S: Send + Sync + 'static> App<S> {
             adapters.push(bound.adapter);
             workers.extend(bound.worker);
         }
+        #[cfg(feature = "preview")]
+        if config.preview {
+            routes = routes.merge(preview::routes(runtime.clone()));
+        }
         let adapters: Arc<[Arc<dyn Adapter>]> = adapters.into();
         let (missing, wrong_method) = (adapters.clone(), adapters.clone());
         let routes = routes
@@ -246,13 +252,19 @@ impl<S: Send + Sync + 'static> App<S> {
     /// the cap wait in the listen backlog until one closes).
     ///
     /// # Errors
-    /// When serving fails.
+    /// When serving fails, and at once (`InvalidInput`, saying why) when `config` turns the
+    /// preview on ([`ServerConfig::preview`]) and `listener` is not on a loopback address.
     pub async fn serve_on(
         self,
         listener: tokio::net::TcpListener,
         config: &ServerConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        #[cfg(feature = "preview")]
+        if config.preview {
+            preview::loopback_only(listener.local_addr()?)
+                .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
+        }
         let (router, background) = self.into_router(config);
         let stop = CancellationToken::new();
         let workers = tokio::spawn(background.run(stop.clone()));
