@@ -121,6 +121,7 @@ impl Drop for Fresh {
         drop(self.store.take());
         drop(self.redb.take());
         if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(RedbStore::journal_path(path));
             let _ = std::fs::remove_file(path);
         }
     }

@@ -311,6 +311,7 @@ async fn concurrent_deliveries_run_once_on_redb() {
     let path = temp_path("deliveries.redb");
     let store: Arc<dyn IdempotencyStore> = Arc::new(RedbStore::open(&path).expect("open"));
     deliveries_run_once(vec![runtime(&effects).store(store)], &effects).await;
+    let _ = std::fs::remove_file(RedbStore::journal_path(&path));
     let _ = std::fs::remove_file(path);
 }
 
@@ -420,6 +421,7 @@ fn a_completed_id_survives_kill_9() {
         }
         assert!(effects.done().is_empty());
     });
+    let _ = std::fs::remove_file(RedbStore::journal_path(&path));
     let _ = std::fs::remove_file(path);
 }
 

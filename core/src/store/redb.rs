@@ -46,8 +46,8 @@ const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("actionkit_idem
 
 /// The most operations one write transaction applies.
 const DEFAULT_MAX_BATCH: usize = 1024;
-/// The journal's size: 1 MiB, some thousands of small outcomes between two checkpoints.
-const DEFAULT_JOURNAL_CAPACITY: u64 = 1 << 20;
+/// The journal's size: 512 KiB, some thousands of small outcomes between two checkpoints.
+const DEFAULT_JOURNAL_CAPACITY: u64 = 512 * 1024;
 /// The smallest journal the builder accepts.
 const MIN_JOURNAL_CAPACITY: u64 = 64 * 1024;
 
@@ -58,7 +58,7 @@ const MIN_JOURNAL_CAPACITY: u64 = 64 * 1024;
 /// concurrent callers durable together, one `fdatasync` of the journal for each group.
 ///
 /// The journal is a file beside the database, named after it with `-journal` appended
-/// ([`journal_path`](RedbStore::journal_path)), of a fixed size (1 MiB unless
+/// ([`journal_path`](RedbStore::journal_path)), of a fixed size (512 KiB unless
 /// [`journal_capacity`](RedbStoreBuilder::journal_capacity) says otherwise) written in full when
 /// it is created: a disk too full for it fails the open, never a write later. Keep the two files
 /// together; the journal holds outcomes the database may not have on disk yet, until the next
@@ -75,7 +75,9 @@ const MIN_JOURNAL_CAPACITY: u64 = 64 * 1024;
 /// completed ids, conflicts, in-progress ids), refuses the rest with
 /// [`StoreError::Unavailable`] (the runtime answers `503` with `Retry-After`), and reopens the
 /// file with a doubling wait (100 ms to 5 s) until writes go through again, logging the outage
-/// once when it starts and once when it ends. A committed record is never lost.
+/// once when it starts and once when it ends. A committed record is never lost. Reopening
+/// replays the journal into the file and checkpoints, so it needs free space for up to the
+/// journal's size; the journal itself, written in full at creation, never needs more.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -269,7 +271,7 @@ impl RedbStoreBuilder {
         self
     }
 
-    /// The journal's size in bytes (default 1 MiB, at least 64 KiB), written in full when the
+    /// The journal's size in bytes (default 512 KiB, at least 64 KiB), written in full when the
     /// journal is created. A larger journal means fewer checkpoints under load and a longer
     /// replay after a crash; a group of outcomes larger than the journal is made durable by a
     /// checkpoint instead. An existing larger journal keeps its size.
