@@ -122,6 +122,7 @@ pub struct RedbStoreBuilder {
 /// let store = actionkit_core::store::RedbStore::open(dir.join("store.redb"))?;
 /// let stats = store.stats();
 /// assert_eq!((stats.commits, stats.ops), (0, 0));
+/// assert_eq!(stats.checkpoints, 1, "opening checkpoints");
 /// # drop(store); std::fs::remove_dir_all(dir)?;
 /// # Ok(()) }
 /// ```
@@ -134,7 +135,10 @@ pub struct RedbStats {
     /// Of those, the journal's: each one write and one `fdatasync` for a group of outcomes and
     /// queue changes.
     pub journal_writes: u64,
-    /// Of those, the checkpoints: durable commits of the database itself (at open, when the
+    /// Time the journal's group writes took, write and `fdatasync` (the sync thread's wait on
+    /// the disk), summed over [`journal_writes`](Self::journal_writes).
+    pub journal_write_time: Duration,
+    /// Of the durable writes, the checkpoints: durable commits of the database itself (at open, when the
     /// journal fills, when idle, on drop, and after an I/O error).
     pub checkpoints: u64,
     /// Operations applied, committed or not.
@@ -149,6 +153,7 @@ struct Counters {
     commits: AtomicU64,
     durable_commits: AtomicU64,
     journal_writes: AtomicU64,
+    journal_write_micros: AtomicU64,
     checkpoints: AtomicU64,
     ops: AtomicU64,
     replayed_records: AtomicU64,
@@ -220,6 +225,9 @@ impl RedbStore {
             commits: self.stats.commits.load(Ordering::Relaxed),
             durable_commits: self.stats.durable_commits.load(Ordering::Relaxed),
             journal_writes: self.stats.journal_writes.load(Ordering::Relaxed),
+            journal_write_time: Duration::from_micros(
+                self.stats.journal_write_micros.load(Ordering::Relaxed),
+            ),
             checkpoints: self.stats.checkpoints.load(Ordering::Relaxed),
             ops: self.stats.ops.load(Ordering::Relaxed),
             replayed_records: self.stats.replayed_records.load(Ordering::Relaxed),
@@ -315,6 +323,9 @@ impl RedbStoreBuilder {
         stats
             .replayed_records
             .store(replayed as u64, Ordering::Relaxed);
+        // the recovery was a checkpoint
+        stats.checkpoints.store(1, Ordering::Relaxed);
+        stats.durable_commits.store(1, Ordering::Relaxed);
         let settings = Settings {
             path: self.path.clone(),
             retention: self.retention,

@@ -437,3 +437,40 @@ async fn redb_store_replays_its_journal_up_to_a_torn_tail_and_ignores_stale_bloc
         Claim::Replay(_)
     ));
 }
+
+#[tokio::test]
+async fn redb_store_checkpoints_when_the_journal_is_full() {
+    let dir = TempDir::new("journal-full");
+    let path = dir.path().join("store.redb");
+    let store = RedbStore::builder(&path)
+        .journal_capacity(64 * 1024)
+        .open()
+        .unwrap();
+    assert_eq!(store.stats().checkpoints, 1, "one at open");
+    let body = vec![b'x'; 20 * 1024];
+    for i in 0..6 {
+        let lease = acquire(&store, &format!("evt_{i}"), 1, LONG_LEASE).await;
+        store.complete(&lease, &outcome(200, &body)).await.unwrap();
+    }
+    // a group larger than the whole journal is made durable by a checkpoint
+    let lease = acquire(&store, "evt_huge", 1, LONG_LEASE).await;
+    store
+        .complete(&lease, &outcome(200, &vec![b'y'; 100 * 1024]))
+        .await
+        .unwrap();
+    let stats = store.stats();
+    assert!(stats.checkpoints >= 3, "{stats:?}");
+    assert!(stats.journal_writes >= 4, "{stats:?}");
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    for i in 0..6 {
+        match claim(&store, &format!("evt_{i}"), 1, LONG_LEASE).await {
+            Claim::Replay(recorded) => assert_eq!(recorded.body, body),
+            other => panic!("evt_{i}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        claim(&store, "evt_huge", 1, LONG_LEASE).await,
+        Claim::Replay(recorded) if recorded.body.len() == 100 * 1024
+    ));
+}

@@ -127,10 +127,7 @@ pub(super) fn frame(generation: u64, seq: u64, payload: &[u8]) -> Vec<u8> {
 fn records(bytes: &[u8], generation: u64) -> Vec<Vec<u8>> {
     let mut found = Vec::new();
     let mut at = 0usize;
-    loop {
-        let Some(header) = bytes.get(at..at + HEADER) else {
-            break;
-        };
+    while let Some(header) = bytes.get(at..at + HEADER) {
         let field = |range: std::ops::Range<usize>| {
             let mut b = [0u8; 8];
             b[8 - range.len()..].copy_from_slice(&header[range]);
@@ -203,7 +200,10 @@ mod tests {
     fn store_redb_journal_replays_a_chain_up_to_a_torn_tail() {
         let mut bytes = chain(7, &[b"one", b"", b"three"]);
         bytes.extend_from_slice(&[0; 100]);
-        assert_eq!(records(&bytes, 7), [b"one".to_vec(), vec![], b"three".to_vec()]);
+        assert_eq!(
+            records(&bytes, 7),
+            [b"one".to_vec(), vec![], b"three".to_vec()]
+        );
         // another generation: nothing
         assert!(records(&bytes, 8).is_empty());
         // zeros: nothing
@@ -259,7 +259,11 @@ mod tests {
         journal.sync().unwrap();
         drop(journal);
         let journal = Journal::open(&path, 4096).unwrap();
-        assert_eq!(journal.capacity(), 64 * 1024, "a larger file keeps its size");
+        assert_eq!(
+            journal.capacity(),
+            64 * 1024,
+            "a larger file keeps its size"
+        );
         assert_eq!(
             journal.replay(42).unwrap(),
             [b"first".to_vec(), b"second".to_vec()]

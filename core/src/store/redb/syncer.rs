@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::Counters;
 use super::journal::Journal;
 use super::writer::Done;
-use super::Counters;
 use crate::store::StoreError;
 
 /// An answer waiting to be sent, with where to send it.
@@ -62,7 +62,10 @@ pub(super) struct Shared {
 impl Shared {
     /// Why the journal failed, if it did.
     pub(super) fn failure(&self) -> Option<String> {
-        self.failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The journal works again (a checkpoint made everything durable).
@@ -220,6 +223,10 @@ impl Syncer {
             Ok(()) => {
                 if let Some(ticket) = top {
                     self.last_sync = start.elapsed();
+                    let micros = u64::try_from(self.last_sync.as_micros()).unwrap_or(u64::MAX);
+                    self.stats
+                        .journal_write_micros
+                        .fetch_add(micros, Ordering::Relaxed);
                     self.shared.durable.fetch_max(ticket, Ordering::AcqRel);
                     self.stats.durable_commits.fetch_add(1, Ordering::Relaxed);
                     self.stats.journal_writes.fetch_add(1, Ordering::Relaxed);

@@ -110,6 +110,8 @@ pub(super) struct Writer {
     seq: u64,
     /// The ticket of the next journal record (tickets only grow, across generations).
     next_ticket: u64,
+    /// When the last record was handed to the journal.
+    journaled_at: Instant,
     /// Idempotency records written by batches whose journal record may not be durable yet, with
     /// that record's ticket and the claim it completed: a claim reading one is answered only
     /// once it is (an answer never rests on a change a crash could undo).
@@ -119,8 +121,8 @@ pub(super) struct Writer {
 /// The first and the longest wait between two reopen attempts after an I/O error.
 const FIRST_REOPEN_WAIT: Duration = Duration::from_millis(100);
 const MAX_REOPEN_WAIT: Duration = Duration::from_secs(5);
-/// How long the store waits with nothing to do before it checkpoints (when the journal holds
-/// records).
+/// How long the journal must have taken no record before the store checkpoints (when it holds
+/// some).
 const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
 
 /// A writer's settings, from the builder.
@@ -167,6 +169,7 @@ impl Writer {
             offset: 0,
             seq: 0,
             next_ticket: 1,
+            journaled_at: Instant::now(),
             unsynced: HashMap::new(),
         })
     }
@@ -174,7 +177,17 @@ impl Writer {
     pub(super) fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
         loop {
-            let first = match self.receiver.recv_timeout(IDLE_CHECKPOINT) {
+            // With records in the journal, wait no longer than until it has been idle for
+            // `IDLE_CHECKPOINT` (claims and polls may keep coming meanwhile).
+            let next = if self.offset == 0 || self.broken.is_some() {
+                self.receiver
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+            } else {
+                self.receiver
+                    .recv_timeout(IDLE_CHECKPOINT.saturating_sub(self.journaled_at.elapsed()))
+            };
+            let first = match next {
                 Ok(first) => first,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     self.checkpoint_when_idle();
@@ -304,7 +317,8 @@ impl Writer {
             if let Op::Complete { lease, .. } = &op {
                 let claim = self.running.remove(lease.key());
                 if answer.is_ok() && !changes.is_empty() {
-                    self.unsynced.insert(lease.key().to_owned(), (ticket, claim));
+                    self.unsynced
+                        .insert(lease.key().to_owned(), (ticket, claim));
                 }
             }
             answers.push((reply, answer));
@@ -333,6 +347,7 @@ impl Writer {
             return;
         }
         let offset = self.offset;
+        self.journaled_at = Instant::now();
         self.offset += record.len() as u64;
         self.seq += 1;
         self.to_syncer(Message::Append {
@@ -345,9 +360,9 @@ impl Writer {
 
     /// Whether `key` was written by a batch whose journal record may not be durable yet.
     fn is_unsynced(&self, key: &str) -> bool {
-        self.unsynced.get(key).is_some_and(|(ticket, _)| {
-            *ticket > self.shared.durable.load(Ordering::Acquire)
-        })
+        self.unsynced
+            .get(key)
+            .is_some_and(|(ticket, _)| *ticket > self.shared.durable.load(Ordering::Acquire))
     }
 
     /// Sends `message` to the sync thread; if it has stopped, fails the answers it carries.
@@ -384,8 +399,7 @@ impl Writer {
     fn checkpoint(&mut self) -> Result<(), String> {
         self.barrier();
         let db = self.db.as_ref().ok_or("the file is not open")?;
-        let generation =
-            checkpoint::checkpoint(db, self.generation).map_err(|e| e.to_string())?;
+        let generation = checkpoint::checkpoint(db, self.generation).map_err(|e| e.to_string())?;
         self.checkpointed(generation);
         Ok(())
     }
@@ -404,8 +418,8 @@ impl Writer {
         self.stats.durable_commits.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// With nothing to do for a while: checkpoints if the journal holds records, so that it
-    /// stays short and an open after a crash has little to replay.
+    /// With no outcome for a while: checkpoints if the journal holds records, so that an open
+    /// after a crash has little to replay.
     fn checkpoint_when_idle(&mut self) {
         if self.broken.is_some() || self.offset == 0 {
             return;
@@ -449,7 +463,9 @@ impl Writer {
         if claims.is_empty() {
             return Ok(());
         }
-        let txn = db.begin_write()?;
+        let mut txn = db.begin_write()?;
+        // claims need not be durable
+        txn.set_durability(::redb::Durability::None)?;
         {
             let mut table = txn.open_table(TABLE)?;
             for (key, entry) in claims {
