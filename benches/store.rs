@@ -39,6 +39,8 @@ const TASKS: usize = 64;
 const ROUNDS: usize = 15;
 /// The goal: redb's throughput at least this share of the bound the disk's `fdatasync` sets.
 const BOUND_GOAL: f64 = 0.8;
+/// Batches on one store in the steady-state run after the rounds.
+const STEADY: u64 = 16;
 /// The lease the runtime would ask for (deadline + grace).
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -376,6 +378,24 @@ fn rounds(tokio: &tokio::runtime::Runtime) {
         "  (fdatasync of 4 KiB beside the stores: median {:.0} µs)",
         micros(fdatasync_latency(64))
     );
+    // A fresh store per round never fills its journal: one longer run per path on one store
+    // shows what the checkpoints cost once it does.
+    println!("  steady state, {STEADY} batches of {IDS} ids on one redb store each:");
+    for path in [Path::ClaimComplete, Path::Execute] {
+        let sync = fdatasync_latency(16);
+        let (took, stats) = timed(tokio, path, Kind::Redb, STEADY);
+        let stats = stats.expect("a redb store has stats");
+        let ids = STEADY * IDS as u64;
+        let redb = throughput(ids, took);
+        let bound = TASKS as f64 / sync.as_secs_f64();
+        println!(
+            "  {:<15} {redb:>11.0} ids/s, {} checkpoints, {:.1} ids/durable, bound {bound:.0} ids/s, redb/bound {:.2}x",
+            path.name(),
+            stats.checkpoints,
+            ids as f64 / stats.durable_commits.max(1) as f64,
+            redb / bound,
+        );
+    }
     for (path, writes, time, checkpoints) in journals {
         println!(
             "  ({}: redb's journal wrote {writes} groups, mean write + fdatasync {:.0} µs; {checkpoints} checkpoints over {ROUNDS} fresh stores, one at each open)",
