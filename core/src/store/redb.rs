@@ -297,7 +297,8 @@ impl RedbStoreBuilder {
     /// journal (outcomes a crash kept out of the database), checkpoints, and starts the writer
     /// and sync threads. Blocking I/O: call it at start-up. Fails with
     /// [`StoreError::Unavailable`] when the file cannot be opened (including when another store
-    /// holds it), or the journal cannot be written in full (a full disk).
+    /// holds it), or the journal cannot be written in full (a full disk; files this open
+    /// created are removed again, so a later open starts clean).
     ///
     /// ```no_run
     /// let store = actionkit_core::store::RedbStore::builder("data/idempotency.redb").open()?;
@@ -308,12 +309,31 @@ impl RedbStoreBuilder {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::unavailable("creating the redb store's directory", e))?;
         }
-        let db = Database::create(&self.path)
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        let journal = Journal::open(&RedbStore::journal_path(&self.path), self.journal_capacity)
-            .map_err(|e| StoreError::unavailable("preallocating the redb store's journal", e))?;
-        let (generation, replayed) = checkpoint::recover(&db, &journal)
-            .map_err(|e| StoreError::unavailable("replaying the redb store's journal", e))?;
+        // Files this open creates are removed again if it fails (a full disk): a half-written
+        // new database would not open later, once there is room.
+        let journal_path = RedbStore::journal_path(&self.path);
+        let fresh = [&self.path, &journal_path].map(|path| !path.exists());
+        let opened = (|| {
+            let journal = Journal::open(&journal_path, self.journal_capacity).map_err(|e| {
+                StoreError::unavailable("preallocating the redb store's journal", e)
+            })?;
+            let db = Database::create(&self.path)
+                .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+            let (generation, replayed) = checkpoint::recover(&db, &journal)
+                .map_err(|e| StoreError::unavailable("replaying the redb store's journal", e))?;
+            Ok((db, journal, generation, replayed))
+        })();
+        let (db, journal, generation, replayed) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                for (path, fresh) in [&self.path, &journal_path].into_iter().zip(fresh) {
+                    if fresh {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                return Err(e);
+            }
+        };
         if replayed > 0 {
             tracing::info!(path = %self.path.display(), records = replayed, "the redb store replayed its journal");
         }
