@@ -39,6 +39,8 @@ const TASKS: usize = 64;
 const ROUNDS: usize = 15;
 /// The goal: redb's throughput at least this share of the bound the disk's `fdatasync` sets.
 const BOUND_GOAL: f64 = 0.8;
+/// Batches on one store in the steady-state run after the rounds.
+const STEADY: u64 = 16;
 /// The lease the runtime would ask for (deadline + grace).
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -121,6 +123,7 @@ impl Drop for Fresh {
         drop(self.store.take());
         drop(self.redb.take());
         if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(RedbStore::journal_path(path));
             let _ = std::fs::remove_file(path);
         }
     }
@@ -326,11 +329,13 @@ fn rounds(tokio: &tokio::runtime::Runtime) {
         "bound ids/s",
         "redb/bound"
     );
+    let mut journals = Vec::new();
     for path in [Path::ClaimComplete, Path::Execute] {
         let mut memory = Vec::with_capacity(ROUNDS);
         let mut redb = Vec::with_capacity(ROUNDS);
         let mut syncs = Vec::with_capacity(ROUNDS);
         let (mut commits, mut durable, mut ops) = (0, 0, 0);
+        let (mut writes, mut write_time, mut checkpoints) = (0, Duration::ZERO, 0);
         for _ in 0..ROUNDS {
             let (took, _) = timed(tokio, path, Kind::Memory, 1);
             memory.push(throughput(IDS as u64, took));
@@ -341,7 +346,11 @@ fn rounds(tokio: &tokio::runtime::Runtime) {
             commits += stats.commits;
             durable += stats.durable_commits;
             ops += stats.ops;
+            writes += stats.journal_writes;
+            write_time += stats.journal_write_time;
+            checkpoints += stats.checkpoints;
         }
+        journals.push((path, writes, write_time, checkpoints));
         memory.sort_unstable_by(f64::total_cmp);
         redb.sort_unstable_by(f64::total_cmp);
         syncs.sort_unstable();
@@ -369,6 +378,33 @@ fn rounds(tokio: &tokio::runtime::Runtime) {
         "  (fdatasync of 4 KiB beside the stores: median {:.0} µs)",
         micros(fdatasync_latency(64))
     );
+    // A fresh store per round never fills its journal: one longer run per path on one store
+    // shows what the checkpoints cost once it does.
+    println!("  steady state, {STEADY} batches of {IDS} ids on one redb store each:");
+    for path in [Path::ClaimComplete, Path::Execute] {
+        let before = fdatasync_latency(32);
+        let (took, stats) = timed(tokio, path, Kind::Redb, STEADY);
+        // the disk's sync cost moves: the mean of one median taken before and one after
+        let sync = (before + fdatasync_latency(32)) / 2;
+        let stats = stats.expect("a redb store has stats");
+        let ids = STEADY * IDS as u64;
+        let redb = throughput(ids, took);
+        let bound = TASKS as f64 / sync.as_secs_f64();
+        println!(
+            "  {:<15} {redb:>11.0} ids/s, {} checkpoints, {:.1} ids/durable, bound {bound:.0} ids/s, redb/bound {:.2}x",
+            path.name(),
+            stats.checkpoints,
+            ids as f64 / stats.durable_commits.max(1) as f64,
+            redb / bound,
+        );
+    }
+    for (path, writes, time, checkpoints) in journals {
+        println!(
+            "  ({}: redb's journal wrote {writes} groups, mean write + fdatasync {:.0} µs; {checkpoints} checkpoints over {ROUNDS} fresh stores, one at each open)",
+            path.name(),
+            micros(time / u32::try_from(writes.max(1)).unwrap_or(u32::MAX)),
+        );
+    }
 }
 
 fn main() {

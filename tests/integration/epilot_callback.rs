@@ -175,6 +175,7 @@ async fn a_callback_survives_a_restart_between_answer_and_resume() {
         "the handler ran once across the restart"
     );
     second.stop().await;
+    let _ = std::fs::remove_file(RedbStore::journal_path(&path));
     let _ = std::fs::remove_file(path);
 }
 

@@ -311,6 +311,7 @@ async fn concurrent_deliveries_run_once_on_redb() {
     let path = temp_path("deliveries.redb");
     let store: Arc<dyn IdempotencyStore> = Arc::new(RedbStore::open(&path).expect("open"));
     deliveries_run_once(vec![runtime(&effects).store(store)], &effects).await;
+    let _ = std::fs::remove_file(RedbStore::journal_path(&path));
     let _ = std::fs::remove_file(path);
 }
 
@@ -420,6 +421,7 @@ fn a_completed_id_survives_kill_9() {
         }
         assert!(effects.done().is_empty());
     });
+    let _ = std::fs::remove_file(RedbStore::journal_path(&path));
     let _ = std::fs::remove_file(path);
 }
 
@@ -663,4 +665,35 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
         assert!(again.replayed && !again.ran, "{id}: {:?}", again.outcome);
         assert_eq!(effects.attempts(id), 1, "{id}");
     }
+}
+
+#[test]
+fn a_disk_too_full_for_the_journal_fails_the_open_cleanly() {
+    let disk = match Tmpfs::mount("1m") {
+        Ok(disk) => disk,
+        Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
+            eprintln!(
+                "skipped: a small tmpfs cannot be mounted here ({why}); CI runs this as root"
+            );
+            return;
+        }
+        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    };
+    let path = disk.0.join("store.redb");
+    let filler = disk.0.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 1 << 20]);
+    // the journal is written in full when it is created: no room, no store (and no half-made
+    // file that fails later)
+    let err = RedbStore::open(&path).expect_err("no room for the journal");
+    assert!(err.is_unavailable(), "{err}");
+    eprintln!("open on a full disk: {err}");
+    std::fs::remove_file(&filler).unwrap();
+    let store = RedbStore::open(&path).expect("opens once there is room");
+    assert_eq!(
+        std::fs::metadata(RedbStore::journal_path(&path))
+            .unwrap()
+            .len(),
+        512 * 1024
+    );
+    drop(store);
 }

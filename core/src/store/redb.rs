@@ -1,16 +1,25 @@
-//! [`RedbStore`]: the embedded durable file store, on [redb](https://docs.rs/redb).
+//! [`RedbStore`]: the embedded durable file store, on [redb](https://docs.rs/redb), with a
+//! journal beside it.
 //!
-//! One writer thread owns the database. Calls send their operation over a channel and wait for
-//! the answer; the writer takes every operation queued so far, applies them in order inside one
-//! write transaction, commits once (durably: redb's default `Durability::Immediate` syncs the
-//! file before `commit` returns) and only then answers each of them (group commit). A batch that
-//! changed nothing (replays, conflicts, lost leases) is aborted instead of committed, so it costs
-//! no sync.
+//! One [writer thread](writer) owns the database. Calls send their operation over a channel and
+//! wait for the answer; the writer takes every operation queued so far, applies them in order
+//! inside one write transaction and commits it without `fsync` (a batch that changed nothing is
+//! aborted). Claims, releases and purges are answered at once: a crash frees such ids, exactly
+//! as an expired lease would. The changes of a batch of outcomes and queue operations are
+//! appended to the [journal] (a preallocated file, `<path>-journal`) by the [sync
+//! thread](syncer), which makes each group of records durable with one `fdatasync` and only then
+//! answers their callers (group commit, with a window that adapts to the ids in flight). Now and
+//! then a [checkpoint] commits the database durably and starts the journal over; opening the
+//! store replays the records a crash kept out of the database.
 //!
 //! The [`CallbackQueue`] lives in two more tables of the same file (see [`queue`]), written by
-//! the same thread in the same commits.
+//! the same thread in the same commits and journaled the same way.
 
+mod changes;
+mod checkpoint;
+mod journal;
 mod queue;
+mod syncer;
 mod writer;
 
 use std::fmt;
@@ -25,7 +34,8 @@ use ::redb::{Database, TableDefinition};
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
-use self::writer::{Done, Op, Request, Writer, unexpected};
+use self::journal::Journal;
+use self::writer::{Done, Op, Request, Settings, Writer, unexpected};
 #[cfg(doc)]
 use super::CallbackQueue;
 use super::record::{self, Entry, State};
@@ -36,12 +46,25 @@ const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("actionkit_idem
 
 /// The most operations one write transaction applies.
 const DEFAULT_MAX_BATCH: usize = 1024;
+/// The journal's size: 512 KiB, some thousands of small outcomes between two checkpoints.
+const DEFAULT_JOURNAL_CAPACITY: u64 = 512 * 1024;
+/// The smallest journal the builder accepts.
+const MIN_JOURNAL_CAPACITY: u64 = 64 * 1024;
 
-/// A durable [`IdempotencyStore`] and [`CallbackQueue`] in one redb file: survives restarts and
-/// `kill -9` (an outcome whose [`complete`](IdempotencyStore::complete) returned `Ok`, or a job
-/// whose [`enqueue`](CallbackQueue::enqueue) or
-/// [`record_outcome`](CallbackQueue::record_outcome) did, is on disk), and batches concurrent
-/// writers into shared commits.
+/// A durable [`IdempotencyStore`] and [`CallbackQueue`] in one redb file and its journal:
+/// survives restarts and `kill -9` (an outcome whose [`complete`](IdempotencyStore::complete)
+/// returned `Ok`, or a job whose [`enqueue`](CallbackQueue::enqueue) or
+/// [`record_outcome`](CallbackQueue::record_outcome) did, is on disk), and makes the outcomes of
+/// concurrent callers durable together, one `fdatasync` of the journal for each group.
+///
+/// The journal is a file beside the database, named after it with `-journal` appended
+/// ([`journal_path`](RedbStore::journal_path)), of a fixed size (512 KiB unless
+/// [`journal_capacity`](RedbStoreBuilder::journal_capacity) says otherwise) written in full when
+/// it is created: a disk too full for it fails the open, never a write later. Keep the two files
+/// together; the journal holds outcomes the database may not have on disk yet, until the next
+/// checkpoint (when the journal fills, after a second with nothing to do, and on drop).
+/// Claims are not journaled: after a crash, the ids that were running are free again, as if
+/// their leases had expired.
 ///
 /// One process at a time may open a file; a second [`RedbStore`] on the same file (in this
 /// process or another) fails with [`StoreError::Unavailable`]. Dropping the store waits for the
@@ -52,7 +75,9 @@ const DEFAULT_MAX_BATCH: usize = 1024;
 /// completed ids, conflicts, in-progress ids), refuses the rest with
 /// [`StoreError::Unavailable`] (the runtime answers `503` with `Retry-After`), and reopens the
 /// file with a doubling wait (100 ms to 5 s) until writes go through again, logging the outage
-/// once when it starts and once when it ends. A committed record is never lost.
+/// once when it starts and once when it ends. A committed record is never lost. Reopening
+/// replays the journal into the file and checkpoints, so it needs free space for up to the
+/// journal's size; the journal itself, written in full at creation, never needs more.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -86,6 +111,7 @@ pub struct RedbStoreBuilder {
     path: PathBuf,
     retention: Duration,
     max_batch: usize,
+    journal_capacity: u64,
 }
 
 /// Counters of the writer thread, to see group commit at work (and for benchmarks).
@@ -96,25 +122,41 @@ pub struct RedbStoreBuilder {
 /// let store = actionkit_core::store::RedbStore::open(dir.join("store.redb"))?;
 /// let stats = store.stats();
 /// assert_eq!((stats.commits, stats.ops), (0, 0));
+/// assert_eq!(stats.checkpoints, 1, "opening checkpoints");
 /// # drop(store); std::fs::remove_dir_all(dir)?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RedbStats {
-    /// Write transactions committed.
+    /// Write transactions committed for batches of operations (all without `fsync`).
     pub commits: u64,
-    /// Of those, the durable ones (each one `fsync`): the ones holding a recorded outcome or a
-    /// queue change. Claims and releases alone commit without one.
+    /// Durable writes, each one `fsync`: the journal's group writes plus the checkpoints.
     pub durable_commits: u64,
+    /// Of those, the journal's: each one write and one `fdatasync` for a group of outcomes and
+    /// queue changes.
+    pub journal_writes: u64,
+    /// Time the journal's group writes took, write and `fdatasync` (the sync thread's wait on
+    /// the disk), summed over [`journal_writes`](Self::journal_writes).
+    pub journal_write_time: Duration,
+    /// Of the durable writes, the checkpoints: durable commits of the database itself (at open, when the
+    /// journal fills, when idle, on drop, and after an I/O error).
+    pub checkpoints: u64,
     /// Operations applied, committed or not.
     pub ops: u64,
+    /// Journal records replayed into the database when the store opened (outcomes acknowledged
+    /// after the last checkpoint of a process that did not close the store).
+    pub replayed_records: u64,
 }
 
 #[derive(Default)]
 struct Counters {
     commits: AtomicU64,
     durable_commits: AtomicU64,
+    journal_writes: AtomicU64,
+    journal_write_micros: AtomicU64,
+    checkpoints: AtomicU64,
     ops: AtomicU64,
+    replayed_records: AtomicU64,
 }
 
 impl RedbStore {
@@ -140,7 +182,24 @@ impl RedbStore {
             path: path.into(),
             retention: DEFAULT_RETENTION,
             max_batch: DEFAULT_MAX_BATCH,
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
         }
+    }
+
+    /// Where the journal of a store at `path` lives: beside it, `-journal` appended to its name.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use actionkit_core::store::RedbStore;
+    /// assert_eq!(
+    ///     RedbStore::journal_path(Path::new("data/idempotency.redb")),
+    ///     Path::new("data/idempotency.redb-journal")
+    /// );
+    /// ```
+    pub fn journal_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push("-journal");
+        PathBuf::from(name)
     }
 
     /// The file this store lives in.
@@ -165,7 +224,13 @@ impl RedbStore {
         RedbStats {
             commits: self.stats.commits.load(Ordering::Relaxed),
             durable_commits: self.stats.durable_commits.load(Ordering::Relaxed),
+            journal_writes: self.stats.journal_writes.load(Ordering::Relaxed),
+            journal_write_time: Duration::from_micros(
+                self.stats.journal_write_micros.load(Ordering::Relaxed),
+            ),
+            checkpoints: self.stats.checkpoints.load(Ordering::Relaxed),
             ops: self.stats.ops.load(Ordering::Relaxed),
+            replayed_records: self.stats.replayed_records.load(Ordering::Relaxed),
         }
     }
 
@@ -214,9 +279,26 @@ impl RedbStoreBuilder {
         self
     }
 
-    /// Creates the parent directories, opens or creates the file, and starts the writer thread.
-    /// Blocking I/O: call it at start-up. Fails with [`StoreError::Unavailable`] when the file
-    /// cannot be opened (including when another store holds it).
+    /// The journal's size in bytes (default 512 KiB, at least 64 KiB), written in full when the
+    /// journal is created. A larger journal means fewer checkpoints under load and a longer
+    /// replay after a crash; a group of outcomes larger than the journal is made durable by a
+    /// checkpoint instead. An existing larger journal keeps its size.
+    ///
+    /// ```
+    /// let builder = actionkit_core::store::RedbStore::builder("x.redb").journal_capacity(4 << 20);
+    /// # let _ = builder;
+    /// ```
+    pub fn journal_capacity(mut self, bytes: u64) -> Self {
+        self.journal_capacity = bytes.max(MIN_JOURNAL_CAPACITY);
+        self
+    }
+
+    /// Creates the parent directories, opens or creates the file and its journal, replays the
+    /// journal (outcomes a crash kept out of the database), checkpoints, and starts the writer
+    /// and sync threads. Blocking I/O: call it at start-up. Fails with
+    /// [`StoreError::Unavailable`] when the file cannot be opened (including when another store
+    /// holds it), or the journal cannot be written in full (a full disk; files this open
+    /// created are removed again, so a later open starts clean).
     ///
     /// ```no_run
     /// let store = actionkit_core::store::RedbStore::builder("data/idempotency.redb").open()?;
@@ -227,30 +309,50 @@ impl RedbStoreBuilder {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::unavailable("creating the redb store's directory", e))?;
         }
-        let db = Database::create(&self.path)
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        let txn = db
-            .begin_write()
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        txn.open_table(TABLE)
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        txn.open_table(queue::JOBS)
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        txn.open_table(queue::DUE)
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
-        txn.commit()
-            .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+        // Files this open creates are removed again if it fails (a full disk): a half-written
+        // new database would not open later, once there is room.
+        let journal_path = RedbStore::journal_path(&self.path);
+        let fresh = [&self.path, &journal_path].map(|path| !path.exists());
+        let opened = (|| {
+            let journal = Journal::open(&journal_path, self.journal_capacity).map_err(|e| {
+                StoreError::unavailable("preallocating the redb store's journal", e)
+            })?;
+            let db = Database::create(&self.path)
+                .map_err(|e| StoreError::unavailable("opening the redb store", e))?;
+            let (generation, replayed) = checkpoint::recover(&db, &journal)
+                .map_err(|e| StoreError::unavailable("replaying the redb store's journal", e))?;
+            Ok((db, journal, generation, replayed))
+        })();
+        let (db, journal, generation, replayed) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                for (path, fresh) in [&self.path, &journal_path].into_iter().zip(fresh) {
+                    if fresh {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                return Err(e);
+            }
+        };
+        if replayed > 0 {
+            tracing::info!(path = %self.path.display(), records = replayed, "the redb store replayed its journal");
+        }
 
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(Counters::default());
-        let writer = Writer::new(
-            db,
-            self.path.clone(),
-            receiver,
-            self.retention,
-            self.max_batch,
-            stats.clone(),
-        );
+        stats
+            .replayed_records
+            .store(replayed as u64, Ordering::Relaxed);
+        // the recovery was a checkpoint
+        stats.checkpoints.store(1, Ordering::Relaxed);
+        stats.durable_commits.store(1, Ordering::Relaxed);
+        let settings = Settings {
+            path: self.path.clone(),
+            retention: self.retention,
+            max_batch: self.max_batch,
+        };
+        let writer = Writer::new(db, journal, generation, settings, receiver, stats.clone())
+            .map_err(|e| StoreError::unavailable("starting the redb sync thread", e))?;
         let writer = std::thread::Builder::new()
             .name("actionkit-redb-writer".into())
             .spawn(move || writer.run())

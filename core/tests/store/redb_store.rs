@@ -302,6 +302,11 @@ async fn redb_store_survives_kill_9() {
     let expires_at = expires_at.unwrap();
 
     let store = RedbStore::open(&path).expect("reopen after kill -9");
+    assert!(
+        store.stats().replayed_records > 0,
+        "the completions since the last checkpoint come back from the journal: {:?}",
+        store.stats()
+    );
     for key in &done {
         match claim(&store, key, 1, LONG_LEASE).await {
             Claim::Replay(recorded) => assert_eq!(recorded.body, key.as_bytes()),
@@ -312,21 +317,160 @@ async fn redb_store_survives_kill_9() {
         "kill -9: all {} acknowledged completions survived",
         done.len()
     );
-    if SystemTime::now() < expires_at {
-        assert!(
-            matches!(
-                claim(&store, "evt_unfinished", 1, LONG_LEASE).await,
-                Claim::InProgress { .. }
-            ),
-            "the dead owner's lease still runs"
-        );
-    }
-    if let Ok(left) = expires_at.duration_since(SystemTime::now()) {
-        tokio::time::sleep(left + Duration::from_millis(50)).await;
-    }
-    let successor = acquire(&store, "evt_unfinished", 1, LONG_LEASE).await;
+    // Claims are not journaled: the dead owner's id is free again at once, as if its lease had
+    // expired; only if a checkpoint happened to write the claim to the file is it still in
+    // progress until the lease ends. Either way it is never lost with a completion.
+    let successor = match claim(&store, "evt_unfinished", 1, LONG_LEASE).await {
+        Claim::Acquired(lease) => lease,
+        Claim::InProgress { .. } => {
+            if let Ok(left) = expires_at.duration_since(SystemTime::now()) {
+                tokio::time::sleep(left + Duration::from_millis(50)).await;
+            }
+            acquire(&store, "evt_unfinished", 1, LONG_LEASE).await
+        }
+        other => panic!("the unfinished id is free or in progress, not {other:?}"),
+    };
     store
         .complete(&successor, &outcome(200, b"ran again"))
         .await
         .unwrap();
+}
+
+const JOURNAL_CHILD_ENV: &str = "ACTIONKIT_TEST_REDB_JOURNAL_CHILD";
+
+/// The child half of the journal tests: does nothing unless a parent started it. Completes the
+/// ids named in the variable (`<path>|<id>,<id>,…`) one after another, each in its own journal
+/// record, then exits without closing the store, as a crash would (no last checkpoint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redb_store_journal_child_process() {
+    let Ok(spec) = std::env::var(JOURNAL_CHILD_ENV) else {
+        return;
+    };
+    let (path, ids) = spec.split_once('|').unwrap();
+    let store = RedbStore::open(path).unwrap();
+    for id in ids.split(',') {
+        let lease = acquire(&store, id, 1, LONG_LEASE).await;
+        store
+            .complete(&lease, &outcome(200, id.as_bytes()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.stats().journal_writes, ids.split(',').count() as u64);
+    std::process::exit(0);
+}
+
+/// Runs the child on `path`, completing `ids`, and waits for it to exit.
+fn complete_then_crash(path: &std::path::Path, ids: &[&str]) {
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "redb_store::redb_store_journal_child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            JOURNAL_CHILD_ENV,
+            format!("{}|{}", path.display(), ids.join(",")),
+        )
+        .stdout(Stdio::null())
+        .status()
+        .expect("run the child test process");
+    assert!(status.success(), "{status:?}");
+}
+
+/// Where each journal record ends, walking the chain from the start by the records' lengths
+/// (magic, checksum, generation, sequence, length, then the payload).
+fn record_ends(journal: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while journal.get(at..at + 4) == Some(b"AKJ1") {
+        let len = u32::from_be_bytes(journal[at + 24..at + 28].try_into().unwrap()) as usize;
+        at += 28 + len;
+        ends.push(at);
+    }
+    ends
+}
+
+#[tokio::test]
+async fn redb_store_replays_its_journal_up_to_a_torn_tail_and_ignores_stale_blocks() {
+    let dir = TempDir::new("journal");
+    let path = dir.path().join("store.redb");
+    let journal_path = RedbStore::journal_path(&path);
+    complete_then_crash(&path, &["a1", "a2", "a3", "a4", "a5"]);
+    // Another store's records: blocks of another generation, as a journal holds after a
+    // checkpoint started it over.
+    let other = dir.path().join("other.redb");
+    complete_then_crash(&other, &["ghost1", "ghost2"]);
+    let stale = std::fs::read(RedbStore::journal_path(&other)).unwrap();
+    let stale = &stale[..*record_ends(&stale).last().unwrap()];
+
+    let mut journal = std::fs::read(&journal_path).unwrap();
+    assert_eq!(journal.len(), 512 * 1024, "preallocated in full");
+    let ends = record_ends(&journal);
+    assert_eq!(ends.len(), 5, "one record per outcome");
+    // the last record is torn: a byte of its payload never reached the disk
+    journal[ends[4] - 1] ^= 0xff;
+    // and stale blocks follow it
+    journal[ends[4]..ends[4] + stale.len()].copy_from_slice(stale);
+    std::fs::write(&journal_path, &journal).unwrap();
+
+    let store = RedbStore::open(&path).expect("opens after a crash");
+    assert_eq!(store.stats().replayed_records, 4, "{:?}", store.stats());
+    for id in ["a1", "a2", "a3", "a4"] {
+        match claim(&store, id, 1, LONG_LEASE).await {
+            Claim::Replay(recorded) => assert_eq!(recorded.body, id.as_bytes()),
+            other => panic!("{id} was acknowledged before the crash but is now {other:?}"),
+        }
+    }
+    for id in ["a5", "ghost1"] {
+        assert!(
+            matches!(claim(&store, id, 1, LONG_LEASE).await, Claim::Acquired(_)),
+            "{id}: the torn record and the stale blocks are not replayed"
+        );
+    }
+    drop(store);
+    // the open checkpointed: the file alone holds the replayed outcomes now
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.stats().replayed_records, 0);
+    assert!(matches!(
+        claim(&store, "a4", 1, LONG_LEASE).await,
+        Claim::Replay(_)
+    ));
+}
+
+#[tokio::test]
+async fn redb_store_checkpoints_when_the_journal_is_full() {
+    let dir = TempDir::new("journal-full");
+    let path = dir.path().join("store.redb");
+    let store = RedbStore::builder(&path)
+        .journal_capacity(64 * 1024)
+        .open()
+        .unwrap();
+    assert_eq!(store.stats().checkpoints, 1, "one at open");
+    let body = vec![b'x'; 20 * 1024];
+    for i in 0..6 {
+        let lease = acquire(&store, &format!("evt_{i}"), 1, LONG_LEASE).await;
+        store.complete(&lease, &outcome(200, &body)).await.unwrap();
+    }
+    // a group larger than the whole journal is made durable by a checkpoint
+    let lease = acquire(&store, "evt_huge", 1, LONG_LEASE).await;
+    store
+        .complete(&lease, &outcome(200, &vec![b'y'; 100 * 1024]))
+        .await
+        .unwrap();
+    let stats = store.stats();
+    assert!(stats.checkpoints >= 3, "{stats:?}");
+    assert!(stats.journal_writes >= 4, "{stats:?}");
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    for i in 0..6 {
+        match claim(&store, &format!("evt_{i}"), 1, LONG_LEASE).await {
+            Claim::Replay(recorded) => assert_eq!(recorded.body, body),
+            other => panic!("evt_{i}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        claim(&store, "evt_huge", 1, LONG_LEASE).await,
+        Claim::Replay(recorded) if recorded.body.len() == 100 * 1024
+    ));
 }

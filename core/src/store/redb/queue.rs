@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ::redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition};
 use async_trait::async_trait;
 
+use super::changes::Changes;
 use super::{Done, Op, RedbStore, put_time, unexpected};
 use crate::store::job::{Job, JobState};
 use crate::store::{CallbackQueue, JobLease, PendingJob, StoreError};
@@ -31,10 +32,12 @@ pub(super) enum JobOp {
     Pending,
 }
 
-/// The queue's two tables inside one write transaction.
+/// The queue's two tables inside one write transaction, and what the transaction changed (for
+/// the journal; the idempotency records' changes are noted there too).
 pub(super) struct JobTables<'t> {
     pub(super) jobs: Table<'t, &'static str, &'static [u8]>,
     pub(super) due: Table<'t, (u64, &'static str), ()>,
+    pub(super) changes: Changes,
 }
 
 type Answer = Result<Result<Done, StoreError>, ::redb::Error>;
@@ -98,12 +101,16 @@ impl JobTables<'_> {
         if before != after {
             if let Some(micros) = before {
                 self.due.remove((micros, key))?;
+                self.changes.remove_due(micros, key);
             }
             if let Some(micros) = after {
                 self.due.insert((micros, key), ())?;
+                self.changes.put_due(micros, key);
             }
         }
-        self.jobs.insert(key, encode(new).as_slice())?;
+        let value = encode(new);
+        self.jobs.insert(key, value.as_slice())?;
+        self.changes.put_job(key, &value);
         Ok(())
     }
 
@@ -150,6 +157,7 @@ impl JobTables<'_> {
                 // was edited): drop it rather than block the queue behind it
                 _ => {
                     self.due.remove((micros, key.as_str()))?;
+                    self.changes.remove_due(micros, &key);
                     *dirty = true;
                 }
             }
