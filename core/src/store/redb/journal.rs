@@ -152,30 +152,9 @@ fn records(bytes: &[u8], generation: u64) -> Vec<Vec<u8>> {
     found
 }
 
-/// CRC-32 (IEEE 802.3, as zlib's), by table.
+/// CRC-32 (IEEE 802.3, as zlib's).
 fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    !bytes.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
+    crc32fast::hash(bytes)
 }
 
 #[cfg(test)]
