@@ -1,68 +1,52 @@
-//! `impl Action` (and `InputType`, `JsonSchema`) for an action's input struct.
+//! `impl Action` (and `InputType`, `JsonSchema`, `Executable`) for an action's input struct.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::fields::{assertions, name_of, specs};
+use super::fields::{assertions, null_is_absent, option_str, specs};
 use super::input_type::json_schema;
+use super::{deserialize_assertion, deserialize_bound};
 use crate::ast::Container;
-use crate::check::Layout;
 
-pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
+pub fn expand(cont: &Container) -> TokenStream {
     let ident = cont.ident;
-    let id = cont
-        .attrs
-        .id
-        .as_ref()
-        .map(|a| a.value.clone())
-        .expect("checked: actions have ids");
-    let name = cont
-        .attrs
-        .name
-        .as_ref()
-        .map_or_else(|| name_of(&ident.to_string()), |a| a.value.clone());
-    let description = match cont
-        .attrs
-        .description
-        .as_ref()
-        .map(|a| a.value.clone())
-        .or_else(|| cont.doc.clone())
-    {
-        Some(d) => quote!(::core::option::Option::Some(#d)),
-        None => quote!(::core::option::Option::None),
-    };
-    let specs = specs(cont, layout);
+    let id = &cont.id;
+    let name = &cont.name;
+    let description = option_str(cont.description.as_deref());
+    let specs = specs(cont);
     let count = specs.len();
+    let de = deserialize_bound(cont);
+    let assert_de = deserialize_assertion(cont);
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
     let executable = executable(cont);
     let form_dispatch = super::form::dispatch(cont);
-    let null_is_absent = super::fields::null_is_absent(cont);
+    let null_is_absent = null_is_absent(cont);
+    let p = quote!(::actionkit::__private);
     quote! {
         #[automatically_derived]
-        impl ::actionkit::Action for #ident {
+        impl ::actionkit::Action for #ident where #de {
             const ID: &'static str = #id;
             const NAME: &'static str = #name;
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
 
-            fn fields() -> &'static [::actionkit::__private::FieldSpec] {
-                static FIELDS: [::actionkit::__private::FieldSpec; #count] = [#(#specs),*];
+            fn fields() -> &'static [#p::FieldSpec] {
+                static FIELDS: [#p::FieldSpec; #count] = [#(#specs),*];
                 &FIELDS
             }
 
-            fn model() -> &'static ::actionkit::__private::ActionModel {
-                static MODEL: ::actionkit::__private::OnceLock<::actionkit::__private::ActionModel> =
-                    ::actionkit::__private::OnceLock::new();
-                MODEL.get_or_init(|| ::actionkit::__private::ActionModel::new(<Self as ::actionkit::Action>::fields()))
+            fn model() -> &'static #p::ActionModel {
+                static MODEL: #p::ModelCell = #p::ModelCell::new();
+                MODEL.get(<Self as ::actionkit::Action>::fields())
             }
         }
 
         #[automatically_derived]
-        impl ::actionkit::__private::InputType for #ident {
+        impl #p::InputType for #ident where #de {
             const NULL_IS_ABSENT: bool = #null_is_absent;
-            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
-                ::actionkit::__private::object_schema(<Self as ::actionkit::Action>::fields())
+            fn schema() -> #p::serde_json::Map<::std::string::String, #p::serde_json::Value> {
+                #p::object_schema(<Self as ::actionkit::Action>::fields())
             }
         }
 
@@ -72,14 +56,18 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
 
         #form_dispatch
 
-        const _: () = { #(#assertions;)* };
+        #assert_de
+
+        #assertions
     }
 }
 
 /// `impl Executable<S>` calling the function named by `execute = ...`, for every app state `S`
-/// the handler's state can be taken from. The handler is called from a non-generic helper (so
-/// the impl's `FromRef<S>` bound cannot steer inference), spanned at the path, so a function
-/// that is not a handler is reported there.
+/// the handler's state can be taken from. The handler is called from a helper whose generic
+/// parameter does not take part in the call (so the impl's `FromRef<S>` bound cannot steer
+/// inference), spanned at the path, so a function that is not a handler is reported there;
+/// being generic, the glue is instantiated where an app serves the action, not in every crate
+/// that declares one.
 fn executable(cont: &Container) -> TokenStream {
     let Some(execute) = &cont.attrs.execute else {
         return TokenStream::new();
@@ -93,20 +81,25 @@ fn executable(cont: &Container) -> TokenStream {
         }
         None => quote!(()),
     };
-    let call = quote_spanned!(path.span()=> ::actionkit::__private::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
+    let de = deserialize_bound(cont);
+    let p = quote!(::actionkit::__private);
+    let call = quote_spanned!(path.span()=> #p::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
     let (bound, take) = match &cont.attrs.state {
         Some(_) => (
-            quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state)),
+            quote!(#state_ty: #p::FromRef<__S>,),
+            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
         ),
         None => (quote!(), quote!(())),
     };
     quote! {
-        fn __actionkit_execute(
-            ctx: ::actionkit::__private::Context,
+        fn __actionkit_execute<__S>(
+            ctx: #p::Context,
             state: #state_ty,
             input: #ident,
-        ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
+        ) -> #p::BoxFuture<#p::HandlerResult>
+        where
+            #de
+        {
             #call
         }
 
@@ -115,13 +108,14 @@ fn executable(cont: &Container) -> TokenStream {
         where
             #bound
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+            #de
         {
             fn execute(
-                ctx: ::actionkit::__private::Context,
+                ctx: #p::Context,
                 state: &__S,
                 input: Self,
-            ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
-                __actionkit_execute(ctx, #take, input)
+            ) -> #p::BoxFuture<#p::HandlerResult> {
+                __actionkit_execute::<__S>(ctx, #take, input)
             }
         }
     }

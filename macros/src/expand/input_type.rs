@@ -3,19 +3,18 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::fields::{assertions, specs};
-use crate::ast::{Container, Variant};
-use crate::check::Layout;
+use super::fields::{assertions, null_is_absent, specs};
+use crate::ast::{Container, Derive, Variant};
 
 /// A nested object: its schema is built from its fields every time a parent asks (parents cache).
 pub fn object(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let specs = specs(cont, &Layout::default());
+    let specs = specs(cont);
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
-    let null_is_absent = super::fields::null_is_absent(cont);
+    let null_is_absent = null_is_absent(cont);
     quote! {
         #[automatically_derived]
         impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
@@ -28,7 +27,7 @@ pub fn object(cont: &Container) -> TokenStream {
 
         #json_schema
 
-        const _: () = { #(#assertions;)* };
+        #assertions
     }
 }
 
@@ -36,7 +35,7 @@ pub fn object(cont: &Container) -> TokenStream {
 pub fn string_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
     let ident = cont.ident;
     let (impl_generics, ty_generics, where_clause) = cont.input.generics.split_for_impl();
-    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.name);
+    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.wire);
     let json_schema = json_schema(cont);
     quote! {
         #[automatically_derived]
@@ -60,9 +59,15 @@ pub fn json_schema(cont: &Container) -> TokenStream {
     let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let schemars = quote!(::actionkit::__private::schemars);
+    // An action's `InputType` impl needs it to be `Deserialize` (see `deserialize_bound`); an
+    // action has no generics, so no where clause of its own.
+    let de = (cont.derive == Derive::Action).then(|| {
+        let de = super::deserialize_bound(cont);
+        quote!(where #de)
+    });
     quote! {
         #[automatically_derived]
-        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause {
+        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause #de {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(#name)
             }
