@@ -76,6 +76,25 @@ pub mod __private {
     /// Caches a value for a derived type (`OnceLock` re-exported for generated statics).
     pub use std::sync::OnceLock;
 
+    /// A JSON object, the shape of every schema and of form values (short for generated code).
+    pub type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+    /// What a form-state entry point answers (short for generated code).
+    pub type FormFuture = BoxFuture<Result<FormStateResponse, crate::schema::InputError>>;
+
+    pub use crate::schema::pointer;
+
+    /// One entry of a generated config's `to_wire`.
+    pub fn config_entry<T: serde::Serialize>(map: &mut JsonMap, name: &str, wire: T) {
+        let value = serde_json::to_value(wire).expect("a form-state config serialises");
+        map.insert(name.to_owned(), value);
+    }
+
+    /// `schemars::JsonSchema::json_schema` of a derived type: its `InputType` schema.
+    pub fn json_schema(schema: JsonMap) -> schemars::Schema {
+        schemars::Schema::from(schema)
+    }
+
     /// The schemas of one action, built on first use: generated code keeps one in a `static`
     /// (one non-generic cell for every action, not a lazy initialiser per action).
     pub struct ModelCell(OnceLock<ActionModel>);

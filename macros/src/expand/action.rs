@@ -23,7 +23,7 @@ pub fn expand(cont: &Container) -> TokenStream {
     let executable = executable(cont);
     let form_dispatch = super::form::dispatch(cont);
     let null_is_absent = null_is_absent(cont);
-    let p = quote!(::actionkit::__private);
+    let p = quote!(__actionkit_p);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident where #de {
@@ -45,7 +45,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         #[automatically_derived]
         impl #p::InputType for #ident where #de {
             const NULL_IS_ABSENT: bool = #null_is_absent;
-            fn schema() -> #p::serde_json::Map<::std::string::String, #p::serde_json::Value> {
+            fn schema() -> #p::JsonMap {
                 #p::object_schema(<Self as ::actionkit::Action>::fields())
             }
         }
@@ -82,7 +82,7 @@ fn executable(cont: &Container) -> TokenStream {
         None => quote!(()),
     };
     let de = deserialize_bound(cont);
-    let p = quote!(::actionkit::__private);
+    let p = quote!(__actionkit_p);
     let call = quote_spanned!(path.span()=> #p::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
     let (bound, take) = match &cont.attrs.state {
         Some(_) => (

@@ -7,7 +7,6 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Container, Field, Kind, Need};
 use crate::attr::Literal;
-use crate::ty::TyClass;
 
 pub fn specs(cont: &Container) -> Vec<TokenStream> {
     cont.fields().iter().map(|f| spec(cont, f)).collect()
@@ -19,22 +18,26 @@ fn spec(cont: &Container, field: &Field) -> TokenStream {
     let name = &field.wire;
     let title = &field.title;
     let description = option_str(field.description.as_deref());
-    let input_type = quote_spanned!(ty.span()=> <#ty as ::actionkit::__private::InputType>);
+    let input_type = quote_spanned!(ty.span()=> <#ty as __actionkit_p::InputType>);
     let required = if field.serde.default {
         quote!(false)
     } else {
         quote!(#input_type::REQUIRED)
     };
     let keywords = keywords(field);
-    let ui = quote!(::actionkit::__private::UiSpec);
+    let ui = quote!(__actionkit_p::UiSpec);
     let mut ui_fields = Vec::new();
     if let Some(label) = &a.label {
         let label = &label.value;
         ui_fields.push(quote!(label: ::core::option::Option::Some(#label)));
     }
     match field.dynamic.as_ref().map(|d| d.kind) {
-        Some(Kind::Select) => ui_fields.push(quote!(format: ::core::option::Option::Some(::actionkit::__private::UiFormat::DynamicSelect))),
-        Some(Kind::Schema) => ui_fields.push(quote!(format: ::core::option::Option::Some(::actionkit::__private::UiFormat::DynamicSchema))),
+        Some(Kind::Select) => ui_fields.push(
+            quote!(format: ::core::option::Option::Some(__actionkit_p::UiFormat::DynamicSelect)),
+        ),
+        Some(Kind::Schema) => ui_fields.push(
+            quote!(format: ::core::option::Option::Some(__actionkit_p::UiFormat::DynamicSchema)),
+        ),
         None => {}
     }
     if a.multi.is_some() {
@@ -51,22 +54,27 @@ fn spec(cont: &Container, field: &Field) -> TokenStream {
         let row = row.to_string();
         ui_fields.push(quote!(row: ::core::option::Option::Some(#row)));
     }
+    let ui = if ui_fields.is_empty() {
+        quote!(#ui::DEFAULT)
+    } else {
+        quote!(#ui { #(#ui_fields,)* ..#ui::DEFAULT })
+    };
     quote! {
-        ::actionkit::__private::FieldSpec {
+        __actionkit_p::FieldSpec {
             name: #name,
             title: #title,
             description: #description,
             required: #required,
             schema: #input_type::schema,
             keywords: &[#(#keywords),*],
-            ui: #ui { #(#ui_fields,)* ..#ui::DEFAULT },
+            ui: #ui,
         }
     }
 }
 
 fn keywords(field: &Field) -> Vec<TokenStream> {
     let a = &field.attrs;
-    let k = quote!(::actionkit::__private::Keyword);
+    let k = quote!(__actionkit_p::Keyword);
     let mut out = Vec::new();
     if let Some(d) = &a.default {
         let lit = literal(&d.value);
@@ -108,7 +116,7 @@ fn keywords(field: &Field) -> Vec<TokenStream> {
 }
 
 fn literal(lit: &Literal) -> TokenStream {
-    let l = quote!(::actionkit::__private::Literal);
+    let l = quote!(__actionkit_p::Literal);
     match lit {
         Literal::Str(s) => quote!(#l::Str(#s)),
         Literal::Int(n) => quote!(#l::Int(#n)),
@@ -126,11 +134,11 @@ pub fn assertions(cont: &Container) -> TokenStream {
     let mut out = Vec::new();
     for field in cont.fields() {
         let Ok(class) = &field.class else { continue };
-        if *class.inner() != TyClass::Other && !matches!(class.inner(), TyClass::Vec(_)) {
-            continue;
-        }
         let ty = field.ty;
         for need in &field.needs {
+            if need.need.satisfied_by(class).is_some() {
+                continue;
+            }
             let span = need.span;
             let check = match need.need {
                 Need::Text => quote_spanned!(span=> assert_text),
@@ -139,7 +147,7 @@ pub fn assertions(cont: &Container) -> TokenStream {
                 Need::Integer => quote_spanned!(span=> assert_integer),
                 Need::List => quote_spanned!(span=> assert_list),
             };
-            out.push(quote_spanned!(span=> ::actionkit::__private::#check::<#ty>()));
+            out.push(quote_spanned!(span=> __actionkit_p::#check::<#ty>()));
         }
     }
     if out.is_empty() {
@@ -163,5 +171,5 @@ pub fn null_is_absent(cont: &Container) -> TokenStream {
         return quote!(false);
     }
     let types = cont.fields().iter().map(|f| f.ty);
-    quote!(true #(&& <#types as ::actionkit::__private::InputType>::NULL_IS_ABSENT)*)
+    quote!(true #(&& <#types as __actionkit_p::InputType>::NULL_IS_ABSENT)*)
 }

@@ -53,7 +53,7 @@ pub fn types(cont: &Container) -> TokenStream {
     let value_reads = fields.iter().map(|f| {
         let name = f.ident;
         let wire = &f.wire;
-        quote!(#name: ::actionkit::__private::tolerant(values, #wire))
+        quote!(#name: __actionkit_p::tolerant(values, #wire))
     });
     let dynamic: Vec<(&Field, Kind)> = fields
         .iter()
@@ -75,12 +75,12 @@ pub fn types(cont: &Container) -> TokenStream {
             Kind::Select => quote!(Select),
             Kind::Schema => quote!(Schema),
         };
-        quote!(#field_enum::#v => ::core::option::Option::Some(::actionkit::__private::SlotMut::#kind(&mut self.#name)))
+        quote!(#field_enum::#v => ::core::option::Option::Some(__actionkit_p::SlotMut::#kind(&mut self.#name)))
     });
     let wire_entries = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
         let wire = &f.wire;
-        quote!(map.insert(::std::string::String::from(#wire), ::actionkit::__private::serde_json::to_value(self.#name.to_wire()).expect("config serialises"));)
+        quote!(__actionkit_p::config_entry(&mut map, #wire, self.#name.to_wire());)
     });
     let empty_slots = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
@@ -105,54 +105,50 @@ pub fn types(cont: &Container) -> TokenStream {
         }
 
         const _: () = {
+            use ::actionkit::__private as __actionkit_p;
+
             #[automatically_derived]
-            impl ::actionkit::__private::FormField for #field_enum {
+            impl __actionkit_p::FormField for #field_enum {
                 const ALL: &'static [Self] = &[#(Self::#variants),*];
                 fn name(self) -> &'static str {
                     match self { #(Self::#variants => #wire,)* }
-                }
-                fn from_name(name: &str) -> ::core::option::Option<Self> {
-                    match name {
-                        #(#wire => ::core::option::Option::Some(Self::#variants),)*
-                        _ => ::core::option::Option::None,
-                    }
                 }
             }
 
             #[automatically_derived]
             impl ::actionkit::FieldPointer for #field_enum {
                 fn pointer(&self) -> ::std::string::String {
-                    ::actionkit::schema::pointer(::actionkit::__private::FormField::name(*self))
+                    __actionkit_p::pointer(__actionkit_p::FormField::name(*self))
                 }
             }
 
             #[automatically_derived]
             impl ::core::fmt::Display for #field_enum {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(::actionkit::__private::FormField::name(*self))
+                    f.write_str(__actionkit_p::FormField::name(*self))
                 }
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormValues for #values {
-                fn from_map(values: &::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>) -> Self {
+            impl __actionkit_p::FormValues for #values {
+                fn from_map(values: &__actionkit_p::JsonMap) -> Self {
                     Self { #(#value_reads,)* }
                 }
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormConfig for #config {
+            impl __actionkit_p::FormConfig for #config {
                 type Field = #field_enum;
                 #[allow(unreachable_patterns)]
-                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<::actionkit::__private::SlotMut<'_>> {
+                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<__actionkit_p::SlotMut<'_>> {
                     match field {
                         #(#slot_arms,)*
                         _ => ::core::option::Option::None,
                     }
                 }
-                fn to_wire(&self) -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+                fn to_wire(&self) -> __actionkit_p::JsonMap {
                     #[allow(unused_mut)]
-                    let mut map = ::actionkit::__private::serde_json::Map::new();
+                    let mut map = __actionkit_p::JsonMap::new();
                     #(#wire_entries)*
                     map
                 }
@@ -162,7 +158,7 @@ pub fn types(cont: &Container) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormAction for #ident where #de {
+            impl __actionkit_p::FormAction for #ident where #de {
                 type Field = #field_enum;
                 type Values = #values;
                 type Config = #config;
@@ -174,7 +170,7 @@ pub fn types(cont: &Container) -> TokenStream {
 /// `impl FormDispatch<S>`: provider glue, a whole-form handler, or no form state at all.
 pub fn dispatch(cont: &Container) -> TokenStream {
     let ident = cont.ident;
-    let p = quote!(::actionkit::__private);
+    let p = quote!(__actionkit_p);
     let de = deserialize_bound(cont);
     let state_ty = match &cont.attrs.state {
         Some(state) => {
@@ -259,21 +255,21 @@ pub fn dispatch(cont: &Container) -> TokenStream {
         let ms = ms.value;
         quote!(const FORM_STATE_BUDGET: ::core::option::Option<::core::time::Duration> = ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));)
     });
-    let (bound, call) = match (&cont.attrs.state, has_form_state) {
-        (_, false) => (quote!(), quote!(::core::option::Option::None)),
-        (Some(_), true) => (
+    // Without form state the trait's defaults answer `None`.
+    if !has_form_state {
+        return quote! {
+            #[automatically_derived]
+            impl<__S> #p::FormDispatch<__S> for #ident where #de {
+                #budget
+            }
+        };
+    }
+    let (bound, state) = match &cont.attrs.state {
+        Some(_) => (
             quote!(#state_ty: #p::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as #p::FromRef<__S>>::from_ref(state), request, ::core::clone::Clone::clone(memo), ctx))),
+            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
         ),
-        (None, true) => (
-            quote!(),
-            quote!(::core::option::Option::Some(__actionkit_form_state(
-                (),
-                request,
-                ::core::clone::Clone::clone(memo),
-                ctx
-            ))),
-        ),
+        None => (quote!(), quote!(())),
     };
     quote! {
         #body
@@ -285,7 +281,7 @@ pub fn dispatch(cont: &Container) -> TokenStream {
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
             #de
         {
-            const HAS_FORM_STATE: bool = #has_form_state;
+            const HAS_FORM_STATE: bool = true;
             #budget
 
             fn form_state(
@@ -293,8 +289,8 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 request: #p::FormStateRequest,
                 memo: &#p::MemoScope,
                 ctx: #p::Context,
-            ) -> ::core::option::Option<#p::BoxFuture<::core::result::Result<#p::FormStateResponse, ::actionkit::InputError>>> {
-                #call
+            ) -> ::core::option::Option<#p::FormFuture> {
+                ::core::option::Option::Some(__actionkit_form_state(#state, request, ::core::clone::Clone::clone(memo), ctx))
             }
         }
     }
@@ -309,7 +305,7 @@ fn provider_glue(
     state_ty: &TokenStream,
     state_arg: Option<&TokenStream>,
 ) -> TokenStream {
-    let p = quote!(::actionkit::__private);
+    let p = quote!(__actionkit_p);
     let fields = cont.fields();
     // Each dependency is read into a local spanned at its name in `depends_on(...)`, and passed
     // from there, so a type mismatch lands on the name.
@@ -352,7 +348,7 @@ fn provider_glue(
     quote! {
         fn #glue(
             state: #state_ty,
-            values: #p::serde_json::Map<::std::string::String, #p::serde_json::Value>,
+            values: #p::JsonMap,
             ctx: #p::Context,
         ) -> #p::BoxFuture<::core::result::Result<#p::Content, #p::FieldError>> {
             ::std::boxed::Box::pin(async move {
