@@ -99,32 +99,6 @@ pub struct GroupDecl {
     pub fields: Vec<Ident>,
 }
 
-/// `#[field(...)]`.
-#[derive(Default)]
-pub struct FieldAttrs {
-    pub title: Option<Spanned<String>>,
-    pub description: Option<Spanned<String>>,
-    pub label: Option<Spanned<String>>,
-    pub default: Option<Spanned<Literal>>,
-    pub min_length: Option<Spanned<u64>>,
-    pub max_length: Option<Spanned<u64>>,
-    pub pattern: Option<Spanned<String>>,
-    pub format: Option<Spanned<String>>,
-    pub minimum: Option<Spanned<i64>>,
-    pub maximum: Option<Spanned<i64>>,
-    pub min_items: Option<Spanned<u64>>,
-    pub max_items: Option<Spanned<u64>>,
-    pub options: Option<Spanned<syn::Path>>,
-    pub schema: Option<Spanned<syn::Path>>,
-    pub depends_on: Option<Spanned<Vec<Ident>>>,
-    pub dynamic_select: Option<Spanned<()>>,
-    pub dynamic_schema: Option<Spanned<()>>,
-    pub multi: Option<Spanned<()>>,
-    pub template: Option<Spanned<()>>,
-    pub group: Option<Spanned<String>>,
-    pub row: Option<Spanned<String>>,
-}
-
 pub fn parse_action_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> ActionAttrs {
     let mut id = Attr::none(cx, ACTION, ID);
     let mut name = Attr::none(cx, ACTION, NAME);
@@ -173,83 +147,63 @@ pub fn parse_action_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> ActionAttrs {
     }
 }
 
-pub fn parse_field_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
-    let mut title = Attr::none(cx, FIELD, TITLE);
-    let mut description = Attr::none(cx, FIELD, DESCRIPTION);
-    let mut label = Attr::none(cx, FIELD, LABEL);
-    let mut default = Attr::none(cx, FIELD, DEFAULT);
-    let mut min_length = Attr::none(cx, FIELD, MIN_LENGTH);
-    let mut max_length = Attr::none(cx, FIELD, MAX_LENGTH);
-    let mut pattern = Attr::none(cx, FIELD, PATTERN);
-    let mut format = Attr::none(cx, FIELD, FORMAT);
-    let mut minimum = Attr::none(cx, FIELD, MINIMUM);
-    let mut maximum = Attr::none(cx, FIELD, MAXIMUM);
-    let mut min_items = Attr::none(cx, FIELD, MIN_ITEMS);
-    let mut max_items = Attr::none(cx, FIELD, MAX_ITEMS);
-    let mut options = Attr::none(cx, FIELD, OPTIONS);
-    let mut schema = Attr::none(cx, FIELD, SCHEMA);
-    let mut depends_on = Attr::none(cx, FIELD, DEPENDS_ON);
-    let mut dynamic_select = Attr::none(cx, FIELD, DYNAMIC_SELECT);
-    let mut dynamic_schema = Attr::none(cx, FIELD, DYNAMIC_SCHEMA);
-    let mut multi = Attr::none(cx, FIELD, MULTI);
-    let mut template = Attr::none(cx, FIELD, TEMPLATE);
-    let mut group = Attr::none(cx, FIELD, GROUP);
-    let mut row = Attr::none(cx, FIELD, ROW);
-    for attr in attrs.iter().filter(|a| a.path().is_ident(FIELD)) {
-        let result = attr.parse_nested_meta(|meta| {
-            match key_of(&meta)?.as_str() {
-                TITLE => title.parse(&meta)?,
-                DESCRIPTION => description.parse(&meta)?,
-                LABEL => label.parse(&meta)?,
-                DEFAULT => default.parse(&meta)?,
-                MIN_LENGTH => min_length.parse(&meta)?,
-                MAX_LENGTH => max_length.parse(&meta)?,
-                PATTERN => pattern.parse(&meta)?,
-                FORMAT => format.parse(&meta)?,
-                MINIMUM => minimum.parse(&meta)?,
-                MAXIMUM => maximum.parse(&meta)?,
-                MIN_ITEMS => min_items.parse(&meta)?,
-                MAX_ITEMS => max_items.parse(&meta)?,
-                OPTIONS => options.parse(&meta)?,
-                SCHEMA => schema.parse(&meta)?,
-                DEPENDS_ON => depends_on.parse(&meta)?,
-                DYNAMIC_SELECT => dynamic_select.parse(&meta)?,
-                DYNAMIC_SCHEMA => dynamic_schema.parse(&meta)?,
-                MULTI => multi.parse(&meta)?,
-                TEMPLATE => template.parse(&meta)?,
-                GROUP => group.parse(&meta)?,
-                ROW => row.parse(&meta)?,
-                other => unknown(cx, &meta, FIELD, other, FIELD_KEYS)?,
-            }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.syn_error(err);
+/// Declares `FieldAttrs` (one `Option<Spanned<T>>` per key), `FIELD_KEYS` and the parser from
+/// one table, so a new `#[field(...)]` key is one line here (plus what it means in `ast`,
+/// `check` and `expand`).
+macro_rules! field_attrs {
+    ($($key:ident: $ty:ty = $name:ident,)*) => {
+        /// `#[field(...)]` as written.
+        #[derive(Default)]
+        pub struct FieldAttrs {
+            $(pub $key: Option<Spanned<$ty>>,)*
         }
-    }
-    FieldAttrs {
-        title: title.get(),
-        description: description.get(),
-        label: label.get(),
-        default: default.get(),
-        min_length: min_length.get(),
-        max_length: max_length.get(),
-        pattern: pattern.get(),
-        format: format.get(),
-        minimum: minimum.get(),
-        maximum: maximum.get(),
-        min_items: min_items.get(),
-        max_items: max_items.get(),
-        options: options.get(),
-        schema: schema.get(),
-        depends_on: depends_on.get(),
-        dynamic_select: dynamic_select.get(),
-        dynamic_schema: dynamic_schema.get(),
-        multi: multi.get(),
-        template: template.get(),
-        group: group.get(),
-        row: row.get(),
-    }
+
+        /// Keys of `#[field(...)]`, for suggestions.
+        pub const FIELD_KEYS: &[&str] = &[$($name),*];
+
+        pub fn parse_field_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
+            $(let mut $key = Attr::<$ty>::none(cx, FIELD, $name);)*
+            for attr in attrs.iter().filter(|a| a.path().is_ident(FIELD)) {
+                let result = attr.parse_nested_meta(|meta| {
+                    match key_of(&meta)?.as_str() {
+                        $($name => $key.parse(&meta)?,)*
+                        other => unknown(cx, &meta, FIELD, other, FIELD_KEYS)?,
+                    }
+                    Ok(())
+                });
+                if let Err(err) = result {
+                    cx.syn_error(err);
+                }
+            }
+            FieldAttrs {
+                $($key: $key.get(),)*
+            }
+        }
+    };
+}
+
+field_attrs! {
+    title: String = TITLE,
+    description: String = DESCRIPTION,
+    label: String = LABEL,
+    default: Literal = DEFAULT,
+    min_length: u64 = MIN_LENGTH,
+    max_length: u64 = MAX_LENGTH,
+    pattern: String = PATTERN,
+    format: String = FORMAT,
+    minimum: i64 = MINIMUM,
+    maximum: i64 = MAXIMUM,
+    min_items: u64 = MIN_ITEMS,
+    max_items: u64 = MAX_ITEMS,
+    options: syn::Path = OPTIONS,
+    schema: syn::Path = SCHEMA,
+    depends_on: Vec<Ident> = DEPENDS_ON,
+    dynamic_select: () = DYNAMIC_SELECT,
+    dynamic_schema: () = DYNAMIC_SCHEMA,
+    multi: () = MULTI,
+    template: () = TEMPLATE,
+    group: String = GROUP,
+    row: String = ROW,
 }
 
 /// ``unknown field attribute `x`; did you mean `y`?``, then skips the key's value.
