@@ -82,8 +82,6 @@ pub mod __private {
     /// What a form-state entry point answers (short for generated code).
     pub type FormFuture = BoxFuture<Result<FormStateResponse, crate::schema::InputError>>;
 
-    pub use crate::schema::pointer;
-
     /// One entry of a generated config's `to_wire`.
     pub fn config_entry<T: serde::Serialize>(map: &mut JsonMap, name: &str, wire: T) {
         let value = serde_json::to_value(wire).expect("a form-state config serialises");

@@ -116,13 +116,6 @@ pub fn types(cont: &Container) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::actionkit::FieldPointer for #field_enum {
-                fn pointer(&self) -> ::std::string::String {
-                    __actionkit_p::pointer(__actionkit_p::FormField::name(*self))
-                }
-            }
-
-            #[automatically_derived]
             impl ::core::fmt::Display for #field_enum {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.write_str(__actionkit_p::FormField::name(*self))
