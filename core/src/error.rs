@@ -182,6 +182,13 @@ pub trait FieldPointer {
     fn pointer(&self) -> String;
 }
 
+/// A generated field enum (`SendEmailField`) points at its field by the serde name.
+impl<F: crate::form_state::FormField> FieldPointer for F {
+    fn pointer(&self) -> String {
+        crate::schema::pointer(self.name())
+    }
+}
+
 /// Classifies the error of a `Result` explicitly, so `?` can be used on it.
 ///
 /// ```

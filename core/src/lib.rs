@@ -80,6 +80,55 @@ pub mod __private {
     /// Caches a value for a derived type (`OnceLock` re-exported for generated statics).
     pub use std::sync::OnceLock;
 
+    /// A JSON object, the shape of every schema and of form values (short for generated code).
+    pub type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+    /// What a form-state entry point answers (short for generated code).
+    pub type FormFuture = BoxFuture<Result<FormStateResponse, crate::schema::InputError>>;
+
+    /// One entry of a generated config's `to_wire`.
+    pub fn config_entry<T: serde::Serialize>(map: &mut JsonMap, name: &str, wire: T) {
+        let value = serde_json::to_value(wire).expect("a form-state config serialises");
+        map.insert(name.to_owned(), value);
+    }
+
+    /// `schemars::JsonSchema::json_schema` of a derived type: its `InputType` schema.
+    pub fn json_schema(schema: JsonMap) -> schemars::Schema {
+        schemars::Schema::from(schema)
+    }
+
+    /// The schemas of one action, built on first use: generated code keeps one in a `static`
+    /// (one non-generic cell for every action, not a lazy initialiser per action).
+    pub struct ModelCell(OnceLock<ActionModel>);
+
+    impl ModelCell {
+        /// An empty cell.
+        #[allow(clippy::new_without_default)]
+        pub const fn new() -> Self {
+            ModelCell(OnceLock::new())
+        }
+
+        /// The model of the action with these fields, built on the first call.
+        pub fn get(&'static self, fields: &'static [FieldSpec]) -> &'static ActionModel {
+            self.0.get_or_init(|| ActionModel::new(fields))
+        }
+    }
+
+    /// An action's input is deserialised from the platform's JSON: generated code asserts it
+    /// once per action, spanned at the derive, and nowhere else.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` derives `Action` but not `Deserialize`; add `Deserialize` to the derive list",
+        label = "`{Self}` needs `#[derive(serde::Deserialize)]` too",
+        note = "an action's input is deserialised from the platform's JSON: `#[derive(Action, serde::Deserialize)]`"
+    )]
+    pub trait ActionInput {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: serde::de::DeserializeOwned> ActionInput for T {}
+
+    /// See [`ActionInput`].
+    pub const fn assert_deserialize<T: ?Sized + ActionInput>() {}
+
     /// Compile-time proof that `T` satisfies a marker trait; generated code calls these spanned
     /// at the offending attribute so the trait's message lands there.
     pub const fn assert_text<T: ?Sized + TextInput>() {}

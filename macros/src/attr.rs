@@ -1,41 +1,78 @@
-//! Parsing `#[action(...)]`, `#[field(...)]`, `#[serde(...)]` and doc comments into typed structs.
+//! Parsing `#[action(...)]`, `#[field(...)]` and doc comments into typed structs. serde's own
+//! `#[serde(...)]` is read by `serde_derive_internals` (see `ast`), never here.
+//!
+//! Each key has a slot ([`Attr`]) that knows its context, its name and whose attribute it is, as
+//! serde_derive's do: `title.parse(&meta)?` reads the value and a second `title` reports itself.
 //! Parsing records every problem in the [`Ctxt`] and keeps going.
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parse;
-use syn::spanned::Spanned;
+use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
-use crate::case::RenameRule;
 use crate::ctxt::{Ctxt, suggestion};
 use crate::symbol::*;
 
 /// A parsed attribute value with the spans of its key and value.
 #[derive(Clone, Debug)]
-pub struct Attr<T> {
+pub struct Spanned<T> {
     pub value: T,
     pub key: Span,
     pub span: Span,
 }
 
-/// Sets `slot` once; a second occurrence is a "duplicate" error on the second key.
-fn set<T>(cx: &mut Ctxt, slot: &mut Option<Attr<T>>, key: &str, attr: Attr<T>, on: &str) {
-    if slot.is_some() {
-        cx.error(
-            attr.key,
-            format!("duplicate {on} attribute `{key}`; remove one of them"),
-        );
-    } else {
-        *slot = Some(attr);
+/// The slot of one key while an attribute is parsed.
+struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    /// `field`, `action` or `group`: whose attribute this key belongs to.
+    owner: &'static str,
+    name: &'static str,
+    value: Option<Spanned<T>>,
+}
+
+impl<'c, T: Value> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, owner: &'static str, name: &'static str) -> Self {
+        Attr {
+            cx,
+            owner,
+            name,
+            value: None,
+        }
     }
+
+    /// Reads this key's value; a second occurrence is a "duplicate" error on its key.
+    fn parse(&mut self, meta: &ParseNestedMeta) -> syn::Result<()> {
+        let value = T::parse(meta, self.name)?;
+        if self.value.is_some() {
+            self.cx.error(
+                value.key,
+                format!(
+                    "duplicate {} attribute `{}`; remove one of them",
+                    self.owner, self.name
+                ),
+            );
+        } else {
+            self.value = Some(value);
+        }
+        Ok(())
+    }
+
+    fn get(self) -> Option<Spanned<T>> {
+        self.value
+    }
+}
+
+/// How a value of this type is written after its key.
+trait Value: Sized {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>>;
 }
 
 /// A literal in `default = ...`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Literal {
     Str(String),
-    Int(i128),
+    Int(i64),
     Bool(bool),
     List(Vec<Literal>),
 }
@@ -43,16 +80,16 @@ pub enum Literal {
 /// `#[action(...)]`.
 #[derive(Default)]
 pub struct ActionAttrs {
-    pub id: Option<Attr<String>>,
-    pub name: Option<Attr<String>>,
-    pub description: Option<Attr<String>>,
-    pub execute: Option<Attr<syn::Path>>,
-    pub state: Option<Attr<syn::Type>>,
-    pub form_state: Option<Attr<syn::Path>>,
-    pub form_state_budget_ms: Option<Attr<u64>>,
+    pub id: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub execute: Option<Spanned<syn::Path>>,
+    pub state: Option<Spanned<syn::Type>>,
+    pub form_state: Option<Spanned<syn::Path>>,
+    pub form_state_budget_ms: Option<Spanned<u64>>,
     pub groups: Vec<GroupDecl>,
     pub rows: Vec<Vec<Ident>>,
-    pub previous: Option<Attr<syn::Type>>,
+    pub previous: Option<Spanned<syn::Type>>,
     pub permissions: Vec<PermissionDecl>,
     /// An unknown key was reported: a missing `id` is then most likely that typo.
     pub unknown_key: bool,
@@ -60,124 +97,46 @@ pub struct ActionAttrs {
 
 /// `permission(name = "...", purpose = "...")` inside `#[action(...)]`.
 pub struct PermissionDecl {
-    pub name: Attr<String>,
-    pub purpose: Attr<String>,
+    pub name: Spanned<String>,
+    pub purpose: Spanned<String>,
 }
 
 /// `group(label = "...", fields(a, b))` inside `#[action(...)]`.
 pub struct GroupDecl {
-    pub label: Attr<String>,
+    pub label: Spanned<String>,
     pub fields: Vec<Ident>,
 }
 
-/// `#[field(...)]`.
-#[derive(Default)]
-pub struct FieldAttrs {
-    pub title: Option<Attr<String>>,
-    pub description: Option<Attr<String>>,
-    pub label: Option<Attr<String>>,
-    pub default: Option<Attr<Literal>>,
-    pub min_length: Option<Attr<u64>>,
-    pub max_length: Option<Attr<u64>>,
-    pub pattern: Option<Attr<String>>,
-    pub format: Option<Attr<String>>,
-    pub minimum: Option<Attr<i128>>,
-    pub maximum: Option<Attr<i128>>,
-    pub min_items: Option<Attr<u64>>,
-    pub max_items: Option<Attr<u64>>,
-    pub options: Option<Attr<syn::Path>>,
-    pub schema: Option<Attr<syn::Path>>,
-    pub depends_on: Option<Attr<Vec<Ident>>>,
-    pub dynamic_select: Option<Attr<()>>,
-    pub dynamic_schema: Option<Attr<()>>,
-    pub multi: Option<Attr<()>>,
-    pub template: Option<Attr<()>>,
-    pub group: Option<Attr<String>>,
-    pub row: Option<Attr<String>>,
-}
-
-impl FieldAttrs {
-    /// A dropdown: `dynamic_select` or `options = ...`.
-    pub fn is_select(&self) -> bool {
-        self.dynamic_select.is_some() || self.options.is_some()
-    }
-
-    /// A sub-schema: `dynamic_schema` or `schema = ...`.
-    pub fn is_schema(&self) -> bool {
-        self.dynamic_schema.is_some() || self.schema.is_some()
-    }
-
-    /// The provider, if one is named.
-    pub fn provider(&self) -> Option<&Attr<syn::Path>> {
-        self.options.as_ref().or(self.schema.as_ref())
-    }
-}
-
-pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttrs {
-    let mut out = ActionAttrs::default();
+pub fn parse_action_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> ActionAttrs {
+    let mut id = Attr::none(cx, ACTION, ID);
+    let mut name = Attr::none(cx, ACTION, NAME);
+    let mut description = Attr::none(cx, ACTION, DESCRIPTION);
+    let mut execute = Attr::none(cx, ACTION, EXECUTE);
+    let mut state = Attr::none(cx, ACTION, STATE);
+    let mut form_state = Attr::none(cx, ACTION, FORM_STATE);
+    let mut form_state_budget_ms = Attr::none(cx, ACTION, FORM_STATE_BUDGET_MS);
+    let mut previous = Attr::none(cx, ACTION, PREVIOUS);
+    let mut permissions = Vec::new();
+    let mut groups = Vec::new();
+    let mut rows = Vec::new();
+    let mut unknown_key = false;
     for attr in attrs.iter().filter(|a| a.path().is_ident(ACTION)) {
         let result = attr.parse_nested_meta(|meta| {
-            let key = key_of(&meta)?;
-            match key.as_str() {
-                ID => set(cx, &mut out.id, ID, string(&meta, ID)?, "action"),
-                NAME => set(cx, &mut out.name, NAME, string(&meta, NAME)?, "action"),
-                DESCRIPTION => set(
-                    cx,
-                    &mut out.description,
-                    DESCRIPTION,
-                    string(&meta, DESCRIPTION)?,
-                    "action",
-                ),
-                GROUP => {
-                    if let Some(group) = group_decl(cx, &meta)? {
-                        out.groups.push(group);
-                    }
-                }
-                ROW => out.rows.push(ident_list(&meta, ROW)?),
-                EXECUTE => set(
-                    cx,
-                    &mut out.execute,
-                    EXECUTE,
-                    path(&meta, EXECUTE)?,
-                    "action",
-                ),
-                STATE => set(cx, &mut out.state, STATE, ty(&meta, STATE)?, "action"),
-                PREVIOUS => set(
-                    cx,
-                    &mut out.previous,
-                    PREVIOUS,
-                    ty(&meta, PREVIOUS)?,
-                    "action",
-                ),
-                PERMISSION => {
-                    if let Some(permission) = permission_decl(cx, &meta)? {
-                        out.permissions.push(permission);
-                    }
-                }
-                FORM_STATE => set(
-                    cx,
-                    &mut out.form_state,
-                    FORM_STATE,
-                    path(&meta, FORM_STATE)?,
-                    "action",
-                ),
-                FORM_STATE_BUDGET_MS => set(
-                    cx,
-                    &mut out.form_state_budget_ms,
-                    FORM_STATE_BUDGET_MS,
-                    count(&meta, FORM_STATE_BUDGET_MS)?,
-                    "action",
-                ),
+            match key_of(&meta)?.as_str() {
+                ID => id.parse(&meta)?,
+                NAME => name.parse(&meta)?,
+                DESCRIPTION => description.parse(&meta)?,
+                EXECUTE => execute.parse(&meta)?,
+                STATE => state.parse(&meta)?,
+                FORM_STATE => form_state.parse(&meta)?,
+                FORM_STATE_BUDGET_MS => form_state_budget_ms.parse(&meta)?,
+                GROUP => groups.extend(group_decl(cx, &meta)?),
+                ROW => rows.push(<Vec<Ident>>::parse(&meta, ROW)?.value),
+                PREVIOUS => previous.parse(&meta)?,
+                PERMISSION => permissions.extend(permission_decl(cx, &meta)?),
                 other => {
-                    cx.error(
-                        meta.path.span(),
-                        format!(
-                            "unknown action attribute `{other}`{}",
-                            suggestion(other, ACTION_KEYS)
-                        ),
-                    );
-                    skip_value(&meta)?;
-                    out.unknown_key = true;
+                    unknown(cx, &meta, ACTION, other, ACTION_KEYS)?;
+                    unknown_key = true;
                 }
             }
             Ok(())
@@ -186,135 +145,94 @@ pub fn parse_action_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> ActionAttr
             cx.syn_error(err);
         }
     }
-    out
+    ActionAttrs {
+        id: id.get(),
+        name: name.get(),
+        description: description.get(),
+        execute: execute.get(),
+        state: state.get(),
+        form_state: form_state.get(),
+        form_state_budget_ms: form_state_budget_ms.get(),
+        groups,
+        rows,
+        previous: previous.get(),
+        permissions,
+        unknown_key,
+    }
 }
 
-pub fn parse_field_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
-    let mut out = FieldAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident(FIELD)) {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = key_of(&meta)?;
-            let f = &mut out;
-            match key.as_str() {
-                TITLE => set(cx, &mut f.title, TITLE, string(&meta, TITLE)?, "field"),
-                DESCRIPTION => set(
-                    cx,
-                    &mut f.description,
-                    DESCRIPTION,
-                    string(&meta, DESCRIPTION)?,
-                    "field",
-                ),
-                LABEL => set(cx, &mut f.label, LABEL, string(&meta, LABEL)?, "field"),
-                DEFAULT => set(cx, &mut f.default, DEFAULT, literal(&meta)?, "field"),
-                MIN_LENGTH => set(
-                    cx,
-                    &mut f.min_length,
-                    MIN_LENGTH,
-                    count(&meta, MIN_LENGTH)?,
-                    "field",
-                ),
-                MAX_LENGTH => set(
-                    cx,
-                    &mut f.max_length,
-                    MAX_LENGTH,
-                    count(&meta, MAX_LENGTH)?,
-                    "field",
-                ),
-                PATTERN => set(
-                    cx,
-                    &mut f.pattern,
-                    PATTERN,
-                    string(&meta, PATTERN)?,
-                    "field",
-                ),
-                FORMAT => set(cx, &mut f.format, FORMAT, string(&meta, FORMAT)?, "field"),
-                MINIMUM => set(
-                    cx,
-                    &mut f.minimum,
-                    MINIMUM,
-                    integer(&meta, MINIMUM)?,
-                    "field",
-                ),
-                MAXIMUM => set(
-                    cx,
-                    &mut f.maximum,
-                    MAXIMUM,
-                    integer(&meta, MAXIMUM)?,
-                    "field",
-                ),
-                MIN_ITEMS => set(
-                    cx,
-                    &mut f.min_items,
-                    MIN_ITEMS,
-                    count(&meta, MIN_ITEMS)?,
-                    "field",
-                ),
-                MAX_ITEMS => set(
-                    cx,
-                    &mut f.max_items,
-                    MAX_ITEMS,
-                    count(&meta, MAX_ITEMS)?,
-                    "field",
-                ),
-                OPTIONS => set(cx, &mut f.options, OPTIONS, path(&meta, OPTIONS)?, "field"),
-                SCHEMA => set(cx, &mut f.schema, SCHEMA, path(&meta, SCHEMA)?, "field"),
-                DEPENDS_ON => {
-                    let key = meta.path.span();
-                    let idents = ident_list(&meta, DEPENDS_ON)?;
-                    set(
-                        cx,
-                        &mut f.depends_on,
-                        DEPENDS_ON,
-                        Attr {
-                            value: idents,
-                            key,
-                            span: key,
-                        },
-                        "field",
-                    );
-                }
-                DYNAMIC_SELECT => set(
-                    cx,
-                    &mut f.dynamic_select,
-                    DYNAMIC_SELECT,
-                    flag(&meta, DYNAMIC_SELECT)?,
-                    "field",
-                ),
-                DYNAMIC_SCHEMA => set(
-                    cx,
-                    &mut f.dynamic_schema,
-                    DYNAMIC_SCHEMA,
-                    flag(&meta, DYNAMIC_SCHEMA)?,
-                    "field",
-                ),
-                MULTI => set(cx, &mut f.multi, MULTI, flag(&meta, MULTI)?, "field"),
-                TEMPLATE => set(
-                    cx,
-                    &mut f.template,
-                    TEMPLATE,
-                    flag(&meta, TEMPLATE)?,
-                    "field",
-                ),
-                GROUP => set(cx, &mut f.group, GROUP, string(&meta, GROUP)?, "field"),
-                ROW => set(cx, &mut f.row, ROW, string(&meta, ROW)?, "field"),
-                other => {
-                    cx.error(
-                        meta.path.span(),
-                        format!(
-                            "unknown field attribute `{other}`{}",
-                            suggestion(other, FIELD_KEYS)
-                        ),
-                    );
-                    skip_value(&meta)?;
+/// Declares `FieldAttrs` (one `Option<Spanned<T>>` per key), `FIELD_KEYS` and the parser from
+/// one table, so a new `#[field(...)]` key is one line here (plus what it means in `ast`,
+/// `check` and `expand`).
+macro_rules! field_attrs {
+    ($($key:ident: $ty:ty = $name:ident,)*) => {
+        /// `#[field(...)]` as written.
+        #[derive(Default)]
+        pub struct FieldAttrs {
+            $(pub $key: Option<Spanned<$ty>>,)*
+        }
+
+        /// Keys of `#[field(...)]`, for suggestions.
+        pub const FIELD_KEYS: &[&str] = &[$($name),*];
+
+        pub fn parse_field_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
+            $(let mut $key = Attr::<$ty>::none(cx, FIELD, $name);)*
+            for attr in attrs.iter().filter(|a| a.path().is_ident(FIELD)) {
+                let result = attr.parse_nested_meta(|meta| {
+                    match key_of(&meta)?.as_str() {
+                        $($name => $key.parse(&meta)?,)*
+                        other => unknown(cx, &meta, FIELD, other, FIELD_KEYS)?,
+                    }
+                    Ok(())
+                });
+                if let Err(err) = result {
+                    cx.syn_error(err);
                 }
             }
-            Ok(())
-        });
-        if let Err(err) = result {
-            cx.syn_error(err);
+            FieldAttrs {
+                $($key: $key.get(),)*
+            }
         }
-    }
-    out
+    };
+}
+
+field_attrs! {
+    title: String = TITLE,
+    description: String = DESCRIPTION,
+    label: String = LABEL,
+    default: Literal = DEFAULT,
+    min_length: u64 = MIN_LENGTH,
+    max_length: u64 = MAX_LENGTH,
+    pattern: String = PATTERN,
+    format: String = FORMAT,
+    minimum: i64 = MINIMUM,
+    maximum: i64 = MAXIMUM,
+    min_items: u64 = MIN_ITEMS,
+    max_items: u64 = MAX_ITEMS,
+    options: syn::Path = OPTIONS,
+    schema: syn::Path = SCHEMA,
+    depends_on: Vec<Ident> = DEPENDS_ON,
+    dynamic_select: () = DYNAMIC_SELECT,
+    dynamic_schema: () = DYNAMIC_SCHEMA,
+    multi: () = MULTI,
+    template: () = TEMPLATE,
+    group: String = GROUP,
+    row: String = ROW,
+}
+
+/// ``unknown field attribute `x`; did you mean `y`?``, then skips the key's value.
+fn unknown(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    owner: &str,
+    key: &str,
+    keys: &[&str],
+) -> syn::Result<()> {
+    cx.error(
+        meta.path.span(),
+        format!("unknown {owner} attribute `{key}`{}", suggestion(key, keys)),
+    );
+    skip_value(meta)
 }
 
 fn key_of(meta: &ParseNestedMeta) -> syn::Result<String> {
@@ -348,92 +266,93 @@ fn value_expr(meta: &ParseNestedMeta, key: &str, example: &str) -> syn::Result<(
     Ok((key_span, expr))
 }
 
-fn string(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<String>> {
-    let example = format!("{key} = \"...\"");
-    let (key_span, expr) = value_expr(meta, key, &example)?;
-    match &expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Ok(Attr {
-            value: s.value(),
-            key: key_span,
-            span: s.span(),
-        }),
-        Expr::Path(path) => {
-            let name = quote::quote!(#path).to_string().replace(' ', "");
-            Err(syn::Error::new_spanned(
+fn spanned<T>(value: T, key: Span, span: Span) -> Spanned<T> {
+    Spanned { value, key, span }
+}
+
+/// `key = "text"`; an unquoted path gets a did-you-mean.
+impl Value for String {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let example = format!("{key} = \"...\"");
+        let (key_span, expr) = value_expr(meta, key, &example)?;
+        match &expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(spanned(s.value(), key_span, s.span())),
+            Expr::Path(path) => {
+                let name = quote::quote!(#path).to_string().replace(' ', "");
+                Err(syn::Error::new_spanned(
+                    expr,
+                    format!("expected a string, found a path; did you mean `{key} = \"{name}\"`?"),
+                ))
+            }
+            _ => Err(syn::Error::new_spanned(
                 expr,
-                format!("expected a string, found a path; did you mean `{key} = \"{name}\"`?"),
-            ))
+                format!("`{key}` takes a string, e.g. `{example}`"),
+            )),
         }
-        _ => Err(syn::Error::new_spanned(
-            expr,
-            format!("`{key}` takes a string, e.g. `{example}`"),
-        )),
     }
 }
 
 /// `key = some::path`; a quoted path gets a did-you-mean.
-pub fn path(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<syn::Path>> {
-    let (key_span, expr) = value_expr(meta, key, &format!("{key} = my_function"))?;
-    match &expr {
-        Expr::Path(p) if p.qself.is_none() => Ok(Attr {
-            value: p.path.clone(),
-            key: key_span,
-            span: expr.span(),
-        }),
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Err(syn::Error::new_spanned(
-            &expr,
-            format!(
-                "expected a path, found a string; did you mean `{key} = {}`?",
-                s.value()
-            ),
-        )),
-        _ => Err(syn::Error::new_spanned(
-            &expr,
-            format!("`{key}` takes a function path, e.g. `{key} = my_function`"),
-        )),
+impl Value for syn::Path {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let (key_span, expr) = value_expr(meta, key, &format!("{key} = my_function"))?;
+        match &expr {
+            Expr::Path(p) if p.qself.is_none() => {
+                Ok(spanned(p.path.clone(), key_span, expr.span()))
+            }
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Err(syn::Error::new_spanned(
+                &expr,
+                format!(
+                    "expected a path, found a string; did you mean `{key} = {}`?",
+                    s.value()
+                ),
+            )),
+            _ => Err(syn::Error::new_spanned(
+                &expr,
+                format!("`{key}` takes a function path, e.g. `{key} = my_function`"),
+            )),
+        }
     }
 }
 
 /// `key = SomeType`; a quoted type gets a did-you-mean.
-fn ty(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<syn::Type>> {
-    let key_span = meta.path.span();
-    let value = meta.value()?;
-    if value.peek(LitStr) {
-        let s: LitStr = value.parse()?;
-        return Err(syn::Error::new(
-            s.span(),
-            format!(
-                "expected a type, found a string; did you mean `{key} = {}`?",
-                s.value()
-            ),
-        ));
+impl Value for syn::Type {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let key_span = meta.path.span();
+        let value = meta.value()?;
+        if value.peek(LitStr) {
+            let s: LitStr = value.parse()?;
+            return Err(syn::Error::new(
+                s.span(),
+                format!(
+                    "expected a type, found a string; did you mean `{key} = {}`?",
+                    s.value()
+                ),
+            ));
+        }
+        let parsed: syn::Type = value.parse()?;
+        let span = parsed.span();
+        Ok(spanned(parsed, key_span, span))
     }
-    let parsed: syn::Type = value.parse()?;
-    Ok(Attr {
-        span: parsed.span(),
-        value: parsed,
-        key: key_span,
-    })
 }
 
-fn flag(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<()>> {
-    let key_span = meta.path.span();
-    if meta.input.peek(Token![=]) {
-        let expr: Expr = meta.value()?.parse()?;
-        return Err(syn::Error::new_spanned(
-            expr,
-            format!("`{key}` is a flag and takes no value; write `{key}`"),
-        ));
+/// A flag: the key alone.
+impl Value for () {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let key_span = meta.path.span();
+        if meta.input.peek(Token![=]) {
+            let expr: Expr = meta.value()?.parse()?;
+            return Err(syn::Error::new_spanned(
+                expr,
+                format!("`{key}` is a flag and takes no value; write `{key}`"),
+            ));
+        }
+        Ok(spanned((), key_span, key_span))
     }
-    Ok(Attr {
-        value: (),
-        key: key_span,
-        span: key_span,
-    })
 }
 
 fn int_of(expr: &Expr) -> Option<syn::Result<i128>> {
@@ -455,76 +374,69 @@ fn int_of(expr: &Expr) -> Option<syn::Result<i128>> {
     }
 }
 
-fn integer(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<i128>> {
-    let (key_span, expr) = value_expr(meta, key, &format!("{key} = 1"))?;
-    match int_of(&expr) {
-        Some(value) => {
-            let value = value?;
-            if i64::try_from(value).is_err() {
-                return Err(syn::Error::new_spanned(
+/// `key = -3`: an integer that fits JSON Schema's `i64`.
+impl Value for i64 {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let (key_span, expr) = value_expr(meta, key, &format!("{key} = 1"))?;
+        match int_of(&expr) {
+            Some(value) => match i64::try_from(value?) {
+                Ok(value) => Ok(spanned(value, key_span, expr.span())),
+                Err(_) => Err(syn::Error::new_spanned(
                     &expr,
                     format!("`{key}` must fit in an `i64`"),
-                ));
-            }
-            Ok(Attr {
-                value,
-                key: key_span,
-                span: expr.span(),
-            })
+                )),
+            },
+            None => match &expr {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Err(syn::Error::new_spanned(
+                    &expr,
+                    format!(
+                        "expected an integer, found a string; did you mean `{key} = {}`?",
+                        s.value()
+                    ),
+                )),
+                _ => Err(syn::Error::new_spanned(
+                    &expr,
+                    format!("`{key}` takes an integer, e.g. `{key} = 1`"),
+                )),
+            },
         }
-        None => match &expr {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) => Err(syn::Error::new_spanned(
-                &expr,
-                format!(
-                    "expected an integer, found a string; did you mean `{key} = {}`?",
-                    s.value()
-                ),
-            )),
-            _ => Err(syn::Error::new_spanned(
-                &expr,
-                format!("`{key}` takes an integer, e.g. `{key} = 1`"),
-            )),
-        },
     }
 }
 
-fn count(meta: &ParseNestedMeta, key: &str) -> syn::Result<Attr<u64>> {
-    let attr = integer(meta, key)?;
-    match u64::try_from(attr.value) {
-        Ok(value) => Ok(Attr {
-            value,
-            key: attr.key,
-            span: attr.span,
-        }),
-        Err(_) => Err(syn::Error::new(
-            attr.span,
-            format!("`{key}` must not be negative"),
-        )),
+/// `key = 3`: a count, never negative.
+impl Value for u64 {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let int = i64::parse(meta, key)?;
+        match u64::try_from(int.value) {
+            Ok(value) => Ok(spanned(value, int.key, int.span)),
+            Err(_) => Err(syn::Error::new(
+                int.span,
+                format!("`{key}` must not be negative"),
+            )),
+        }
     }
 }
 
-fn literal(meta: &ParseNestedMeta) -> syn::Result<Attr<Literal>> {
-    let (key_span, expr) = value_expr(meta, DEFAULT, "default = 3")?;
-    let value = literal_of(&expr)?;
-    Ok(Attr {
-        value,
-        key: key_span,
-        span: expr.span(),
-    })
+/// `default = 3`, `"x"`, `true` or an array of them.
+impl Value for Literal {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let (key_span, expr) = value_expr(meta, key, "default = 3")?;
+        let value = literal_of(&expr)?;
+        Ok(spanned(value, key_span, expr.span()))
+    }
 }
 
 fn literal_of(expr: &Expr) -> syn::Result<Literal> {
     if let Some(int) = int_of(expr) {
-        let int = int?;
-        if i64::try_from(int).is_err() {
-            return Err(syn::Error::new_spanned(
+        return match i64::try_from(int?) {
+            Ok(int) => Ok(Literal::Int(int)),
+            Err(_) => Err(syn::Error::new_spanned(
                 expr,
                 "a `default` integer must fit in an `i64`",
-            ));
-        }
-        return Ok(Literal::Int(int));
+            )),
+        };
     }
     match expr {
         Expr::Lit(ExprLit {
@@ -546,55 +458,58 @@ fn literal_of(expr: &Expr) -> syn::Result<Literal> {
     }
 }
 
-/// `row(a, b)` / `fields(a, b)`: a parenthesised list of field names.
-fn ident_list(meta: &ParseNestedMeta, key: &str) -> syn::Result<Vec<Ident>> {
-    if !meta.input.peek(syn::token::Paren) {
-        return Err(syn::Error::new(
-            meta.path.span(),
-            format!("`{key}` takes a list of field names, e.g. `{key}(first_name, last_name)`"),
-        ));
-    }
-    let content;
-    syn::parenthesized!(content in meta.input);
-    let items = content.parse_terminated(Expr::parse, Token![,])?;
-    let mut idents = Vec::new();
-    for item in &items {
-        match item {
-            Expr::Path(path) if path.path.get_ident().is_some() => {
-                idents.push(path.path.get_ident().cloned().expect("checked"))
-            }
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(_), ..
-            }) => {
-                let names: Vec<String> = items
-                    .iter()
-                    .map(|i| match i {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(s), ..
-                        }) => s.value(),
-                        other => quote::quote!(#other).to_string(),
-                    })
-                    .collect();
-                return Err(syn::Error::new_spanned(
-                    item,
-                    format!(
-                        "expected a field name, found a string; did you mean `{key}({})`?",
-                        names.join(", ")
-                    ),
-                ));
-            }
-            other => {
-                return Err(syn::Error::new_spanned(
-                    other,
-                    format!("expected a field name in `{key}(...)`"),
-                ));
+/// `row(a, b)` / `fields(a, b)` / `depends_on(a, b)`: a parenthesised list of field names.
+impl Value for Vec<Ident> {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let key_span = meta.path.span();
+        if !meta.input.peek(syn::token::Paren) {
+            return Err(syn::Error::new(
+                key_span,
+                format!("`{key}` takes a list of field names, e.g. `{key}(first_name, last_name)`"),
+            ));
+        }
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let items = content.parse_terminated(Expr::parse, Token![,])?;
+        let mut idents = Vec::new();
+        for item in &items {
+            match item {
+                Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+                    idents.extend(path.path.get_ident().cloned());
+                }
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(_), ..
+                }) => {
+                    let names: Vec<String> = items
+                        .iter()
+                        .map(|i| match i {
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Str(s), ..
+                            }) => s.value(),
+                            other => quote::quote!(#other).to_string(),
+                        })
+                        .collect();
+                    return Err(syn::Error::new_spanned(
+                        item,
+                        format!(
+                            "expected a field name, found a string; did you mean `{key}({})`?",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        format!("expected a field name in `{key}(...)`"),
+                    ));
+                }
             }
         }
+        Ok(spanned(idents, key_span, key_span))
     }
-    Ok(idents)
 }
 
-fn permission_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<PermissionDecl>> {
+fn permission_decl(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<PermissionDecl>> {
     const EXAMPLE: &str =
         "e.g. `permission(name = \"customer_read\", purpose = \"Reads the customer's email\")`";
     let span = meta.path.span();
@@ -604,33 +519,17 @@ fn permission_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<
             format!("`permission` takes a name and a purpose, {EXAMPLE}"),
         ));
     }
-    let mut name = None;
-    let mut purpose = None;
+    let mut name = Attr::none(cx, PERMISSION, NAME);
+    let mut purpose = Attr::none(cx, PERMISSION, PURPOSE);
     meta.parse_nested_meta(|inner| {
-        let key = key_of(&inner)?;
-        match key.as_str() {
-            NAME => set(cx, &mut name, NAME, string(&inner, NAME)?, "permission"),
-            PURPOSE => set(
-                cx,
-                &mut purpose,
-                PURPOSE,
-                string(&inner, PURPOSE)?,
-                "permission",
-            ),
-            other => {
-                cx.error(
-                    inner.path.span(),
-                    format!(
-                        "unknown permission attribute `{other}`{}",
-                        suggestion(other, PERMISSION_KEYS)
-                    ),
-                );
-                skip_value(&inner)?;
-            }
+        match key_of(&inner)?.as_str() {
+            NAME => name.parse(&inner)?,
+            PURPOSE => purpose.parse(&inner)?,
+            other => unknown(cx, &inner, PERMISSION, other, PERMISSION_KEYS)?,
         }
         Ok(())
     })?;
-    match (name, purpose) {
+    match (name.get(), purpose.get()) {
         (Some(name), Some(purpose)) => Ok(Some(PermissionDecl { name, purpose })),
         _ => {
             cx.error(
@@ -644,7 +543,7 @@ fn permission_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<
     }
 }
 
-fn group_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<GroupDecl>> {
+fn group_decl(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<GroupDecl>> {
     let group_span = meta.path.span();
     if !meta.input.peek(syn::token::Paren) {
         return Err(syn::Error::new(
@@ -652,172 +551,23 @@ fn group_decl(cx: &mut Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Group
             "`group` takes a label and fields, e.g. `group(label = \"Delivery\", fields(audience_id, segment_id))`",
         ));
     }
-    let mut label = None;
+    let mut label = Attr::none(cx, GROUP, LABEL);
     let mut fields = None;
     meta.parse_nested_meta(|inner| {
-        let key = key_of(&inner)?;
-        match key.as_str() {
-            LABEL => set(cx, &mut label, LABEL, string(&inner, LABEL)?, "group"),
-            FIELDS => fields = Some(ident_list(&inner, FIELDS)?),
-            other => {
-                cx.error(
-                    inner.path.span(),
-                    format!(
-                        "unknown group attribute `{other}`{}",
-                        suggestion(other, GROUP_KEYS)
-                    ),
-                );
-                skip_value(&inner)?;
-            }
+        match key_of(&inner)?.as_str() {
+            LABEL => label.parse(&inner)?,
+            FIELDS => fields = Some(<Vec<Ident>>::parse(&inner, FIELDS)?.value),
+            other => unknown(cx, &inner, GROUP, other, GROUP_KEYS)?,
         }
         Ok(())
     })?;
-    match (label, fields) {
+    match (label.get(), fields) {
         (Some(label), Some(fields)) => Ok(Some(GroupDecl { label, fields })),
         _ => {
             cx.error(group_span, "`group` needs both `label = \"...\"` and `fields(...)`, e.g. `group(label = \"Delivery\", fields(audience_id, segment_id))`");
             Ok(None)
         }
     }
-}
-
-/// What the derives read of `#[serde(...)]` on the container.
-#[derive(Default)]
-pub struct SerdeContainer {
-    pub rename_all: Option<RenameRule>,
-    pub default: bool,
-    /// Keys that change the representation in ways a schema cannot follow.
-    pub unsupported: Vec<(Span, String)>,
-}
-
-/// What the derives read of `#[serde(...)]` on a field or variant.
-#[derive(Default)]
-pub struct SerdeField {
-    pub rename: Option<String>,
-    pub default: bool,
-    pub skip: bool,
-    pub skip_serializing: Option<Span>,
-    pub unsupported: Vec<(Span, String)>,
-}
-
-const CONTAINER_UNSUPPORTED: &[&str] = &[
-    "tag",
-    "content",
-    "untagged",
-    "transparent",
-    "from",
-    "try_from",
-    "into",
-    "remote",
-    "variant_identifier",
-    "field_identifier",
-];
-const FIELD_UNSUPPORTED: &[&str] = &[
-    "flatten",
-    "alias",
-    "with",
-    "deserialize_with",
-    "serialize_with",
-];
-
-/// Reads serde's attributes leniently: anything serde itself would reject is left for serde to
-/// report, so a mistake is reported once.
-pub fn parse_serde_container(attrs: &[syn::Attribute]) -> SerdeContainer {
-    let mut out = SerdeContainer::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
-        let _ = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(Ident::to_string)
-                .unwrap_or_default();
-            match key.as_str() {
-                "rename_all" => match serde_name(&meta)? {
-                    Some(rule) => match RenameRule::parse(&rule) {
-                        Some(rule) => out.rename_all = Some(rule),
-                        None => return Ok(()),
-                    },
-                    None => out.unsupported.push((
-                        meta.path.span(),
-                        "rename_all(serialize = ..., deserialize = ...) with different rules"
-                            .into(),
-                    )),
-                },
-                "default" => {
-                    out.default = true;
-                    skip_value(&meta)?;
-                }
-                k if CONTAINER_UNSUPPORTED.contains(&k) => {
-                    out.unsupported.push((meta.path.span(), k.to_owned()));
-                    skip_value(&meta)?;
-                }
-                _ => skip_value(&meta)?,
-            }
-            Ok(())
-        });
-    }
-    out
-}
-
-/// Reads `#[serde(...)]` on a field or a variant.
-pub fn parse_serde_field(attrs: &[syn::Attribute]) -> SerdeField {
-    let mut out = SerdeField::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
-        let _ = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(Ident::to_string)
-                .unwrap_or_default();
-            match key.as_str() {
-                "rename" => match serde_name(&meta)? {
-                    Some(name) => out.rename = Some(name),
-                    None => out.unsupported.push((
-                        meta.path.span(),
-                        "rename(serialize = ..., deserialize = ...) with different names".into(),
-                    )),
-                },
-                "default" => {
-                    out.default = true;
-                    skip_value(&meta)?;
-                }
-                "skip" | "skip_deserializing" => out.skip = true,
-                "skip_serializing" | "skip_serializing_if" => {
-                    out.skip_serializing = Some(meta.path.span());
-                    skip_value(&meta)?;
-                }
-                k if FIELD_UNSUPPORTED.contains(&k) => {
-                    out.unsupported.push((meta.path.span(), k.to_owned()));
-                    skip_value(&meta)?;
-                }
-                _ => skip_value(&meta)?,
-            }
-            Ok(())
-        });
-    }
-    out
-}
-
-/// `= "x"`, or `(serialize = "x", deserialize = "x")` when both agree; `None` when they differ.
-fn serde_name(meta: &ParseNestedMeta) -> syn::Result<Option<String>> {
-    if meta.input.peek(Token![=]) {
-        return Ok(Some(meta.value()?.parse::<LitStr>()?.value()));
-    }
-    let (mut ser, mut de) = (None, None);
-    meta.parse_nested_meta(|inner| {
-        let value = inner.value()?.parse::<LitStr>()?.value();
-        if inner.path.is_ident("serialize") {
-            ser = Some(value);
-        } else if inner.path.is_ident("deserialize") {
-            de = Some(value);
-        }
-        Ok(())
-    })?;
-    Ok(match (ser, de) {
-        (Some(s), Some(d)) if s == d => Some(d),
-        (Some(_), Some(_)) => None,
-        (s, d) => d.or(s),
-    })
 }
 
 /// The doc comment as a description: lines trimmed, lines of one paragraph joined by a space,
@@ -869,8 +619,8 @@ mod tests {
             #[field(title = "Audience", dynamic_select, min_length = 1, default = ["a", -2, true], dynamic_selct)]
             audience_id: String
         };
-        let mut cx = Ctxt::default();
-        let attrs = parse_field_attrs(&mut cx, &field.attrs);
+        let cx = Ctxt::default();
+        let attrs = parse_field_attrs(&cx, &field.attrs);
         assert_eq!(attrs.title.unwrap().value, "Audience");
         assert!(attrs.dynamic_select.is_some());
         assert_eq!(attrs.min_length.unwrap().value, 1);
@@ -903,17 +653,5 @@ mod tests {
             doc_comment(&field.attrs).unwrap(),
             "First line continues.\n\nSecond paragraph."
         );
-    }
-
-    #[test]
-    fn serde_attributes_are_read() {
-        let field: syn::Field = parse_quote! {
-            #[serde(rename = "x", default, skip_serializing_if = "Option::is_none", flatten)]
-            y: Option<String>
-        };
-        let serde = parse_serde_field(&field.attrs);
-        assert_eq!(serde.rename.as_deref(), Some("x"));
-        assert!(serde.default && serde.skip_serializing.is_some());
-        assert_eq!(serde.unsupported.len(), 1);
     }
 }

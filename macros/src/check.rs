@@ -1,25 +1,14 @@
-//! Cross-field and attribute-versus-type checks. Every user error is found here (or in parsing),
-//! never in code generation.
+//! Validation of the resolved model: cross-field and attribute-versus-type checks. Every user
+//! error is found here (or while parsing and resolving), never in code generation; `check`
+//! returns nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use proc_macro2::Span;
-
-use crate::ast::{Body, Container, Derive, Field};
-use crate::attr::{Attr, Literal};
-use crate::ctxt::{Ctxt, did_you_mean, quoted_list, suggestion};
+use crate::ast::{Body, Container, Derive, Field, Need};
+use crate::attr::{Literal, Spanned};
+use crate::ctxt::{Ctxt, suggestion};
 use crate::symbol::*;
 use crate::ty::TyClass;
-
-/// What a field attribute demands of the field's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    Text,
-    Select,
-    Object,
-    Integer,
-    List,
-}
 
 impl Need {
     fn describe(self) -> &'static str {
@@ -34,8 +23,9 @@ impl Need {
         }
     }
 
-    /// `Some(true/false)` when syntax decides, `None` when only the compiler can.
-    fn satisfied_by(self, class: &TyClass) -> Option<bool> {
+    /// `Some(true/false)` when syntax decides, `None` when only the compiler can (then `expand`
+    /// asserts it through a marker trait).
+    pub fn satisfied_by(self, class: &TyClass) -> Option<bool> {
         let inner = class.inner();
         if *inner == TyClass::Other
             || matches!(inner, TyClass::Vec(item) if **item == TyClass::Other && self == Need::Select)
@@ -54,48 +44,7 @@ impl Need {
     }
 }
 
-/// The type demands of a field's attributes: `(key, key span, need)`.
-pub fn needs(field: &Field) -> Vec<(&'static str, Span, Need)> {
-    let a = &field.attrs;
-    let mut out = Vec::new();
-    let mut add = |key: &'static str, span: Option<Span>, need: Need| {
-        if let Some(span) = span {
-            out.push((key, span, need));
-        }
-    };
-    add(OPTIONS, a.options.as_ref().map(|x| x.key), Need::Select);
-    add(SCHEMA, a.schema.as_ref().map(|x| x.key), Need::Object);
-    add(
-        DYNAMIC_SELECT,
-        a.dynamic_select.as_ref().map(|x| x.key),
-        Need::Select,
-    );
-    add(
-        DYNAMIC_SCHEMA,
-        a.dynamic_schema.as_ref().map(|x| x.key),
-        Need::Object,
-    );
-    add(MULTI, a.multi.as_ref().map(|x| x.key), Need::Text);
-    add(TEMPLATE, a.template.as_ref().map(|x| x.key), Need::Text);
-    add(MIN_LENGTH, a.min_length.as_ref().map(|x| x.key), Need::Text);
-    add(MAX_LENGTH, a.max_length.as_ref().map(|x| x.key), Need::Text);
-    add(PATTERN, a.pattern.as_ref().map(|x| x.key), Need::Text);
-    add(FORMAT, a.format.as_ref().map(|x| x.key), Need::Text);
-    add(MINIMUM, a.minimum.as_ref().map(|x| x.key), Need::Integer);
-    add(MAXIMUM, a.maximum.as_ref().map(|x| x.key), Need::Integer);
-    add(MIN_ITEMS, a.min_items.as_ref().map(|x| x.key), Need::List);
-    add(MAX_ITEMS, a.max_items.as_ref().map(|x| x.key), Need::List);
-    out
-}
-
-/// Where each field sits in the UI: its group label and row name, container declarations folded in.
-#[derive(Default)]
-pub struct Layout {
-    pub group: HashMap<String, String>,
-    pub row: HashMap<String, String>,
-}
-
-pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
+pub fn check(cx: &Ctxt, cont: &Container) {
     if cont.derive == Derive::Action {
         check_action(cx, cont);
     }
@@ -113,7 +62,7 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
             variants
                 .iter()
                 .filter(|v| !v.skip)
-                .map(|v| (v.name.as_str(), v.ident)),
+                .map(|v| (v.wire.as_str(), v.ident)),
             "variant",
         );
         if variants.iter().all(|v| v.skip) {
@@ -122,45 +71,43 @@ pub fn check(cx: &mut Ctxt, cont: &Container) -> Layout {
                 "an input enum needs at least one unit variant that is not skipped",
             );
         }
-        return Layout::default();
+        return;
     }
     for field in cont.fields() {
         check_field(cx, cont, field);
     }
     check_unique(
         cx,
-        cont.fields().map(|f| (f.name.as_str(), f.ident)),
+        cont.fields().iter().map(|f| (f.wire.as_str(), f.ident)),
         "field",
     );
     if cont.derive == Derive::Action {
         check_form_state(cx, cont);
-        layout(cx, cont)
-    } else {
-        Layout::default()
+        check_rows(cx, cont);
     }
 }
 
-fn check_action(cx: &mut Ctxt, cont: &Container) {
+fn check_action(cx: &Ctxt, cont: &Container) {
     let attrs = &cont.attrs;
     match &attrs.id {
-        None if attrs.unknown_key => {}
-        None => cx.error_spanned_by(
-            cont.ident,
-            format!(
-                "missing action id; add `#[action(id = \"{}\")]` (the id must never change once published)",
-                snake(&cont.ident.to_string())
-            ),
-        ),
         Some(id) if !valid_id(&id.value) => {
-            let fixed: String = id.value.chars().map(|c| if valid_id_char(c) { c } else { '_' }).collect();
+            let fixed: String = id
+                .value
+                .chars()
+                .map(|c| if valid_id_char(c) { c } else { '_' })
+                .collect();
             let fixed = fixed.trim_matches('_').to_owned();
-            let hint = if fixed.is_empty() { "send_email".to_owned() } else { fixed };
+            let hint = if fixed.is_empty() {
+                "send_email".to_owned()
+            } else {
+                fixed
+            };
             cx.error(
                 id.span,
                 format!("invalid action id `{}`: an id may contain only ASCII letters, digits, `_`, `-` and `.`; try `id = \"{hint}\"`", id.value),
             );
         }
-        Some(_) => {}
+        _ => {}
     }
     not_empty(cx, attrs.name.as_ref(), NAME);
     not_empty(cx, attrs.description.as_ref(), DESCRIPTION);
@@ -206,7 +153,7 @@ fn valid_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
-fn not_empty(cx: &mut Ctxt, attr: Option<&Attr<String>>, key: &str) {
+fn not_empty(cx: &Ctxt, attr: Option<&Spanned<String>>, key: &str) {
     if let Some(attr) = attr.filter(|a| a.value.trim().is_empty()) {
         cx.error(
             attr.span,
@@ -215,11 +162,7 @@ fn not_empty(cx: &mut Ctxt, attr: Option<&Attr<String>>, key: &str) {
     }
 }
 
-fn check_unique<'a>(
-    cx: &mut Ctxt,
-    names: impl Iterator<Item = (&'a str, &'a syn::Ident)>,
-    what: &str,
-) {
+fn check_unique<'a>(cx: &Ctxt, names: impl Iterator<Item = (&'a str, &'a syn::Ident)>, what: &str) {
     let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
     for (name, ident) in names {
         if let Some(first) = seen.get(name) {
@@ -233,7 +176,7 @@ fn check_unique<'a>(
     }
 }
 
-fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
+fn check_field(cx: &Ctxt, cont: &Container, field: &Field) {
     let a = &field.attrs;
     for attr in [&a.title, &a.description, &a.label, &a.group, &a.row] {
         if let Some(attr) = attr.as_ref().filter(|x| x.value.trim().is_empty()) {
@@ -286,13 +229,14 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
             return;
         }
     };
-    for (key, span, need) in needs(field) {
-        if need.satisfied_by(class) == Some(false) {
+    for need in &field.needs {
+        if need.need.satisfied_by(class) == Some(false) {
             cx.error(
-                span,
+                need.span,
                 format!(
-                    "`{key}` needs {}; `{}` is {}",
-                    need.describe(),
+                    "`{}` needs {}; `{}` is {}",
+                    need.key,
+                    need.need.describe(),
                     field.rust_name(),
                     class.describe()
                 ),
@@ -304,7 +248,8 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
         .as_ref()
         .map(|x| x.key)
         .or(a.schema.as_ref().map(|x| x.key));
-    if let (true, Some(schema_key)) = (a.is_select(), schema_key) {
+    let select = a.dynamic_select.is_some() || a.options.is_some();
+    if let (true, Some(schema_key)) = (select, schema_key) {
         cx.error(
             schema_key,
             "a field is either `dynamic_select` or `dynamic_schema`, not both",
@@ -339,7 +284,9 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
     bounds(cx, a.minimum.as_ref(), a.maximum.as_ref(), MINIMUM, MAXIMUM);
     if let TyClass::Int { name, min, max } = class.inner() {
         for (key, attr) in [(MINIMUM, &a.minimum), (MAXIMUM, &a.maximum)] {
-            if let Some(attr) = attr.as_ref().filter(|x| x.value < *min || x.value > *max) {
+            let outside =
+                |x: &&Spanned<i64>| i128::from(x.value) < *min || i128::from(x.value) > *max;
+            if let Some(attr) = attr.as_ref().filter(outside) {
                 cx.error(
                     attr.span,
                     format!(
@@ -358,8 +305,7 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
             format!("`default` does not fit `{}`: {why}", field.rust_name()),
         );
     }
-    let required =
-        !matches!(class, TyClass::Option(_)) && !field.serde.default && !cont.serde.default;
+    let required = !matches!(class, TyClass::Option(_)) && !field.serde.default;
     if let (Some(span), true, false) = (
         field.serde.skip_serializing,
         required,
@@ -373,9 +319,9 @@ fn check_field(cx: &mut Ctxt, cont: &Container, field: &Field) {
 }
 
 fn bounds<T: PartialOrd + std::fmt::Display>(
-    cx: &mut Ctxt,
-    min: Option<&Attr<T>>,
-    max: Option<&Attr<T>>,
+    cx: &Ctxt,
+    min: Option<&Spanned<T>>,
+    max: Option<&Spanned<T>>,
     min_key: &str,
     max_key: &str,
 ) {
@@ -398,7 +344,7 @@ fn fits(lit: &Literal, class: &TyClass) -> Result<(), String> {
         | (TyClass::String, Literal::Str(_))
         | (TyClass::Bool, Literal::Bool(_)) => Ok(()),
         (TyClass::Int { name, min, max }, Literal::Int(n)) => {
-            if n < min || n > max {
+            if i128::from(*n) < *min || i128::from(*n) > *max {
                 Err(format!("{n} is outside the range of `{name}`"))
             } else {
                 Ok(())
@@ -421,96 +367,38 @@ fn fits(lit: &Literal, class: &TyClass) -> Result<(), String> {
     }
 }
 
-/// Folds container `group(...)`/`row(...)` into per-field group and row names and checks them.
-fn layout(cx: &mut Ctxt, cont: &Container) -> Layout {
-    let names: Vec<String> = cont.fields().map(Field::rust_name).collect();
-    let mut out = Layout::default();
+/// A row lies within one group: every field of a row shares the group of its first field.
+fn check_rows(cx: &Ctxt, cont: &Container) {
+    let mut first_of_row: HashMap<usize, &Field> = HashMap::new();
     for field in cont.fields() {
-        if let Some(group) = &field.attrs.group {
-            out.group.insert(field.rust_name(), group.value.clone());
-        }
-        if let Some(row) = &field.attrs.row {
-            out.row.insert(field.rust_name(), row.value.clone());
-        }
-    }
-    let known = |cx: &mut Ctxt, ident: &syn::Ident| -> Option<String> {
-        let name = ident.to_string().trim_start_matches("r#").to_owned();
-        if names.contains(&name) {
-            return Some(name);
-        }
-        let hint = match did_you_mean(&name, names.iter().map(String::as_str)) {
-            Some(c) => format!("did you mean `{c}`?"),
-            None => format!(
-                "the fields are {}",
-                quoted_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
-            ),
-        };
-        cx.error_spanned_by(
-            ident,
-            format!("no field `{name}` in `{}`; {hint}", cont.ident),
-        );
-        None
-    };
-    for group in &cont.attrs.groups {
-        for ident in &group.fields {
-            let Some(name) = known(cx, ident) else {
-                continue;
-            };
-            if let Some(previous) = out.group.insert(name.clone(), group.label.value.clone()) {
-                let message = format!(
-                    "field `{name}` is already in group `{previous}`; a field belongs to one group"
-                );
-                cx.error_spanned_by(ident, message);
-            }
-        }
-    }
-    for (i, row) in cont.attrs.rows.iter().enumerate() {
-        for ident in row {
-            let Some(name) = known(cx, ident) else {
-                continue;
-            };
-            if out
-                .row
-                .insert(name.clone(), format!("__actionkit_row_{i}"))
-                .is_some()
-            {
-                let message =
-                    format!("field `{name}` is already in a row; a field belongs to one row");
-                cx.error_spanned_by(ident, message);
-            }
-        }
-    }
-    let mut row_groups: HashMap<&String, (Option<&String>, &String)> = HashMap::new();
-    for field in cont.fields() {
-        let name = field.rust_name();
-        let Some((_, row)) = out.row.get_key_value(&name) else {
-            continue;
-        };
-        let group = out.group.get(&name);
-        match row_groups.get(row) {
-            Some((first_group, first)) if *first_group != group => cx.error_spanned_by(
+        let Some(row) = field.row else { continue };
+        match first_of_row.get(&row) {
+            Some(first) if first.group != field.group => cx.error_spanned_by(
                 field.ident,
-                format!("field `{name}` shares a row with `{first}` but not its group; put the whole row in one group"),
+                format!(
+                    "field `{}` shares a row with `{}` but not its group; put the whole row in one group",
+                    field.rust_name(),
+                    first.rust_name()
+                ),
             ),
             Some(_) => {}
             None => {
-                let first = out.row.get_key_value(&name).expect("present").0;
-                row_groups.insert(row, (group, first));
+                first_of_row.insert(row, field);
             }
         }
     }
-    out
 }
 
-/// Providers, dependencies and the whole-form handler.
 /// The most arguments a provider takes besides its `Context`: `State<T>` and the dependencies
 /// (the `Provider` impls of the core crate go this far).
 const MAX_PROVIDER_ARGS: usize = 12;
 
-fn check_form_state(cx: &mut Ctxt, cont: &Container) {
-    let fields: Vec<&Field> = cont.fields().collect();
-    let names: Vec<String> = fields.iter().map(|f| f.rust_name()).collect();
-    let any_provider = fields.iter().any(|f| f.attrs.provider().is_some());
+/// Providers, dependencies and the whole-form handler.
+fn check_form_state(cx: &Ctxt, cont: &Container) {
+    let fields = cont.fields();
+    let any_provider = fields
+        .iter()
+        .any(|f| f.dynamic.as_ref().is_some_and(|d| d.provider.is_some()));
     if let (Some(form_state), true) = (&cont.attrs.form_state, any_provider) {
         cx.error(
             form_state.key,
@@ -531,19 +419,22 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
         }
     }
     let mut variants: HashMap<String, &syn::Ident> = HashMap::new();
-    for field in &fields {
-        let variant = crate::case::RenameRule::Pascal.apply_to_field(&field.rust_name());
-        if let Some(first) = variants.insert(variant.clone(), field.ident) {
+    for (index, field) in fields.iter().enumerate() {
+        if let Some(first) = variants.insert(field.variant.to_string(), field.ident) {
             cx.error_spanned_by(
                 field.ident,
-                format!("fields `{first}` and `{}` would both be `{variant}` in the generated field enum; rename one", field.ident),
+                format!(
+                    "fields `{first}` and `{}` would both be `{}` in the generated field enum; rename one",
+                    field.ident, field.variant
+                ),
             );
         }
         let a = &field.attrs;
-        if let (Some(depends), None) = (&a.depends_on, a.provider()) {
+        let provider = field.dynamic.as_ref().and_then(|d| d.provider.as_ref());
+        if let (Some(depends), None) = (&a.depends_on, provider) {
             cx.error(depends.key, "`depends_on` needs a provider on the same field: `options = my_fn` or `schema = my_fn`");
         }
-        if cont.attrs.form_state.is_none() && a.provider().is_none() {
+        if cont.attrs.form_state.is_none() && field.dynamic.is_some() && provider.is_none() {
             let flag = a
                 .dynamic_select
                 .as_ref()
@@ -568,85 +459,59 @@ fn check_form_state(cx: &mut Ctxt, cont: &Container) {
                 );
             }
         }
-        for dep in a.depends_on.iter().flat_map(|d| &d.value) {
-            let dep_name = dep.to_string().trim_start_matches("r#").to_owned();
-            if dep_name == field.rust_name() {
-                cx.error_spanned_by(dep, format!("`{dep_name}` cannot depend on itself"));
-            } else if !names.contains(&dep_name) {
-                let hint = match did_you_mean(&dep_name, names.iter().map(String::as_str)) {
-                    Some(c) => format!("did you mean `{c}`?"),
-                    None => format!(
-                        "the fields are {}",
-                        quoted_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
-                    ),
-                };
-                cx.error_spanned_by(
-                    dep,
-                    format!("no field `{dep_name}` in `{}`; {hint}", cont.ident),
-                );
-            }
+        for dep in field.deps.iter().filter(|d| d.index == index) {
+            cx.error_spanned_by(
+                &dep.at,
+                format!("`{}` cannot depend on itself", field.rust_name()),
+            );
         }
     }
-    if let Some(cycle) = find_cycle(&fields) {
-        let (field, path) = cycle;
-        let depends = field.attrs.depends_on.as_ref().expect("in a cycle");
+    if let Some((index, path)) = find_cycle(fields)
+        && let Some(depends) = &fields[index].attrs.depends_on
+    {
+        let names: Vec<String> = path
+            .iter()
+            .map(|&i| format!("`{}`", fields[i].rust_name()))
+            .collect();
         cx.error(
             depends.key,
             format!(
                 "dependency cycle: {}; a field cannot depend on itself through others",
-                path.join(" → ")
+                names.join(" → ")
             ),
         );
     }
 }
 
-/// A field on a dependency cycle and the cycle as names, if there is one.
-fn find_cycle<'a, 'f>(fields: &'f [&'f Field<'a>]) -> Option<(&'f Field<'a>, Vec<String>)> {
-    let deps = |name: &str| -> Vec<String> {
-        fields
+/// A field on a dependency cycle and the cycle (as field indices, the field at both ends), if
+/// there is one. A field depending on itself directly has its own error and is not a cycle here.
+fn find_cycle(fields: &[Field]) -> Option<(usize, Vec<usize>)> {
+    let deps = |i: usize| {
+        fields[i]
+            .deps
             .iter()
-            .find(|f| f.rust_name() == name)
-            .and_then(|f| f.attrs.depends_on.as_ref())
-            .map(|d| {
-                d.value
-                    .iter()
-                    .map(|i| i.to_string().trim_start_matches("r#").to_owned())
-                    .filter(|dep| dep != name) // a self-dependency has its own error
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map(|d| d.index)
+            .filter(move |&d| d != i)
     };
-    for start in fields.iter().filter(|f| f.attrs.depends_on.is_some()) {
-        let mut stack = vec![(start.rust_name(), vec![start.rust_name()])];
-        let mut seen = std::collections::HashSet::new();
-        while let Some((name, path)) = stack.pop() {
-            for next in deps(&name) {
-                if next == start.rust_name() {
+    for start in (0..fields.len()).filter(|&i| !fields[i].deps.is_empty()) {
+        let mut stack = vec![(start, vec![start])];
+        let mut seen = HashSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in deps(at) {
+                if next == start {
                     let mut cycle = path.clone();
                     cycle.push(next);
-                    return Some((start, cycle.iter().map(|n| format!("`{n}`")).collect()));
+                    return Some((start, cycle));
                 }
-                if seen.insert(next.clone()) {
+                if seen.insert(next) {
                     let mut longer = path.clone();
-                    longer.push(next.clone());
+                    longer.push(next);
                     stack.push((next, longer));
                 }
             }
         }
     }
     None
-}
-
-/// `SendEmail` → `send_email`.
-pub fn snake(ident: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in ident.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 #[cfg(test)]

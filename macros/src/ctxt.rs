@@ -1,6 +1,11 @@
 //! Error accumulation: every stage records what it finds and carries on, so one derive reports
 //! every mistake at once (serde's `Ctxt`, darling's accumulator).
 
+//!
+//! The context is shared (`&Ctxt`, interior mutability as in serde's), so an attribute slot can
+//! hold it and report a duplicate key itself.
+
+use std::cell::RefCell;
 use std::fmt::Display;
 
 use proc_macro2::{Span, TokenStream};
@@ -8,29 +13,34 @@ use quote::ToTokens;
 
 #[derive(Default)]
 pub struct Ctxt {
-    errors: Vec<syn::Error>,
+    errors: RefCell<Vec<syn::Error>>,
 }
 
 impl Ctxt {
-    pub fn error(&mut self, span: Span, message: impl Display) {
-        self.errors.push(syn::Error::new(span, message));
+    pub fn error(&self, span: Span, message: impl Display) {
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new(span, message));
     }
 
-    pub fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.errors.push(syn::Error::new_spanned(tokens, message));
+    pub fn error_spanned_by(&self, tokens: impl ToTokens, message: impl Display) {
+        self.errors
+            .borrow_mut()
+            .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
-    pub fn syn_error(&mut self, error: syn::Error) {
-        self.errors.push(error);
+    pub fn syn_error(&self, error: syn::Error) {
+        self.errors.borrow_mut().push(error);
     }
 
     pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty()
+        !self.errors.borrow().is_empty()
     }
 
     /// All recorded errors as `compile_error!` invocations.
     pub fn to_compile_errors(&self) -> TokenStream {
         self.errors
+            .borrow()
             .iter()
             .map(syn::Error::to_compile_error)
             .collect()

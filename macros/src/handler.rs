@@ -11,7 +11,7 @@ use crate::ctxt::{Ctxt, suggestion};
 const KEYS: &[&str] = &["state"];
 
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut cx = Ctxt::default();
+    let cx = Ctxt::default();
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {

@@ -7,7 +7,6 @@
 
 mod ast;
 mod attr;
-mod case;
 mod check;
 mod ctxt;
 mod expand;

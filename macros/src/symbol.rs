@@ -58,31 +58,6 @@ pub const ACTION_KEYS: &[&str] = &[
 pub const PERMISSION_KEYS: &[&str] = &[NAME, PURPOSE];
 /// Keys of `group(...)` inside `#[action(...)]`.
 pub const GROUP_KEYS: &[&str] = &[LABEL, FIELDS];
-/// Keys of `#[field(...)]`.
-pub const FIELD_KEYS: &[&str] = &[
-    TITLE,
-    DESCRIPTION,
-    LABEL,
-    DEFAULT,
-    MIN_LENGTH,
-    MAX_LENGTH,
-    PATTERN,
-    FORMAT,
-    MINIMUM,
-    MAXIMUM,
-    MIN_ITEMS,
-    MAX_ITEMS,
-    OPTIONS,
-    SCHEMA,
-    DEPENDS_ON,
-    DYNAMIC_SELECT,
-    DYNAMIC_SCHEMA,
-    MULTI,
-    TEMPLATE,
-    GROUP,
-    ROW,
-];
-
 /// The `format` values JSON Schema draft-07 defines.
 pub const FORMATS: &[&str] = &[
     "date-time",

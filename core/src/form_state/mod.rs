@@ -70,7 +70,9 @@ pub trait FormField: Copy + Eq + Debug + Send + Sync + 'static {
     /// The serde name.
     fn name(self) -> &'static str;
     /// The field with this serde name.
-    fn from_name(name: &str) -> Option<Self>;
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|field| field.name() == name)
+    }
 }
 
 /// A generated partial view of an action's values: every field optional; a value that is absent,
@@ -108,7 +110,7 @@ pub trait FormAction: crate::Action {
 /// whole-form handler).
 pub trait FormDispatch<S>: FormAction {
     /// Whether the action has form state (providers or a whole-form handler).
-    const HAS_FORM_STATE: bool;
+    const HAS_FORM_STATE: bool = false;
 
     /// The action's own form-state budget (`#[action(form_state_budget_ms = …)]`), `None` for
     /// the app's.
@@ -121,7 +123,10 @@ pub trait FormDispatch<S>: FormAction {
         request: FormStateRequest,
         memo: &MemoScope,
         ctx: crate::context::Context,
-    ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>>;
+    ) -> Option<BoxFuture<Result<FormStateResponse, InputError>>> {
+        let _ = (state, request, memo, ctx);
+        None
+    }
 }
 
 /// A form-state request as a whole-form handler sees it.

@@ -1,66 +1,50 @@
-//! `impl Action` (and `InputType`, `JsonSchema`) for an action's input struct.
+//! `impl Action` (and `InputType`, `JsonSchema`, `Executable`) for an action's input struct.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::fields::{assertions, name_of, specs};
+use super::fields::{assertions, null_is_absent, option_str, specs};
 use super::input_type::json_schema;
+use super::{deserialize_assertion, deserialize_bound};
 use crate::ast::Container;
-use crate::check::Layout;
 
-pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
+pub fn expand(cont: &Container) -> TokenStream {
     let ident = cont.ident;
-    let id = cont
-        .attrs
-        .id
-        .as_ref()
-        .map(|a| a.value.clone())
-        .expect("checked: actions have ids");
-    let name = cont
-        .attrs
-        .name
-        .as_ref()
-        .map_or_else(|| name_of(&ident.to_string()), |a| a.value.clone());
-    let description = match cont
-        .attrs
-        .description
-        .as_ref()
-        .map(|a| a.value.clone())
-        .or_else(|| cont.doc.clone())
-    {
-        Some(d) => quote!(::core::option::Option::Some(#d)),
-        None => quote!(::core::option::Option::None),
-    };
-    let specs = specs(cont, layout);
+    let id = &cont.id;
+    let name = &cont.name;
+    let description = option_str(cont.description.as_deref());
+    let specs = specs(cont);
     let count = specs.len();
+    let de = deserialize_bound(cont);
+    let assert_de = deserialize_assertion(cont);
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
     let executable = executable(cont);
     let form_dispatch = super::form::dispatch(cont);
-    let null_is_absent = super::fields::null_is_absent(cont);
-    let permissions = cont.attrs.permissions.iter().map(|p| {
-        let (name, purpose) = (&p.name.value, &p.purpose.value);
+    let null_is_absent = null_is_absent(cont);
+    let p = quote!(__actionkit_p);
+    let permissions = cont.attrs.permissions.iter().map(|perm| {
+        let (name, purpose) = (&perm.name.value, &perm.purpose.value);
         quote!(::actionkit::Permission { name: #name, purpose: #purpose })
     });
-    let (versions, version_checks) = previous(cont, &id);
+    let (versions, version_checks) = previous(cont);
     quote! {
         #[automatically_derived]
-        impl ::actionkit::Action for #ident {
+        impl ::actionkit::Action for #ident where #de {
             const ID: &'static str = #id;
             const NAME: &'static str = #name;
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
             const PERMISSIONS: &'static [::actionkit::Permission] = &[#(#permissions),*];
 
-            fn fields() -> &'static [::actionkit::__private::FieldSpec] {
-                static FIELDS: [::actionkit::__private::FieldSpec; #count] = [#(#specs),*];
+            fn fields() -> &'static [#p::FieldSpec] {
+                static FIELDS: [#p::FieldSpec; #count] = [#(#specs),*];
                 &FIELDS
             }
 
-            fn model() -> &'static ::actionkit::__private::ActionModel {
-                static MODEL: ::actionkit::__private::OnceLock<::actionkit::__private::ActionModel> =
-                    ::actionkit::__private::OnceLock::new();
-                MODEL.get_or_init(|| ::actionkit::__private::ActionModel::new(<Self as ::actionkit::Action>::fields()))
+            fn model() -> &'static #p::ActionModel {
+                static MODEL: #p::ModelCell = #p::ModelCell::new();
+                MODEL.get(<Self as ::actionkit::Action>::fields())
             }
 
             #versions
@@ -69,10 +53,10 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
         #version_checks
 
         #[automatically_derived]
-        impl ::actionkit::__private::InputType for #ident {
+        impl #p::InputType for #ident where #de {
             const NULL_IS_ABSENT: bool = #null_is_absent;
-            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
-                ::actionkit::__private::object_schema(<Self as ::actionkit::Action>::fields())
+            fn schema() -> #p::JsonMap {
+                #p::object_schema(<Self as ::actionkit::Action>::fields())
             }
         }
 
@@ -82,18 +66,20 @@ pub fn expand(cont: &Container, layout: &Layout) -> TokenStream {
 
         #form_dispatch
 
-        const _: () = { #(#assertions;)* };
+        #assert_de
+
+        #assertions
     }
 }
 
 /// With `previous = T`: the earlier-version hooks of `impl Action` (decode, schemas, form
 /// values), spanned at `T` so that a `T` that is not an action or does not convert into this one
 /// (`From<T>`) is one error at the attribute, and the check that `T` keeps this action's id.
-fn previous(cont: &Container, id: &str) -> (TokenStream, TokenStream) {
+fn previous(cont: &Container) -> (TokenStream, TokenStream) {
     let Some(previous) = &cont.attrs.previous else {
         return (TokenStream::new(), TokenStream::new());
     };
-    let ident = cont.ident;
+    let (ident, id) = (cont.ident, &cont.id);
     let prev = &previous.value;
     let span = previous.span;
     let prev_name = quote!(#prev).to_string().replace(' ', "");
@@ -113,26 +99,26 @@ fn previous(cont: &Container, id: &str) -> (TokenStream, TokenStream) {
         }
 
         fn migrate_values(
-            values: &::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
-        ) -> ::core::option::Option<::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>> {
+            values: &::actionkit::__private::JsonMap,
+        ) -> ::core::option::Option<::actionkit::__private::JsonMap> {
             ::actionkit::__private::migrate_values::<Self>(values)
         }
     };
     let checks = quote_spanned! {span=>
-        const _: () = {
-            ::core::assert!(
-                ::actionkit::__private::same_id(<#prev as ::actionkit::Action>::ID, #id),
-                #same_id
-            );
-        };
+        const _: () = ::core::assert!(
+            ::actionkit::__private::same_id(<#prev as ::actionkit::Action>::ID, #id),
+            #same_id
+        );
     };
     (hooks, checks)
 }
 
 /// `impl Executable<S>` calling the function named by `execute = ...`, for every app state `S`
-/// the handler's state can be taken from. The handler is called from a non-generic helper (so
-/// the impl's `FromRef<S>` bound cannot steer inference), spanned at the path, so a function
-/// that is not a handler is reported there.
+/// the handler's state can be taken from. The handler is called from a helper whose generic
+/// parameter does not take part in the call (so the impl's `FromRef<S>` bound cannot steer
+/// inference), spanned at the path, so a function that is not a handler is reported there;
+/// being generic, the glue is instantiated where an app serves the action, not in every crate
+/// that declares one.
 fn executable(cont: &Container) -> TokenStream {
     let Some(execute) = &cont.attrs.execute else {
         return TokenStream::new();
@@ -146,20 +132,25 @@ fn executable(cont: &Container) -> TokenStream {
         }
         None => quote!(()),
     };
-    let call = quote_spanned!(path.span()=> ::actionkit::__private::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
+    let de = deserialize_bound(cont);
+    let p = quote!(__actionkit_p);
+    let call = quote_spanned!(path.span()=> #p::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
     let (bound, take) = match &cont.attrs.state {
         Some(_) => (
-            quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state)),
+            quote!(#state_ty: #p::FromRef<__S>,),
+            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
         ),
         None => (quote!(), quote!(())),
     };
     quote! {
-        fn __actionkit_execute(
-            ctx: ::actionkit::__private::Context,
+        fn __actionkit_execute<__S>(
+            ctx: #p::Context,
             state: #state_ty,
             input: #ident,
-        ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
+        ) -> #p::BoxFuture<#p::HandlerResult>
+        where
+            #de
+        {
             #call
         }
 
@@ -168,13 +159,14 @@ fn executable(cont: &Container) -> TokenStream {
         where
             #bound
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+            #de
         {
             fn execute(
-                ctx: ::actionkit::__private::Context,
+                ctx: #p::Context,
                 state: &__S,
                 input: Self,
-            ) -> ::actionkit::__private::BoxFuture<::actionkit::__private::HandlerResult> {
-                __actionkit_execute(ctx, #take, input)
+            ) -> #p::BoxFuture<#p::HandlerResult> {
+                __actionkit_execute::<__S>(ctx, #take, input)
             }
         }
     }

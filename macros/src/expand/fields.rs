@@ -5,125 +5,121 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Container, Field};
+use crate::ast::{Container, Field, Kind, Need};
 use crate::attr::Literal;
-use crate::check::{Layout, Need, needs};
-use crate::ty::TyClass;
 
-pub fn specs(cont: &Container, layout: &Layout) -> Vec<TokenStream> {
-    cont.fields()
-        .map(|field| spec(cont, field, layout))
-        .collect()
+pub fn specs(cont: &Container) -> Vec<TokenStream> {
+    cont.fields().iter().map(|f| spec(cont, f)).collect()
 }
 
-fn spec(cont: &Container, field: &Field, layout: &Layout) -> TokenStream {
+fn spec(cont: &Container, field: &Field) -> TokenStream {
     let ty = field.ty;
     let a = &field.attrs;
-    let name = &field.name;
-    let title = a
-        .title
-        .as_ref()
-        .map_or_else(|| title_of(&field.rust_name()), |t| t.value.clone());
-    let description = option_str(
-        a.description
-            .as_ref()
-            .map(|d| d.value.clone())
-            .or_else(|| field.doc.clone()),
-    );
-    let input_type = quote_spanned!(ty.span()=> <#ty as ::actionkit::__private::InputType>);
-    let required = if field.serde.default || cont.serde.default {
+    let name = &field.wire;
+    let title = &field.title;
+    let description = option_str(field.description.as_deref());
+    let input_type = quote_spanned!(ty.span()=> <#ty as __actionkit_p::InputType>);
+    let required = if field.serde.default {
         quote!(false)
     } else {
         quote!(#input_type::REQUIRED)
     };
     let keywords = keywords(field);
-    let label = option_str(a.label.as_ref().map(|l| l.value.clone()));
-    let format = if a.is_select() {
-        quote!(::core::option::Option::Some(
-            ::actionkit::__private::UiFormat::DynamicSelect
-        ))
-    } else if a.is_schema() {
-        quote!(::core::option::Option::Some(
-            ::actionkit::__private::UiFormat::DynamicSchema
-        ))
+    let ui = quote!(__actionkit_p::UiSpec);
+    let mut ui_fields = Vec::new();
+    if let Some(label) = &a.label {
+        let label = &label.value;
+        ui_fields.push(quote!(label: ::core::option::Option::Some(#label)));
+    }
+    match field.dynamic.as_ref().map(|d| d.kind) {
+        Some(Kind::Select) => ui_fields.push(
+            quote!(format: ::core::option::Option::Some(__actionkit_p::UiFormat::DynamicSelect)),
+        ),
+        Some(Kind::Schema) => ui_fields.push(
+            quote!(format: ::core::option::Option::Some(__actionkit_p::UiFormat::DynamicSchema)),
+        ),
+        None => {}
+    }
+    if a.multi.is_some() {
+        ui_fields.push(quote!(multi: true));
+    }
+    if a.template.is_some() {
+        ui_fields.push(quote!(template: true));
+    }
+    if let Some(group) = field.group {
+        let label = &cont.groups[group];
+        ui_fields.push(quote!(group: ::core::option::Option::Some(#label)));
+    }
+    if let Some(row) = field.row {
+        let row = row.to_string();
+        ui_fields.push(quote!(row: ::core::option::Option::Some(#row)));
+    }
+    let ui = if ui_fields.is_empty() {
+        quote!(#ui::DEFAULT)
     } else {
-        quote!(::core::option::Option::None)
+        quote!(#ui { #(#ui_fields,)* ..#ui::DEFAULT })
     };
-    let multi = a.multi.is_some();
-    let template = a.template.is_some();
-    let group = option_str(layout.group.get(&field.rust_name()).cloned());
-    let row = option_str(layout.row.get(&field.rust_name()).cloned());
     quote! {
-        ::actionkit::__private::FieldSpec {
+        __actionkit_p::FieldSpec {
             name: #name,
             title: #title,
             description: #description,
             required: #required,
             schema: #input_type::schema,
             keywords: &[#(#keywords),*],
-            ui: ::actionkit::__private::UiSpec {
-                label: #label,
-                format: #format,
-                multi: #multi,
-                template: #template,
-                group: #group,
-                row: #row,
-            },
+            ui: #ui,
         }
     }
 }
 
 fn keywords(field: &Field) -> Vec<TokenStream> {
     let a = &field.attrs;
-    let k = quote!(::actionkit::__private::Keyword);
+    let k = quote!(__actionkit_p::Keyword);
     let mut out = Vec::new();
     if let Some(d) = &a.default {
         let lit = literal(&d.value);
         out.push(quote!(#k::Default(#lit)));
     }
-    if let Some(n) = &a.min_length {
-        let n = n.value;
-        out.push(quote!(#k::MinLength(#n)));
+    let counts = [
+        (&a.min_length, quote!(MinLength)),
+        (&a.max_length, quote!(MaxLength)),
+    ];
+    for (attr, keyword) in counts {
+        if let Some(n) = attr {
+            let n = n.value;
+            out.push(quote!(#k::#keyword(#n)));
+        }
     }
-    if let Some(n) = &a.max_length {
-        let n = n.value;
-        out.push(quote!(#k::MaxLength(#n)));
+    for (attr, keyword) in [(&a.pattern, quote!(Pattern)), (&a.format, quote!(Format))] {
+        if let Some(s) = attr {
+            let s = &s.value;
+            out.push(quote!(#k::#keyword(#s)));
+        }
     }
-    if let Some(p) = &a.pattern {
-        let p = &p.value;
-        out.push(quote!(#k::Pattern(#p)));
+    for (attr, keyword) in [(&a.minimum, quote!(Minimum)), (&a.maximum, quote!(Maximum))] {
+        if let Some(n) = attr {
+            let n = n.value;
+            out.push(quote!(#k::#keyword(#n)));
+        }
     }
-    if let Some(f) = &a.format {
-        let f = &f.value;
-        out.push(quote!(#k::Format(#f)));
-    }
-    if let Some(n) = &a.minimum {
-        let n = i64::try_from(n.value).expect("checked when parsed");
-        out.push(quote!(#k::Minimum(#n)));
-    }
-    if let Some(n) = &a.maximum {
-        let n = i64::try_from(n.value).expect("checked when parsed");
-        out.push(quote!(#k::Maximum(#n)));
-    }
-    if let Some(n) = &a.min_items {
-        let n = n.value;
-        out.push(quote!(#k::MinItems(#n)));
-    }
-    if let Some(n) = &a.max_items {
-        let n = n.value;
-        out.push(quote!(#k::MaxItems(#n)));
+    let items = [
+        (&a.min_items, quote!(MinItems)),
+        (&a.max_items, quote!(MaxItems)),
+    ];
+    for (attr, keyword) in items {
+        if let Some(n) = attr {
+            let n = n.value;
+            out.push(quote!(#k::#keyword(#n)));
+        }
     }
     out
 }
 
 fn literal(lit: &Literal) -> TokenStream {
-    let l = quote!(::actionkit::__private::Literal);
+    let l = quote!(__actionkit_p::Literal);
     match lit {
         Literal::Str(s) => quote!(#l::Str(#s)),
-        Literal::Int(n) => {
-            let n = i64::try_from(*n).expect("checked when parsed");
-            quote!(#l::Int(#n))
-        }
+        Literal::Int(n) => quote!(#l::Int(#n)),
         Literal::Bool(b) => quote!(#l::Bool(#b)),
         Literal::List(items) => {
             let items = items.iter().map(literal);
@@ -134,94 +130,46 @@ fn literal(lit: &Literal) -> TokenStream {
 
 /// Assertions that the field's type fits its attributes, where syntax could not tell; each is
 /// spanned at the attribute key so the trait's message lands there.
-pub fn assertions(cont: &Container) -> Vec<TokenStream> {
+pub fn assertions(cont: &Container) -> TokenStream {
     let mut out = Vec::new();
     for field in cont.fields() {
         let Ok(class) = &field.class else { continue };
-        if *class.inner() != TyClass::Other && !matches!(class.inner(), TyClass::Vec(_)) {
-            continue;
-        }
         let ty = field.ty;
-        for (_, span, need) in needs(field) {
-            let check = match need {
+        for need in &field.needs {
+            if need.need.satisfied_by(class).is_some() {
+                continue;
+            }
+            let span = need.span;
+            let check = match need.need {
                 Need::Text => quote_spanned!(span=> assert_text),
                 Need::Select => quote_spanned!(span=> assert_select),
                 Need::Object => quote_spanned!(span=> assert_object),
                 Need::Integer => quote_spanned!(span=> assert_integer),
                 Need::List => quote_spanned!(span=> assert_list),
             };
-            out.push(quote_spanned!(span=> ::actionkit::__private::#check::<#ty>()));
+            out.push(quote_spanned!(span=> __actionkit_p::#check::<#ty>()));
         }
     }
-    out
+    if out.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(const _: () = { #(#out;)* };)
 }
 
-fn option_str(value: Option<String>) -> TokenStream {
+pub fn option_str(value: Option<&str>) -> TokenStream {
     match value {
         Some(s) => quote!(::core::option::Option::Some(#s)),
         None => quote!(::core::option::Option::None),
     }
 }
 
-/// `audience_id` → `Audience id`.
-pub fn title_of(name: &str) -> String {
-    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
-    let mut title = words.join(" ");
-    if let Some(first) = title.get(0..1) {
-        title = first.to_uppercase() + &title[1..];
-    }
-    title
-}
-
-/// `SendEmail` → `Send email`; acronyms stay as written (`HTTPCall` → `HTTP call`).
-pub fn name_of(ident: &str) -> String {
-    let chars: Vec<char> = ident.chars().collect();
-    let mut words: Vec<String> = Vec::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let boundary = i > 0
-            && c.is_uppercase()
-            && (chars[i - 1].is_lowercase() || chars.get(i + 1).is_some_and(|n| n.is_lowercase()));
-        if boundary || words.is_empty() {
-            words.push(String::new());
-        }
-        words.last_mut().expect("pushed").push(c);
-    }
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let acronym = w.len() > 1 && w.chars().all(|c| !c.is_lowercase());
-            if i == 0 || acronym {
-                w.clone()
-            } else {
-                w.to_lowercase()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `InputType::NULL_IS_ABSENT` for a struct: no serde `default` on it or any input field (a
 /// default could make `null` and absence deserialise differently), and every field's type
 /// agrees.
-pub fn null_is_absent(cont: &crate::ast::Container) -> proc_macro2::TokenStream {
-    let defaults = cont.serde.default || cont.fields().any(|f| f.serde.default);
-    let types = cont.fields().map(|f| f.ty);
-    quote::quote! {
-        !#defaults #(&& <#types as ::actionkit::__private::InputType>::NULL_IS_ABSENT)*
+pub fn null_is_absent(cont: &Container) -> TokenStream {
+    if cont.serde.default || cont.fields().iter().any(|f| f.serde.default) {
+        return quote!(false);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_and_names_are_derived() {
-        assert_eq!(title_of("audience_id"), "Audience id");
-        assert_eq!(title_of("message"), "Message");
-        assert_eq!(name_of("SendEmail"), "Send email");
-        assert_eq!(name_of("HTTPCall"), "HTTP call");
-        assert_eq!(name_of("Notify"), "Notify");
-    }
+    let types = cont.fields().iter().map(|f| f.ty);
+    quote!(true #(&& <#types as __actionkit_p::InputType>::NULL_IS_ABSENT)*)
 }

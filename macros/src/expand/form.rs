@@ -6,8 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericArgument, PathArguments, Type};
 
-use crate::ast::{Container, Field};
-use crate::case::RenameRule;
+use super::deserialize_bound;
+use crate::ast::{Container, Field, Kind};
 
 pub struct Names {
     pub field: syn::Ident,
@@ -32,9 +32,9 @@ pub fn types(cont: &Container) -> TokenStream {
         values,
         config,
     } = names(cont);
-    let fields: Vec<&Field> = cont.fields().collect();
-    let variants: Vec<syn::Ident> = fields.iter().map(|f| variant(f)).collect();
-    let wire: Vec<&String> = fields.iter().map(|f| &f.name).collect();
+    let fields = cont.fields();
+    let variants: Vec<&syn::Ident> = fields.iter().map(|f| &f.variant).collect();
+    let wire: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
     let variant_docs = wire.iter().map(|w| format!("`{w}`"));
     let enum_doc = format!(
         "The fields of [`{ident}`], by their names on the wire: name them in errors, form-state helpers and tests."
@@ -43,39 +43,46 @@ pub fn types(cont: &Container) -> TokenStream {
         "The values of a [`{ident}`] form while it is being configured: every field optional, a missing or ill-typed value reads as `None`."
     );
     let config_doc = format!("The form-state config of [`{ident}`]: one slot per dynamic field.");
+    let de = deserialize_bound(cont);
     let value_fields = fields.iter().map(|f| {
         let name = f.ident;
         let ty = without_option(f.ty);
-        let doc = format!("`{}`", f.name);
+        let doc = format!("`{}`", f.wire);
         quote!(#[doc = #doc] pub #name: ::core::option::Option<#ty>)
     });
     let value_reads = fields.iter().map(|f| {
         let name = f.ident;
-        let wire = &f.name;
-        quote!(#name: ::actionkit::__private::tolerant(values, #wire))
+        let wire = &f.wire;
+        quote!(#name: __actionkit_p::tolerant(values, #wire))
     });
-    let dynamic: Vec<&&Field> = fields
+    let dynamic: Vec<(&Field, Kind)> = fields
         .iter()
-        .filter(|f| f.attrs.is_select() || f.attrs.is_schema())
+        .filter_map(|f| f.dynamic.as_ref().map(|d| (f, d.kind)))
         .collect();
-    let slot_fields = dynamic.iter().map(|f| {
+    let slot_fields = dynamic.iter().map(|(f, kind)| {
         let name = f.ident;
-        let ty = slot_type(f);
-        let doc = format!("The config of `{}`.", f.name);
+        let ty = match kind {
+            Kind::Select => quote!(::actionkit::__private::SelectConfig),
+            Kind::Schema => quote!(::actionkit::__private::SchemaConfig),
+        };
+        let doc = format!("The config of `{}`.", f.wire);
         quote!(#[doc = #doc] pub #name: #ty)
     });
-    let slot_arms = dynamic.iter().map(|f| {
+    let slot_arms = dynamic.iter().map(|(f, kind)| {
         let name = f.ident;
-        let v = variant(f);
-        let kind = if f.attrs.is_select() { quote!(Select) } else { quote!(Schema) };
-        quote!(#field_enum::#v => ::core::option::Option::Some(::actionkit::__private::SlotMut::#kind(&mut self.#name)))
+        let v = &f.variant;
+        let kind = match kind {
+            Kind::Select => quote!(Select),
+            Kind::Schema => quote!(Schema),
+        };
+        quote!(#field_enum::#v => ::core::option::Option::Some(__actionkit_p::SlotMut::#kind(&mut self.#name)))
     });
-    let wire_entries = dynamic.iter().map(|f| {
+    let wire_entries = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
-        let wire = &f.name;
-        quote!(map.insert(::std::string::String::from(#wire), ::actionkit::__private::serde_json::to_value(self.#name.to_wire()).expect("config serialises"));)
+        let wire = &f.wire;
+        quote!(__actionkit_p::config_entry(&mut map, #wire, self.#name.to_wire());)
     });
-    let empty_slots = dynamic.iter().map(|f| {
+    let empty_slots = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
         quote!(#name: ::core::default::Default::default())
     });
@@ -98,54 +105,43 @@ pub fn types(cont: &Container) -> TokenStream {
         }
 
         const _: () = {
+            use ::actionkit::__private as __actionkit_p;
+
             #[automatically_derived]
-            impl ::actionkit::__private::FormField for #field_enum {
+            impl __actionkit_p::FormField for #field_enum {
                 const ALL: &'static [Self] = &[#(Self::#variants),*];
                 fn name(self) -> &'static str {
                     match self { #(Self::#variants => #wire,)* }
-                }
-                fn from_name(name: &str) -> ::core::option::Option<Self> {
-                    match name {
-                        #(#wire => ::core::option::Option::Some(Self::#variants),)*
-                        _ => ::core::option::Option::None,
-                    }
-                }
-            }
-
-            #[automatically_derived]
-            impl ::actionkit::FieldPointer for #field_enum {
-                fn pointer(&self) -> ::std::string::String {
-                    ::actionkit::schema::pointer(::actionkit::__private::FormField::name(*self))
                 }
             }
 
             #[automatically_derived]
             impl ::core::fmt::Display for #field_enum {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(::actionkit::__private::FormField::name(*self))
+                    f.write_str(__actionkit_p::FormField::name(*self))
                 }
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormValues for #values {
-                fn from_map(values: &::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>) -> Self {
+            impl __actionkit_p::FormValues for #values {
+                fn from_map(values: &__actionkit_p::JsonMap) -> Self {
                     Self { #(#value_reads,)* }
                 }
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormConfig for #config {
+            impl __actionkit_p::FormConfig for #config {
                 type Field = #field_enum;
                 #[allow(unreachable_patterns)]
-                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<::actionkit::__private::SlotMut<'_>> {
+                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<__actionkit_p::SlotMut<'_>> {
                     match field {
                         #(#slot_arms,)*
                         _ => ::core::option::Option::None,
                     }
                 }
-                fn to_wire(&self) -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+                fn to_wire(&self) -> __actionkit_p::JsonMap {
                     #[allow(unused_mut)]
-                    let mut map = ::actionkit::__private::serde_json::Map::new();
+                    let mut map = __actionkit_p::JsonMap::new();
                     #(#wire_entries)*
                     map
                 }
@@ -155,7 +151,7 @@ pub fn types(cont: &Container) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::actionkit::__private::FormAction for #ident {
+            impl __actionkit_p::FormAction for #ident where #de {
                 type Field = #field_enum;
                 type Values = #values;
                 type Config = #config;
@@ -167,6 +163,8 @@ pub fn types(cont: &Container) -> TokenStream {
 /// `impl FormDispatch<S>`: provider glue, a whole-form handler, or no form state at all.
 pub fn dispatch(cont: &Container) -> TokenStream {
     let ident = cont.ident;
+    let p = quote!(__actionkit_p);
+    let de = deserialize_bound(cont);
     let state_ty = match &cont.attrs.state {
         Some(state) => {
             let ty = &state.value;
@@ -179,22 +177,31 @@ pub fn dispatch(cont: &Container) -> TokenStream {
         .state
         .as_ref()
         .map(|_| quote!(::actionkit::State(state),));
-    let providers: Vec<&Field> = cont
+    let providers: Vec<(&Field, Kind, &syn::Path)> = cont
         .fields()
-        .filter(|f| f.attrs.provider().is_some())
+        .iter()
+        .filter_map(|f| {
+            let dynamic = f.dynamic.as_ref()?;
+            Some((f, dynamic.kind, dynamic.provider.as_ref()?))
+        })
         .collect();
+    let form_state_fn = quote! {
+        fn __actionkit_form_state(
+            state: #state_ty,
+            request: #p::FormStateRequest,
+            memo: #p::MemoScope,
+            ctx: #p::Context,
+        ) -> #p::BoxFuture<::core::result::Result<#p::FormStateResponse, ::actionkit::InputError>>
+        where
+            #de
+    };
     let body = if let Some(handler) = &cont.attrs.form_state {
         let path = &handler.value;
         let call = quote_spanned!(path.span()=> #path(#state_arg request));
         quote! {
-            fn __actionkit_form_state(
-                state: #state_ty,
-                request: ::actionkit::__private::FormStateRequest,
-                _memo: ::actionkit::__private::MemoScope,
-                ctx: ::actionkit::__private::Context,
-            ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
-                ::std::boxed::Box::pin(::actionkit::__private::whole_form::<#ident, _>(request, ctx, move |request| async move {
-                    let answer: ::actionkit::__private::FormState<#ident> = #call.await;
+            #form_state_fn {
+                ::std::boxed::Box::pin(#p::whole_form::<#ident, _>(request, ctx, move |request| async move {
+                    let answer: #p::FormState<#ident> = #call.await;
                     answer
                 }))
             }
@@ -202,41 +209,35 @@ pub fn dispatch(cont: &Container) -> TokenStream {
     } else if !providers.is_empty() {
         let glue: Vec<syn::Ident> = providers
             .iter()
-            .map(|f| format_ident!("__actionkit_provide_{}", f.rust_name()))
+            .map(|(f, _, _)| format_ident!("__actionkit_provide_{}", f.rust_name()))
             .collect();
-        let entries = providers.iter().zip(&glue).map(|(f, glue)| {
-            let name = &f.name;
-            let kind = if f.attrs.options.is_some() {
-                quote!(Select)
-            } else {
-                quote!(Schema)
+        let fields = cont.fields();
+        let entries = providers.iter().zip(&glue).map(|((f, kind, _), glue)| {
+            let name = &f.wire;
+            let kind = match kind {
+                Kind::Select => quote!(Select),
+                Kind::Schema => quote!(Schema),
             };
-            let deps = dependency_names(cont, f);
+            let deps = f.deps.iter().map(|d| &fields[d.index].wire);
             quote! {
-                ::actionkit::__private::DynamicField {
+                #p::DynamicField {
                     name: #name,
-                    kind: ::actionkit::__private::DynamicKind::#kind,
+                    kind: #p::DynamicKind::#kind,
                     depends_on: &[#(#deps),*],
                     provider: #glue,
                 }
             }
         });
         let count = providers.len();
-        let functions = providers
-            .iter()
-            .zip(&glue)
-            .map(|(f, glue)| provider_glue(cont, f, glue, &state_ty, state_arg.as_ref()));
+        let functions = providers.iter().zip(&glue).map(|(&(f, kind, path), glue)| {
+            provider_glue(cont, f, kind, path, glue, &state_ty, state_arg.as_ref())
+        });
         quote! {
             #(#functions)*
 
-            fn __actionkit_form_state(
-                state: #state_ty,
-                request: ::actionkit::__private::FormStateRequest,
-                memo: ::actionkit::__private::MemoScope,
-                ctx: ::actionkit::__private::Context,
-            ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>> {
-                static FIELDS: [::actionkit::__private::DynamicField<#state_ty>; #count] = [#(#entries),*];
-                ::std::boxed::Box::pin(::actionkit::__private::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
+            #form_state_fn {
+                static FIELDS: [#p::DynamicField<#state_ty>; #count] = [#(#entries),*];
+                ::std::boxed::Box::pin(#p::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
             }
         }
     } else {
@@ -247,41 +248,42 @@ pub fn dispatch(cont: &Container) -> TokenStream {
         let ms = ms.value;
         quote!(const FORM_STATE_BUDGET: ::core::option::Option<::core::time::Duration> = ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));)
     });
-    let (bound, call) = match (&cont.attrs.state, has_form_state) {
-        (_, false) => (quote!(), quote!(::core::option::Option::None)),
-        (Some(_), true) => (
-            quote!(#state_ty: ::actionkit::__private::FromRef<__S>,),
-            quote!(::core::option::Option::Some(__actionkit_form_state(<#state_ty as ::actionkit::__private::FromRef<__S>>::from_ref(state), request, ::core::clone::Clone::clone(memo), ctx))),
+    // Without form state the trait's defaults answer `None`.
+    if !has_form_state {
+        return quote! {
+            #[automatically_derived]
+            impl<__S> #p::FormDispatch<__S> for #ident where #de {
+                #budget
+            }
+        };
+    }
+    let (bound, state) = match &cont.attrs.state {
+        Some(_) => (
+            quote!(#state_ty: #p::FromRef<__S>,),
+            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
         ),
-        (None, true) => (
-            quote!(),
-            quote!(::core::option::Option::Some(__actionkit_form_state(
-                (),
-                request,
-                ::core::clone::Clone::clone(memo),
-                ctx
-            ))),
-        ),
+        None => (quote!(), quote!(())),
     };
     quote! {
         #body
 
         #[automatically_derived]
-        impl<__S> ::actionkit::__private::FormDispatch<__S> for #ident
+        impl<__S> #p::FormDispatch<__S> for #ident
         where
             #bound
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
+            #de
         {
-            const HAS_FORM_STATE: bool = #has_form_state;
+            const HAS_FORM_STATE: bool = true;
             #budget
 
             fn form_state(
                 state: &__S,
-                request: ::actionkit::__private::FormStateRequest,
-                memo: &::actionkit::__private::MemoScope,
-                ctx: ::actionkit::__private::Context,
-            ) -> ::core::option::Option<::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::FormStateResponse, ::actionkit::InputError>>> {
-                #call
+                request: #p::FormStateRequest,
+                memo: &#p::MemoScope,
+                ctx: #p::Context,
+            ) -> ::core::option::Option<#p::FormFuture> {
+                ::core::option::Option::Some(__actionkit_form_state(#state, request, ::core::clone::Clone::clone(memo), ctx))
             }
         }
     }
@@ -290,97 +292,64 @@ pub fn dispatch(cont: &Container) -> TokenStream {
 fn provider_glue(
     cont: &Container,
     field: &Field,
+    kind: Kind,
+    path: &syn::Path,
     glue: &syn::Ident,
     state_ty: &TokenStream,
     state_arg: Option<&TokenStream>,
 ) -> TokenStream {
-    let provider = field.attrs.provider().expect("only fields with providers");
-    let path = &provider.value;
-    let deps: Vec<&Field> = field
-        .attrs
-        .depends_on
+    let p = quote!(__actionkit_p);
+    let fields = cont.fields();
+    // Each dependency is read into a local spanned at its name in `depends_on(...)`, and passed
+    // from there, so a type mismatch lands on the name.
+    let locals: Vec<syn::Ident> = field
+        .deps
         .iter()
-        .flat_map(|d| &d.value)
         .map(|d| {
-            cont.fields()
-                .find(|f| f.ident == d || *d == f.rust_name())
-                .expect("checked: dependencies exist")
+            format_ident!(
+                "__actionkit_{}",
+                fields[d.index].rust_name(),
+                span = d.at.span()
+            )
         })
         .collect();
-    let dep_idents: Vec<&syn::Ident> = field
-        .attrs
-        .depends_on
-        .iter()
-        .flat_map(|d| &d.value)
-        .collect();
-    let locals: Vec<syn::Ident> = deps
-        .iter()
-        .zip(&dep_idents)
-        .map(|(d, at)| format_ident!("__actionkit_{}", d.rust_name(), span = at.span()))
-        .collect();
-    // Each argument is spanned at its name in `depends_on(...)`, so a type mismatch lands there.
-    let args = field
-        .attrs
-        .depends_on
-        .iter()
-        .flat_map(|d| &d.value)
-        .zip(&locals)
-        .map(|(dep, local)| quote_spanned!(dep.span()=> &#local,));
-    let reads = deps.iter().zip(&locals).map(|(d, local)| {
-        let ty = without_option(d.ty);
-        let wire = &d.name;
-        quote!(let #local: #ty = ::actionkit::__private::dependency(&values, #wire)?;)
+    let reads = field.deps.iter().zip(&locals).map(|(d, local)| {
+        let dep = &fields[d.index];
+        let ty = without_option(dep.ty);
+        let wire = &dep.wire;
+        quote!(let #local: #ty = #p::dependency(&values, #wire)?;)
     });
-    let (content, output) = if field.attrs.options.is_some() {
-        (quote!(Options), quote!(::actionkit::__private::Options))
-    } else {
-        (quote!(Schema), quote!(::actionkit::__private::Schema))
+    let args = field
+        .deps
+        .iter()
+        .zip(&locals)
+        .map(|(d, local)| quote_spanned!(d.at.span()=> &#local,));
+    let (content, output) = match kind {
+        Kind::Select => (quote!(Options), quote!(#p::Options)),
+        Kind::Schema => (quote!(Schema), quote!(#p::Schema)),
     };
     // Through `Provider`, so a provider may take a `Context` first or not; a signature that fits
     // neither shape is an error at the provider's path. The arguments' arity is spelled out
     // (`(_, _,)`) so exactly one shape fits the function and the arguments coerce to its
     // parameters (`&String` to `&str`).
-    let arity = std::iter::repeat_n(quote!(_,), usize::from(state_arg.is_some()) + deps.len());
-    let call = quote_spanned!(path.span()=> <_ as ::actionkit::__private::Provider<_, (#(#arity)*)>>::call(#path, ctx, (#state_arg #(#args)*)));
-    let result = quote_spanned!(path.span()=> let result: ::core::result::Result<#output, ::actionkit::__private::FieldError> = #call.await;);
+    let arity = std::iter::repeat_n(
+        quote!(_,),
+        usize::from(state_arg.is_some()) + field.deps.len(),
+    );
+    let call = quote_spanned!(path.span()=> <_ as #p::Provider<_, (#(#arity)*)>>::call(#path, ctx, (#state_arg #(#args)*)));
+    let result = quote_spanned!(path.span()=> let result: ::core::result::Result<#output, #p::FieldError> = #call.await;);
     quote! {
         fn #glue(
             state: #state_ty,
-            values: ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value>,
-            ctx: ::actionkit::__private::Context,
-        ) -> ::actionkit::__private::BoxFuture<::core::result::Result<::actionkit::__private::Content, ::actionkit::__private::FieldError>> {
+            values: #p::JsonMap,
+            ctx: #p::Context,
+        ) -> #p::BoxFuture<::core::result::Result<#p::Content, #p::FieldError>> {
             ::std::boxed::Box::pin(async move {
                 #(#reads)*
                 #result
-                result.map(::actionkit::__private::Content::#content)
+                result.map(#p::Content::#content)
             })
         }
-    }
-}
-
-fn dependency_names(cont: &Container, field: &Field) -> Vec<String> {
-    field
-        .attrs
-        .depends_on
-        .iter()
-        .flat_map(|d| &d.value)
-        .filter_map(|d| {
-            cont.fields()
-                .find(|f| f.rust_name() == d.to_string().trim_start_matches("r#"))
-                .map(|f| f.name.clone())
-        })
-        .collect()
-}
-
-fn variant(field: &Field) -> syn::Ident {
-    format_ident!("{}", RenameRule::Pascal.apply_to_field(&field.rust_name()))
-}
-
-fn slot_type(field: &Field) -> TokenStream {
-    if field.attrs.is_select() {
-        quote!(::actionkit::__private::SelectConfig)
-    } else {
-        quote!(::actionkit::__private::SchemaConfig)
     }
 }
 

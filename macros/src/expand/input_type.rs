@@ -3,32 +3,31 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::fields::{assertions, specs};
-use crate::ast::{Container, Variant};
-use crate::check::Layout;
+use super::fields::{assertions, null_is_absent, specs};
+use crate::ast::{Container, Derive, Variant};
 
 /// A nested object: its schema is built from its fields every time a parent asks (parents cache).
 pub fn object(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let specs = specs(cont, &Layout::default());
+    let specs = specs(cont);
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
-    let null_is_absent = super::fields::null_is_absent(cont);
+    let null_is_absent = null_is_absent(cont);
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
+        impl #impl_generics __actionkit_p::InputType for #ident #ty_generics #where_clause {
             const NULL_IS_ABSENT: bool = #null_is_absent;
-            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
+            fn schema() -> __actionkit_p::JsonMap {
                 let fields = [#(#specs),*];
-                ::actionkit::__private::object_schema(&fields)
+                __actionkit_p::object_schema(&fields)
             }
         }
 
         #json_schema
 
-        const _: () = { #(#assertions;)* };
+        #assertions
     }
 }
 
@@ -36,18 +35,18 @@ pub fn object(cont: &Container) -> TokenStream {
 pub fn string_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
     let ident = cont.ident;
     let (impl_generics, ty_generics, where_clause) = cont.input.generics.split_for_impl();
-    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.name);
+    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.wire);
     let json_schema = json_schema(cont);
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::actionkit::__private::InputType for #ident #ty_generics #where_clause {
-            fn schema() -> ::actionkit::__private::serde_json::Map<::std::string::String, ::actionkit::__private::serde_json::Value> {
-                ::actionkit::__private::string_enum(&[#(#names),*])
+        impl #impl_generics __actionkit_p::InputType for #ident #ty_generics #where_clause {
+            fn schema() -> __actionkit_p::JsonMap {
+                __actionkit_p::string_enum(&[#(#names),*])
             }
         }
 
         #[automatically_derived]
-        impl #impl_generics ::actionkit::__private::ArrayItem for #ident #ty_generics #where_clause {}
+        impl #impl_generics __actionkit_p::ArrayItem for #ident #ty_generics #where_clause {}
 
         #json_schema
     }
@@ -59,16 +58,22 @@ pub fn json_schema(cont: &Container) -> TokenStream {
     let name = ident.to_string();
     let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let schemars = quote!(::actionkit::__private::schemars);
+    let schemars = quote!(__actionkit_p::schemars);
+    // An action's `InputType` impl needs it to be `Deserialize` (see `deserialize_bound`); an
+    // action has no generics, so no where clause of its own.
+    let de = (cont.derive == Derive::Action).then(|| {
+        let de = super::deserialize_bound(cont);
+        quote!(where #de)
+    });
     quote! {
         #[automatically_derived]
-        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause {
+        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause #de {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(#name)
             }
 
             fn json_schema(_: &mut #schemars::SchemaGenerator) -> #schemars::Schema {
-                #schemars::Schema::from(<Self as ::actionkit::__private::InputType>::schema())
+                __actionkit_p::json_schema(<Self as __actionkit_p::InputType>::schema())
             }
         }
     }
@@ -81,7 +86,7 @@ fn with_input_type_bounds(cont: &Container) -> syn::Generics {
     for param in generics.type_params_mut() {
         param
             .bounds
-            .push(syn::parse_quote!(::actionkit::__private::InputType));
+            .push(syn::parse_quote!(__actionkit_p::InputType));
     }
     generics
 }
