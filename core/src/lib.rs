@@ -52,6 +52,7 @@ pub mod __private {
         ActionModel, decode_earlier, earlier_schemas, migrate_values, same_id,
     };
     pub use crate::context::Context;
+    pub use crate::form_state::conditions::{Condition, Effect};
     pub use crate::form_state::engine::{dependency, tolerant, whole_form};
     pub use crate::form_state::{
         Content, DynamicField, DynamicKind, FieldError, FormAction, FormConfig, FormDispatch,
@@ -65,6 +66,22 @@ pub mod __private {
         SelectInput, TextInput, object_schema,
     };
     pub use crate::ui::{UiFormat, UiSpec};
+
+    /// Whether a condition's string literal is a value of the field it reads: one of a unit
+    /// enum's `values`, or anything when the field is not an enum (`values` empty).
+    pub const fn admits(values: &[&str], literal: &str) -> bool {
+        if values.is_empty() {
+            return true;
+        }
+        let mut i = 0;
+        while i < values.len() {
+            if crate::action::same_id(values[i], literal) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 
     /// The schema of a unit enum: `{"type": "string", "enum": names}`.
     pub fn string_enum(names: &[&str]) -> serde_json::Map<String, serde_json::Value> {

@@ -80,6 +80,36 @@ pub struct Field<'a> {
     pub row: Option<usize>,
     /// What the field's attributes demand of its type.
     pub needs: Vec<NeedAt>,
+    /// `visible_when(...)` / `enabled_when(...)`, resolved.
+    pub conditions: Vec<Cond>,
+}
+
+/// Whether a condition governs showing or editing a field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Effect {
+    Visible,
+    Enabled,
+}
+
+impl Effect {
+    pub fn key(self) -> &'static str {
+        match self {
+            Effect::Visible => VISIBLE_WHEN,
+            Effect::Enabled => ENABLED_WHEN,
+        }
+    }
+}
+
+/// A resolved condition: the field it reads (an index) and the values under which it holds.
+pub struct Cond {
+    pub effect: Effect,
+    /// The key (`visible_when`), for spans.
+    pub key: Span,
+    pub on: usize,
+    /// Where the field is named.
+    pub at: Ident,
+    pub values: Vec<crate::attr::Literal>,
+    pub values_span: Span,
 }
 
 /// What the derives need of a field's or variant's `#[serde(...)]`.
@@ -333,6 +363,7 @@ fn field<'a>(
         serde,
         dynamic,
         deps: Vec::new(),
+        conditions: Vec::new(),
         group: None,
         row: None,
         attrs,
@@ -401,6 +432,27 @@ fn resolve_dependencies(cx: &Ctxt, input: &DeriveInput, fields: &mut [Field]) {
                 })
             })
             .collect();
+        let mut conditions = Vec::new();
+        for (effect, when) in [
+            (Effect::Visible, &field.attrs.visible_when),
+            (Effect::Enabled, &field.attrs.enabled_when),
+        ] {
+            let Some(when) = when else { continue };
+            let (Some(at), Some(values_span)) = (&when.value.on, when.value.values_span) else {
+                continue;
+            };
+            if let Some(on) = resolve(cx, input, &names, at) {
+                conditions.push(Cond {
+                    effect,
+                    key: when.key,
+                    on,
+                    at: at.clone(),
+                    values: when.value.values.clone(),
+                    values_span,
+                });
+            }
+        }
+        field.conditions = conditions;
     }
 }
 

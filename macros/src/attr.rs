@@ -212,6 +212,8 @@ field_attrs! {
     options: syn::Path = OPTIONS,
     schema: syn::Path = SCHEMA,
     depends_on: Vec<Ident> = DEPENDS_ON,
+    visible_when: When = VISIBLE_WHEN,
+    enabled_when: When = ENABLED_WHEN,
     dynamic_select: () = DYNAMIC_SELECT,
     dynamic_schema: () = DYNAMIC_SCHEMA,
     multi: () = MULTI,
@@ -455,6 +457,62 @@ fn literal_of(expr: &Expr) -> syn::Result<Literal> {
             expr,
             "`default` takes a literal: a string, an integer, a boolean or an array of them, e.g. `default = 3`",
         )),
+    }
+}
+
+/// `visible_when(plan = "pro")` / `enabled_when(seats = [1, 2])`: a field and the values of it
+/// under which the condition holds (one literal or an array of them).
+#[derive(Default)]
+pub struct When {
+    pub on: Option<Ident>,
+    pub values: Vec<Literal>,
+    /// Where the values are written.
+    pub values_span: Option<Span>,
+}
+
+impl Value for When {
+    fn parse(meta: &ParseNestedMeta, key: &'static str) -> syn::Result<Spanned<Self>> {
+        let key_span = meta.path.span();
+        let example = format!("`{key}(plan = \"pro\")` or `{key}(plan = [\"pro\", \"team\"])`");
+        if !meta.input.peek(syn::token::Paren) {
+            return Err(syn::Error::new(
+                key_span,
+                format!("`{key}` takes a field and its value, e.g. {example}"),
+            ));
+        }
+        let content;
+        let parens = syn::parenthesized!(content in meta.input);
+        let on: Ident = content.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("expected a field name, e.g. {example}"))
+        })?;
+        content.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `=` and a value, e.g. {example}"),
+            )
+        })?;
+        let expr: Expr = content.parse()?;
+        if !content.is_empty() {
+            return Err(content.error(format!("one condition per attribute, e.g. {example}")));
+        }
+        let values = match literal_of(&expr).map_err(|_| {
+            syn::Error::new_spanned(
+                &expr,
+                format!("`{key}` compares with a literal: a string, an integer, a boolean or an array of them, e.g. {example}"),
+            )
+        })? {
+            Literal::List(items) => items,
+            one => vec![one],
+        };
+        Ok(spanned(
+            When {
+                on: Some(on),
+                values,
+                values_span: Some(expr.span()),
+            },
+            key_span,
+            parens.span.join(),
+        ))
     }
 }
 

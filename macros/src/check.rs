@@ -84,6 +84,75 @@ pub fn check(cx: &Ctxt, cont: &Container) {
     if cont.derive == Derive::Action {
         check_form_state(cx, cont);
         check_rows(cx, cont);
+        check_conditions(cx, cont.fields());
+    }
+}
+
+/// `visible_when` / `enabled_when`: on optional fields, naming another field, with values that
+/// fit that field's type, and no cycle.
+fn check_conditions(cx: &Ctxt, fields: &[Field]) {
+    for (index, field) in fields.iter().enumerate() {
+        for cond in &field.conditions {
+            let key = cond.effect.key();
+            if !matches!(field.class, Ok(TyClass::Option(_))) {
+                cx.error(
+                    cond.key,
+                    format!(
+                        "`{key}` needs an optional field: a field that may be {} cannot be required; make `{}` an `Option<…>`",
+                        if cond.effect == crate::ast::Effect::Visible { "hidden" } else { "disabled" },
+                        field.rust_name()
+                    ),
+                );
+            }
+            if cond.on == index {
+                cx.error_spanned_by(
+                    &cond.at,
+                    format!(
+                        "`{}` cannot be shown or enabled depending on itself; name another field",
+                        field.rust_name()
+                    ),
+                );
+                continue;
+            }
+            let on = &fields[cond.on];
+            if let Ok(class) = &on.class {
+                for value in &cond.values {
+                    if let Err(why) = fits(value, class) {
+                        cx.error(
+                            cond.values_span,
+                            format!(
+                                "`{key}` compares `{}` with a value that does not fit it: {why}",
+                                on.rust_name()
+                            ),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let edges = |i: usize| -> Vec<usize> {
+        fields[i]
+            .conditions
+            .iter()
+            .map(|c| c.on)
+            .filter(|&on| on != i)
+            .collect()
+    };
+    if let Some((index, path)) = find_cycle(fields.len(), edges)
+        && let Some(cond) = fields[index].conditions.first()
+    {
+        let names: Vec<String> = path
+            .iter()
+            .map(|&i| format!("`{}`", fields[i].rust_name()))
+            .collect();
+        cx.error(
+            cond.key,
+            format!(
+                "condition cycle: {}; a field cannot be shown or enabled depending on itself through others",
+                names.join(" → ")
+            ),
+        );
     }
 }
 
@@ -466,7 +535,15 @@ fn check_form_state(cx: &Ctxt, cont: &Container) {
             );
         }
     }
-    if let Some((index, path)) = find_cycle(fields)
+    let edges = |i: usize| -> Vec<usize> {
+        fields[i]
+            .deps
+            .iter()
+            .map(|d| d.index)
+            .filter(|&d| d != i)
+            .collect()
+    };
+    if let Some((index, path)) = find_cycle(fields.len(), edges)
         && let Some(depends) = &fields[index].attrs.depends_on
     {
         let names: Vec<String> = path
@@ -485,15 +562,9 @@ fn check_form_state(cx: &Ctxt, cont: &Container) {
 
 /// A field on a dependency cycle and the cycle (as field indices, the field at both ends), if
 /// there is one. A field depending on itself directly has its own error and is not a cycle here.
-fn find_cycle(fields: &[Field]) -> Option<(usize, Vec<usize>)> {
-    let deps = |i: usize| {
-        fields[i]
-            .deps
-            .iter()
-            .map(|d| d.index)
-            .filter(move |&d| d != i)
-    };
-    for start in (0..fields.len()).filter(|&i| !fields[i].deps.is_empty()) {
+fn find_cycle(count: usize, edges: impl Fn(usize) -> Vec<usize>) -> Option<(usize, Vec<usize>)> {
+    let deps = &edges;
+    for start in (0..count).filter(|&i| !edges(i).is_empty()) {
         let mut stack = vec![(start, vec![start])];
         let mut seen = HashSet::new();
         while let Some((at, path)) = stack.pop() {

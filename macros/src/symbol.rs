@@ -23,6 +23,8 @@ pub const PURPOSE: &str = "purpose";
 pub const OPTIONS: &str = "options";
 pub const SCHEMA: &str = "schema";
 pub const DEPENDS_ON: &str = "depends_on";
+pub const VISIBLE_WHEN: &str = "visible_when";
+pub const ENABLED_WHEN: &str = "enabled_when";
 
 // #[field(...)]
 pub const TITLE: &str = "title";

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod conditions;
 mod corpus;
 mod disconnect;
 mod epilot_callback;

@@ -38,6 +38,11 @@ pub trait InputType {
 
     /// The type's JSON Schema (without `title` and `description`, which belong to the field).
     fn schema() -> Map<String, Value>;
+
+    /// A unit enum's values on the wire (empty for every other type); conditions on the field
+    /// are checked against them at compile time.
+    #[doc(hidden)]
+    const VALUES: &'static [&'static str] = &[];
 }
 
 /// A type that may be the item of an input array: strings, booleans, integers and unit enums.
@@ -141,6 +146,7 @@ wide_integers!(i64 => false, isize => false, u64 => true, usize => true);
 impl<T: InputType> InputType for Option<T> {
     const REQUIRED: bool = false;
     const NULL_IS_ABSENT: bool = T::NULL_IS_ABSENT;
+    const VALUES: &'static [&'static str] = T::VALUES;
     fn schema() -> Map<String, Value> {
         T::schema()
     }

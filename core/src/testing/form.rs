@@ -106,13 +106,25 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
             .filter(|f| f.ui.is_dynamic())
             .map(|f| f.name)
             .collect();
-        let keys: Vec<&str> = config.keys().map(String::as_str).collect();
+        let conditional: Vec<&str> = A::conditions().iter().map(|c| c.field).collect();
+        let keys: Vec<&str> = config
+            .keys()
+            .map(String::as_str)
+            .filter(|key| dynamic.contains(key))
+            .collect();
         assert_eq!(
             keys,
             dynamic,
-            "the config must hold every dynamic field of `{}`, in order, and nothing else",
+            "the config must hold every dynamic field of `{}`, in order",
             A::ID
         );
+        for key in config.keys() {
+            assert!(
+                dynamic.contains(&key.as_str()) || conditional.contains(&key.as_str()),
+                "the config of `{}` holds `{key}`, which is neither dynamic nor conditional",
+                A::ID
+            );
+        }
         for (name, entry) in &config {
             if let Err(e) = serde_json::from_value::<FieldConfig>(entry.clone()) {
                 panic!("the config of `{name}` breaks the contract ({e}): {entry}");
@@ -144,16 +156,22 @@ impl<'s, S: Send + Sync + 'static, A: FormAction> FormView<'s, S, A> {
         self.elapsed
     }
 
-    /// The config entry of a dynamic field.
+    /// The config entry of a dynamic or conditional field.
     ///
     /// # Panics
-    /// When `field` is not dynamic.
+    /// When `field` is neither dynamic nor conditional (`visible_when` / `enabled_when`).
     pub fn config(&self, field: A::Field) -> FieldConfig {
-        let entry = self
-            .config
-            .get(field.name())
-            .unwrap_or_else(|| panic!("`{}` is not a dynamic field", field.name()));
-        serde_json::from_value(entry.clone()).expect("checked when fetched")
+        match self.config.get(field.name()) {
+            Some(entry) => serde_json::from_value(entry.clone()).expect("checked when fetched"),
+            // A conditional field whose conditions hold has no entry: shown and editable.
+            None if A::conditions().iter().any(|c| c.field == field.name()) => {
+                FieldConfig::default()
+            }
+            None => panic!(
+                "`{}` is neither a dynamic nor a conditional field",
+                field.name()
+            ),
+        }
     }
 
     /// The dropdown entries of a dynamic field.

@@ -29,6 +29,7 @@ pub fn expand(cont: &Container) -> TokenStream {
         quote!(::actionkit::Permission { name: #name, purpose: #purpose })
     });
     let (versions, version_checks) = previous(cont);
+    let (conditions, condition_checks) = conditions(cont);
     quote! {
         #[automatically_derived]
         impl ::actionkit::Action for #ident where #de {
@@ -48,9 +49,13 @@ pub fn expand(cont: &Container) -> TokenStream {
             }
 
             #versions
+
+            #conditions
         }
 
         #version_checks
+
+        #condition_checks
 
         #[automatically_derived]
         impl #p::InputType for #ident where #de {
@@ -70,6 +75,75 @@ pub fn expand(cont: &Container) -> TokenStream {
 
         #assertions
     }
+}
+
+/// `fn conditions()` listing the fields' `visible_when` / `enabled_when`, when there are any,
+/// and the compile-time checks that a string compared with a unit-enum field is one of its
+/// values (spanned at the values).
+fn conditions(cont: &Container) -> (TokenStream, TokenStream) {
+    let fields = cont.fields();
+    let mut checks = TokenStream::new();
+    for field in fields {
+        for cond in &field.conditions {
+            let on = &fields[cond.on];
+            if !matches!(
+                on.class.as_ref().map(crate::ty::TyClass::inner),
+                Ok(crate::ty::TyClass::Other)
+            ) {
+                continue;
+            }
+            let ty = on.ty;
+            for value in &cond.values {
+                let crate::attr::Literal::Str(text) = value else {
+                    continue;
+                };
+                let message = format!(
+                    "`{}` compares `{}` with \"{text}\", which is not one of its values; use a value of the enum as it is written on the wire",
+                    cond.effect.key(),
+                    on.rust_name()
+                );
+                checks.extend(quote_spanned! {cond.values_span=>
+                    const _: () = ::core::assert!(
+                        __actionkit_p::admits(<#ty as __actionkit_p::InputType>::VALUES, #text),
+                        #message
+                    );
+                });
+            }
+        }
+    }
+    let entries: Vec<TokenStream> = fields
+        .iter()
+        .flat_map(|field| {
+            field.conditions.iter().map(move |cond| {
+                let name = &field.wire;
+                let on = &fields[cond.on].wire;
+                let effect = match cond.effect {
+                    crate::ast::Effect::Visible => quote!(Visible),
+                    crate::ast::Effect::Enabled => quote!(Enabled),
+                };
+                let values = cond.values.iter().map(super::fields::literal);
+                quote! {
+                    __actionkit_p::Condition {
+                        field: #name,
+                        effect: __actionkit_p::Effect::#effect,
+                        on: #on,
+                        values: &[#(#values),*],
+                    }
+                }
+            })
+        })
+        .collect();
+    if entries.is_empty() {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let count = entries.len();
+    let function = quote! {
+        fn conditions() -> &'static [__actionkit_p::Condition] {
+            static CONDITIONS: [__actionkit_p::Condition; #count] = [#(#entries),*];
+            &CONDITIONS
+        }
+    };
+    (function, checks)
 }
 
 /// With `previous = T`: the earlier-version hooks of `impl Action` (decode, schemas, form

@@ -115,7 +115,7 @@ fn keywords(field: &Field) -> Vec<TokenStream> {
     out
 }
 
-fn literal(lit: &Literal) -> TokenStream {
+pub fn literal(lit: &Literal) -> TokenStream {
     let l = quote!(__actionkit_p::Literal);
     match lit {
         Literal::Str(s) => quote!(#l::Str(#s)),

@@ -240,6 +240,14 @@ pub fn dispatch(cont: &Container) -> TokenStream {
                 ::std::boxed::Box::pin(#p::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
             }
         }
+    } else if cont.fields().iter().any(|f| !f.conditions.is_empty()) {
+        // Conditional fields alone: the answer is the values, marked by the runtime.
+        quote! {
+            #form_state_fn {
+                static FIELDS: [#p::DynamicField<#state_ty>; 0] = [];
+                ::std::boxed::Box::pin(#p::dispatch::<#ident, #state_ty>(state, request, &FIELDS, memo, ctx))
+            }
+        }
     } else {
         TokenStream::new()
     };

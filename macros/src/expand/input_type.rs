@@ -35,13 +35,18 @@ pub fn object(cont: &Container) -> TokenStream {
 pub fn string_enum(cont: &Container, variants: &[Variant]) -> TokenStream {
     let ident = cont.ident;
     let (impl_generics, ty_generics, where_clause) = cont.input.generics.split_for_impl();
-    let names = variants.iter().filter(|v| !v.skip).map(|v| &v.wire);
+    let names: Vec<&String> = variants
+        .iter()
+        .filter(|v| !v.skip)
+        .map(|v| &v.wire)
+        .collect();
     let json_schema = json_schema(cont);
     quote! {
         #[automatically_derived]
         impl #impl_generics __actionkit_p::InputType for #ident #ty_generics #where_clause {
+            const VALUES: &'static [&'static str] = &[#(#names),*];
             fn schema() -> __actionkit_p::JsonMap {
-                __actionkit_p::string_enum(&[#(#names),*])
+                __actionkit_p::string_enum(<Self as __actionkit_p::InputType>::VALUES)
             }
         }
 
