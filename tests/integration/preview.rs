@@ -724,3 +724,106 @@ async fn drive_book_room(client: Client, page: String) {
     let screenshot = b.client.screenshot().await.unwrap();
     std::fs::write(screenshot_path("book_room.png"), screenshot).unwrap();
 }
+
+/// Subscribe: the seat count shows only on paid plans (`visible_when`), the reminder is editable
+/// only with notifications on (`enabled_when`).
+#[derive(actionkit::Action, serde::Serialize, serde::Deserialize, Debug)]
+#[action(id = "subscribe", name = "Subscribe", execute = subscribe)]
+pub struct Subscribe {
+    #[field(options = plans)]
+    plan: String,
+    #[field(visible_when(plan = ["pro", "team"]))]
+    seats: Option<u32>,
+    #[field(options = yes_no)]
+    notify: Option<String>,
+    #[field(enabled_when(notify = "yes"))]
+    reminder: Option<String>,
+}
+
+async fn subscribe(_: Subscribe) -> Result<(), actionkit::ActionError> {
+    Ok(())
+}
+
+async fn plans() -> Result<actionkit::form_state::Options, actionkit::form_state::FieldError> {
+    use actionkit::form_state::Choice;
+    Ok([("free", "Free"), ("pro", "Pro"), ("team", "Team")]
+        .into_iter()
+        .map(|(v, l)| Choice::new(v, l))
+        .collect())
+}
+
+async fn yes_no() -> Result<actionkit::form_state::Options, actionkit::form_state::FieldError> {
+    use actionkit::form_state::Choice;
+    Ok([("yes", "Yes"), ("no", "No")]
+        .into_iter()
+        .map(|(v, l)| Choice::new(v, l))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conditional_field_follows_its_condition_in_a_browser() {
+    let test = "preview::a_conditional_field_follows_its_condition_in_a_browser";
+    let Some(browser) = Browser::start(test).await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        actionkit::server::App::new(())
+            .action::<Subscribe>()
+            .serve_on(
+                listener,
+                &actionkit::server::ServerConfig::new().preview(true),
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+    });
+    // Opened as a saved step: a pro plan with four seats.
+    let checks = tokio::spawn(drive_subscribe(
+        browser.client.clone(),
+        format!(
+            "http://{addr}/preview/subscribe?values=%7B%22plan%22%3A%22pro%22%2C%22seats%22%3A4%7D"
+        ),
+    ));
+    let result = checks.await;
+    browser.close().await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    if let Err(failed) = result {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+async fn drive_subscribe(client: Client, page: String) {
+    let b = &Page { client };
+    b.client.goto(&page).await.unwrap();
+    b.settle(1).await;
+    // A field with no config entry renders as JSONForms' own control; with one, in a `data-field`.
+    let seats_input = "const i = document.querySelector('.root_properties_seats input, [data-field=seats] input'); return i ? i.value : null;";
+    assert_eq!(b.js(seats_input).await, "4", "a pro plan shows its seats");
+    let reminder_disabled = "const i = document.querySelector('.root_properties_reminder input, [data-field=reminder] input'); return i ? i.disabled : null;";
+    assert_eq!(
+        b.js(reminder_disabled).await,
+        true,
+        "no notifications: the reminder is disabled"
+    );
+
+    // A free plan hides the seats and clears them.
+    b.choose("plan", "free").await;
+    assert_eq!(b.js(seats_input).await, Value::Null, "hidden");
+    let sent = b.texts(".exchange-form_state .exchange-response").await;
+    let last: Value = serde_json::from_str(&sent[0]).unwrap();
+    assert_eq!(last["values"]["seats"], Value::Null, "{last}");
+    assert_eq!(last["config"]["seats"]["hidden"], true, "{last}");
+
+    // Back to a paid plan: shown again, empty; notifications on enable the reminder.
+    b.choose("plan", "team").await;
+    assert_eq!(b.js(seats_input).await, "", "shown again, empty");
+    b.choose("notify", "yes").await;
+    assert_eq!(b.js(reminder_disabled).await, false);
+    let screenshot = b.client.screenshot().await.unwrap();
+    std::fs::write(screenshot_path("subscribe.png"), screenshot).unwrap();
+}
