@@ -522,6 +522,109 @@ fn decode(bytes: &[u8]) -> Result<Entry, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Claim, IdempotencyStore};
+
+    fn recorded(body: &'static [u8]) -> Recorded {
+        Recorded {
+            status: 200,
+            body: body.into(),
+            recorded_at: SystemTime::now(),
+        }
+    }
+
+    async fn acquire(store: &RedbStore, key: &str) -> crate::store::Lease {
+        match store
+            .claim(key, &InputHash([7; 32]), Duration::from_secs(30))
+            .await
+            .unwrap()
+        {
+            Claim::Acquired(lease) => lease,
+            other => panic!("`{key}` should be free, got {other:?}"),
+        }
+    }
+
+    /// A journal whose `fdatasync` fails: the outcome is refused (the runtime keeps it and
+    /// records it later), completed ids keep replaying, new ids are refused until the store
+    /// recovers, and once the disk syncs again it takes outcomes again; reopened, it holds
+    /// every acknowledged outcome.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_journal_that_cannot_sync_refuses_outcomes_and_keeps_replaying() {
+        let dir = std::env::temp_dir().join(format!(
+            "actionkit-journal-fault-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let path = dir.join("store.redb");
+        let store = RedbStore::open(&path).unwrap();
+        let journal = RedbStore::journal_path(&path);
+        let lease = acquire(&store, "evt_kept").await;
+        store.complete(&lease, &recorded(b"kept")).await.unwrap();
+
+        journal::failing::set(&journal, true);
+        let lease = acquire(&store, "evt_refused").await;
+        let refused = store.complete(&lease, &recorded(b"lost")).await;
+        assert!(
+            refused.as_ref().is_err_and(StoreError::is_unavailable),
+            "{refused:?}"
+        );
+        match store
+            .claim("evt_kept", &InputHash([7; 32]), Duration::from_secs(30))
+            .await
+            .unwrap()
+        {
+            Claim::Replay(outcome) => assert_eq!(&outcome.body[..], b"kept"),
+            other => panic!("a completed id replays while the journal fails, not {other:?}"),
+        }
+
+        journal::failing::set(&journal, false);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        // New ids are refused (503, retried by the platform) until the store has recovered.
+        let mut acknowledged = String::new();
+        for attempt in 0.. {
+            acknowledged = format!("evt_after_{attempt}");
+            let claimed = store
+                .claim(&acknowledged, &InputHash([7; 32]), Duration::from_secs(30))
+                .await;
+            match claimed {
+                Ok(Claim::Acquired(lease)) => {
+                    if store.complete(&lease, &recorded(b"after")).await.is_ok() {
+                        break;
+                    }
+                }
+                Err(e) => assert!(e.is_unavailable(), "{e}"),
+                Ok(other) => panic!("a fresh id is free or refused, not {other:?}"),
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the store takes outcomes again once the journal syncs"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(store);
+        let store = RedbStore::open(&path).unwrap();
+        for key in ["evt_kept", acknowledged.as_str()] {
+            let claim = store
+                .claim(key, &InputHash([7; 32]), Duration::from_secs(30))
+                .await
+                .unwrap();
+            assert!(matches!(claim, Claim::Replay(_)), "`{key}`: {claim:?}");
+        }
+        let after = store
+            .claim("evt_refused", &InputHash([7; 32]), Duration::from_secs(30))
+            .await
+            .unwrap();
+        // A refused outcome may still have reached the file (the checkpoint at close commits
+        // what redb holds): then it is the outcome the handler really produced, which is what a
+        // redelivery should get. What must never happen is an acknowledged outcome going missing.
+        if let Claim::Replay(outcome) = &after {
+            assert_eq!(&outcome.body[..], b"lost");
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn store_redb_records_round_trip() {

@@ -104,7 +104,32 @@ impl Journal {
 
     /// `fdatasync`: what was written is on disk when this returns `Ok`.
     pub(super) fn sync(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if failing::is(&self.path) {
+            return Err(io::Error::other("injected fdatasync failure"));
+        }
         self.file.sync_data()
+    }
+}
+
+/// Unit tests' fault injection: journals whose `fdatasync` fails, by path.
+#[cfg(test)]
+pub(super) mod failing {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    pub fn set(path: &Path, fail: bool) {
+        let mut paths = PATHS.lock().unwrap();
+        paths.retain(|p| p != path);
+        if fail {
+            paths.push(path.to_owned());
+        }
+    }
+
+    pub fn is(path: &Path) -> bool {
+        PATHS.lock().unwrap().iter().any(|p| p == path)
     }
 }
 
