@@ -625,6 +625,20 @@ async fn room_form(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layouts_and_every_config_state_render_as_the_builder_shows_them() {
     let test = "preview::layouts_and_every_config_state_render_as_the_builder_shows_them";
+    let app = actionkit::server::App::new(()).action::<BookRoom>();
+    drive_preview_of(test, app, "/preview/book_room", drive_book_room).await;
+}
+
+/// Serves `app`'s preview on a loopback port, runs `drive` against `page` in the browser, and
+/// stops the server (skipped, as every browser test, when there is no browser).
+async fn drive_preview_of<F>(
+    test: &str,
+    app: actionkit::server::App<()>,
+    page: &str,
+    drive: fn(Client, String) -> F,
+) where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let Some(browser) = Browser::start(test).await else {
         return;
     };
@@ -632,20 +646,18 @@ async fn layouts_and_every_config_state_render_as_the_builder_shows_them() {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        actionkit::server::App::new(())
-            .action::<BookRoom>()
-            .serve_on(
-                listener,
-                &actionkit::server::ServerConfig::new().preview(true),
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
+        app.serve_on(
+            listener,
+            &actionkit::server::ServerConfig::new().preview(true),
+            async move {
+                let _ = stopped.await;
+            },
+        )
+        .await
     });
-    let checks = tokio::spawn(drive_book_room(
+    let checks = tokio::spawn(drive(
         browser.client.clone(),
-        format!("http://{addr}/preview/book_room"),
+        format!("http://{addr}{page}"),
     ));
     let result = checks.await;
     browser.close().await;
@@ -763,38 +775,10 @@ async fn yes_no() -> Result<actionkit::form_state::Options, actionkit::form_stat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conditional_field_follows_its_condition_in_a_browser() {
     let test = "preview::a_conditional_field_follows_its_condition_in_a_browser";
-    let Some(browser) = Browser::start(test).await else {
-        return;
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        actionkit::server::App::new(())
-            .action::<Subscribe>()
-            .serve_on(
-                listener,
-                &actionkit::server::ServerConfig::new().preview(true),
-                async move {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-    });
+    let app = actionkit::server::App::new(()).action::<Subscribe>();
     // Opened as a saved step: a pro plan with four seats.
-    let checks = tokio::spawn(drive_subscribe(
-        browser.client.clone(),
-        format!(
-            "http://{addr}/preview/subscribe?values=%7B%22plan%22%3A%22pro%22%2C%22seats%22%3A4%7D"
-        ),
-    ));
-    let result = checks.await;
-    browser.close().await;
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
-    if let Err(failed) = result {
-        std::panic::resume_unwind(failed.into_panic());
-    }
+    let page = "/preview/subscribe?values=%7B%22plan%22%3A%22pro%22%2C%22seats%22%3A4%7D";
+    drive_preview_of(test, app, page, drive_subscribe).await;
 }
 
 async fn drive_subscribe(client: Client, page: String) {
