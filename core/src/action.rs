@@ -123,6 +123,11 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
             .decode_json_as(text, <Self as InputType>::NULL_IS_ABSENT)
     }
 
+    /// Whether the action declares an earlier version (`#[action(previous = T)]`), so that a
+    /// refused input is worth trying against [`decode_earlier`](Action::decode_earlier).
+    #[doc(hidden)]
+    const HAS_EARLIER: bool = false;
+
     /// A saved input of an earlier version of this action, migrated to this one: the earlier
     /// versions are tried newest first, and the first that accepts `value` is converted forward.
     /// `None` when no earlier version accepts it (or none is declared, the default). Generated
@@ -224,9 +229,10 @@ pub fn earlier_schemas<P: Action>() -> Vec<&'static Value> {
     schemas
 }
 
-/// Whether two action ids are equal, in a `const` (an earlier version keeps the action's id).
+/// Whether two strings are equal, in a `const` (`str`'s `==` is not): an earlier version keeps
+/// the action's id, a condition's literal is one of an enum's values.
 #[doc(hidden)]
-pub const fn same_id(a: &str, b: &str) -> bool {
+pub const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

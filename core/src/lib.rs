@@ -48,9 +48,7 @@ pub mod __private {
     pub use ::serde;
     pub use ::serde_json;
 
-    pub use crate::action::{
-        ActionModel, decode_earlier, earlier_schemas, migrate_values, same_id,
-    };
+    pub use crate::action::{ActionModel, decode_earlier, earlier_schemas, migrate_values, str_eq};
     pub use crate::context::Context;
     pub use crate::form_state::conditions::{Condition, Effect};
     pub use crate::form_state::engine::{dependency, tolerant, whole_form};
@@ -75,7 +73,7 @@ pub mod __private {
         }
         let mut i = 0;
         while i < values.len() {
-            if crate::action::same_id(values[i], literal) {
+            if crate::action::str_eq(values[i], literal) {
                 return true;
             }
             i += 1;

@@ -134,6 +134,12 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The body of `GET path`, as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn send(
         &self,
         path: &str,

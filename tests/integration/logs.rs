@@ -6,7 +6,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::harness::{SECRET, epilot_signer, now, start};
-use crate::support::run_child;
+use crate::support::{in_logging_child, run_child};
 
 /// Set by `logs_name_the_request_but_never_a_secret` to run the child half of that test.
 const LOGS_CHILD: &str = "ACTIONKIT_LOGS_CHILD";
@@ -17,18 +17,7 @@ const LOGS_CHILD: &str = "ACTIONKIT_LOGS_CHILD";
 /// nothing; the parent test is the one that asserts.
 #[test]
 fn logs_child_entry() {
-    if std::env::var_os(LOGS_CHILD).is_none() {
-        return;
-    }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stdout)
-        .with_ansi(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    in_logging_child(LOGS_CHILD, || async {
         let server = start().await;
         let input = json!({"audience_id": "aud_customers", "template_id": "tpl_welcome", "template_variables": {"first_name": "Ada"}});
         // Stripe's execution context names the account; `livemode` at the top level is a key
@@ -51,10 +40,19 @@ fn logs_child_entry() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        let (status, _) = server.signed("/stripe/send_email/execute", &json!({"id": "req_bad", "custom_input": {"audience_id": 1}})).await;
+        let (status, _) = server
+            .signed(
+                "/stripe/send_email/execute",
+                &json!({"id": "req_bad", "custom_input": {"audience_id": 1}}),
+            )
+            .await;
         assert_eq!(status, 400);
         server.stop().await;
-        writeln!(std::io::stdout().lock(), "signature-under-test: {signature}").unwrap();
+        writeln!(
+            std::io::stdout().lock(),
+            "signature-under-test: {signature}"
+        )
+        .unwrap();
     });
 }
 

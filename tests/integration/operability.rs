@@ -233,15 +233,7 @@ async fn readyz_follows_the_store_and_healthz_stays_live() {
     );
     let (status, _) = server.execute("req_store_down", input()).await;
     assert_eq!(status, 503);
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.get_text("/metrics").await;
     let errors = sample(&text, "actionkit_store_errors_total").expect("counted");
     assert!(
         errors >= 2.0,

@@ -48,15 +48,7 @@ async fn the_preview_lists_the_actions_and_embeds_each_form() {
         index.contains("<a href=\"send_email\">Send email</a>"),
         "{index}"
     );
-    let page = server
-        .client
-        .get(server.url("/preview/send_email"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.get_text("/preview/send_email").await;
     let data = page
         .split("<script id=\"action\" type=\"application/json\">")
         .nth(1)

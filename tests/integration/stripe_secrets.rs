@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use crate::fixtures::send_email::input::SendEmail;
 use crate::fixtures::send_email::mailer::Mailer;
 use crate::harness::{SECRET, now};
-use crate::support::{run_child, temp_path};
+use crate::support::{in_logging_child, run_child, temp_path};
 
 /// The app's secret key the fake Stripe API expects.
 const API_KEY: &str = "sk_test_fake_stripe_api_key_never_shown";
@@ -530,23 +530,20 @@ const LOGS_CHILD: &str = "ACTIONKIT_SECRETS_LOGS_CHILD";
 /// (see `logs.rs`); without the variable it does nothing.
 #[test]
 fn secrets_logs_child_entry() {
-    if std::env::var_os(LOGS_CHILD).is_none() {
-        return;
-    }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stdout)
-        .with_ansi(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    in_logging_child(LOGS_CHILD, || async {
         let fake = FakeStripe::start().await;
-        fake.set("acct_1", "email_api_key", Answer::Found("value_never_logged"));
+        fake.set(
+            "acct_1",
+            "email_api_key",
+            Answer::Found("value_never_logged"),
+        );
         fake.set("acct_down", "email_api_key", Answer::Status(500));
         let server = Server::start(&fake, Duration::from_secs(5)).await;
-        for (id, account) in [("req_l1", "acct_1"), ("req_l2", "acct_down"), ("req_l3", "acct_x")] {
+        for (id, account) in [
+            ("req_l1", "acct_1"),
+            ("req_l2", "acct_down"),
+            ("req_l3", "acct_x"),
+        ] {
             server.execute(id, Some(account)).await;
         }
         let context = StripeContext::from_value(&json!({"stripe_context": "acct_1"}));

@@ -73,6 +73,25 @@ pub fn postgres_url(test: &str) -> Option<String> {
 /// Runs the test `test` (its full path, e.g. `logs::logs_child_entry`) of this binary in a
 /// process of its own, with `env` set: how a test gets a process-wide log subscriber to itself.
 /// The child test does its work only when one of those variables is set.
+/// The child half of a test that reads logs: when `var` is set (by [`run_child`]), runs `body`
+/// on a multi-thread runtime under a global plain-text subscriber writing to stdout (in a process
+/// of its own, so the subscriber sees every event: tracing caches callsite interest per
+/// process); without the variable it does nothing, and the parent test asserts.
+pub fn in_logging_child<F: std::future::Future<Output = ()>>(var: &str, body: impl FnOnce() -> F) {
+    if std::env::var_os(var).is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stdout)
+        .with_ansi(false)
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(body());
+}
+
 pub fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
     let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
     command.args(["--exact", test, "--nocapture", "--test-threads=1"]);

@@ -205,11 +205,14 @@ fn joined(paths: &[PathBuf]) -> String {
 /// # Errors
 /// When a platform cannot read or merge into a file already in `dir`.
 pub fn files(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<Vec<ExportFile>, ExportError> {
-    let manifest = app.manifest();
-    let dir = dir.as_ref();
+    files_of(&app.manifest(), dir.as_ref())
+}
+
+/// [`files`] of an app's manifest.
+fn files_of(manifest: &Manifest, dir: &Path) -> Result<Vec<ExportFile>, ExportError> {
     let mut out = Vec::new();
     for platform in crate::platform::defaults() {
-        out.extend(platform.export(&manifest, dir)?);
+        out.extend(platform.export(manifest, dir)?);
     }
     // The published schema of every earlier version, kept beside the platforms' files.
     for action in &manifest.actions {
@@ -265,7 +268,7 @@ pub fn check(app: &impl Exportable, dir: impl AsRef<Path>) -> Result<(), ExportE
     let mut diff = String::new();
     let mut paths = Vec::new();
     let mut changes = Vec::new();
-    for file in files(app, dir)? {
+    for file in files_of(&manifest, dir)? {
         let path = dir.join(&file.path);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != file.contents {

@@ -30,7 +30,7 @@
 
 use serde_json::{Map, Value};
 
-use super::FormStateResponse;
+use super::{FieldConfig, FormStateResponse};
 use crate::schema::Literal;
 
 /// When a field is shown or editable.
@@ -83,10 +83,9 @@ pub fn apply(conditions: &[Condition], changed: Option<&str>, answer: &mut FormS
         if condition.holds(&answer.values) {
             continue;
         }
-        let entry = answer
-            .config
-            .entry(condition.field)
-            .or_insert_with(|| serde_json::json!({"options": [], "schema": {}}));
+        let entry = answer.config.entry(condition.field).or_insert_with(|| {
+            serde_json::to_value(FieldConfig::default()).expect("a config entry serialises")
+        });
         if let Value::Object(entry) = entry {
             let key = match condition.effect {
                 Effect::Visible => "hidden",

@@ -182,35 +182,39 @@ impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
 /// input replays.
 fn decode<A: crate::Action>(input: Input) -> Result<(A, InputHash), InputError> {
     let conditions = A::conditions();
-    if !conditions.is_empty() {
-        // Values of fields whose conditions do not hold are dropped before validation; the hash
-        // stays the input's as sent.
-        let mut value = match input {
-            Input::Value(value) => value,
-            Input::Json(raw) => serde_json::from_str(raw.get())
-                .map_err(|e| InputError::new("", format!("invalid JSON: {e}")))?,
-        };
-        let hash = input_hash(&value);
-        crate::form_state::conditions::strip(conditions, &mut value);
-        return decode_value::<A>(value).map(|(input, _)| (input, hash));
-    }
     match input {
-        Input::Value(value) => decode_value::<A>(value),
-        Input::Json(raw) => A::decode_json(raw.get()).or_else(|error| {
-            let value: serde_json::Value =
-                serde_json::from_str(raw.get()).map_err(|_| error.clone())?;
-            match A::decode_earlier(&value) {
-                Some(input) => Ok((input, input_hash(&value))),
-                None => Err(error),
-            }
-        }),
+        // The hot path: straight from the request text.
+        Input::Json(raw) if conditions.is_empty() => {
+            A::decode_json(raw.get()).or_else(|error| match A::HAS_EARLIER {
+                true => {
+                    let value: serde_json::Value =
+                        serde_json::from_str(raw.get()).map_err(|_| error.clone())?;
+                    let hash = input_hash(&value);
+                    A::decode_earlier(&value)
+                        .map(|input| (input, hash))
+                        .ok_or(error)
+                }
+                false => Err(error),
+            })
+        }
+        Input::Json(raw) => {
+            let value = serde_json::from_str(raw.get())
+                .map_err(|e| InputError::new("", format!("invalid JSON: {e}")))?;
+            decode_value::<A>(value, conditions)
+        }
+        Input::Value(value) => decode_value::<A>(value, conditions),
     }
 }
 
-/// [`decode`] of a JSON value: the current schema, then the earlier versions.
-fn decode_value<A: crate::Action>(value: serde_json::Value) -> Result<(A, InputHash), InputError> {
+/// [`decode`] of a JSON value: values of fields whose conditions do not hold are dropped, then
+/// the current schema, then the earlier versions. The hash is the value's as sent.
+fn decode_value<A: crate::Action>(
+    mut value: serde_json::Value,
+    conditions: &[crate::form_state::conditions::Condition],
+) -> Result<(A, InputHash), InputError> {
     let hash = input_hash(&value);
-    let earlier = (!A::earlier_schemas().is_empty()).then(|| value.clone());
+    crate::form_state::conditions::strip(conditions, &mut value);
+    let earlier = A::HAS_EARLIER.then(|| value.clone());
     match (A::decode(value), earlier) {
         (Ok(input), _) => Ok((input, hash)),
         (Err(error), Some(value)) => A::decode_earlier(&value)

@@ -157,11 +157,13 @@ fn previous(cont: &Container) -> (TokenStream, TokenStream) {
     let prev = &previous.value;
     let span = previous.span;
     let prev_name = quote!(#prev).to_string().replace(' ', "");
-    let same_id = format!(
+    let other_id = format!(
         "`{prev_name}` is declared as the previous version of `{ident}` but has another action id; \
          an earlier version keeps the id: give it `#[action(id = \"{id}\")]`"
     );
     let hooks = quote_spanned! {span=>
+        const HAS_EARLIER: bool = true;
+
         fn decode_earlier(
             value: &::actionkit::__private::serde_json::Value,
         ) -> ::core::option::Option<Self> {
@@ -180,8 +182,8 @@ fn previous(cont: &Container) -> (TokenStream, TokenStream) {
     };
     let checks = quote_spanned! {span=>
         const _: () = ::core::assert!(
-            ::actionkit::__private::same_id(<#prev as ::actionkit::Action>::ID, #id),
-            #same_id
+            ::actionkit::__private::str_eq(<#prev as ::actionkit::Action>::ID, #id),
+            #other_id
         );
     };
     (hooks, checks)

@@ -374,19 +374,12 @@ fn merge_root(
             found: root.describe(),
         });
     };
-    let flow_top = || {
-        Splicer::unsupported(
-            root,
-            "the manifest's top level is one flow mapping `{ … }`; write it as `key: value` \
-             lines so extension entries can be written into it",
-        )
-    };
     let Some(entry) = root.get("extensions") else {
         if extensions.is_empty() {
             return Ok(Vec::new());
         }
         if *flow {
-            return Err(flow_top());
+            return Err(flow_top_level(root));
         }
         // The indentation of the first key's line (the top level may start after `? `).
         let indent = entries.first().map_or(0, |e| {
@@ -419,6 +412,15 @@ fn merge_root(
     }
 }
 
+/// A top level written as one flow mapping, which entries cannot be written into.
+fn flow_top_level(root: &Node) -> ManifestError {
+    Splicer::unsupported(
+        root,
+        "the manifest's top level is one flow mapping `{ … }`; write it as `key: value` lines \
+         so extension entries can be written into it",
+    )
+}
+
 /// Replaces the value of an empty `extensions:` (`[]`, `~`, nothing) with the entries.
 fn fill_empty(
     edits: &mut Splicer<'_>,
@@ -431,11 +433,7 @@ fn fill_empty(
         return Ok(Vec::new());
     }
     if flow_top {
-        return Err(Splicer::unsupported(
-            root,
-            "the manifest's top level is one flow mapping `{ … }`; write it as `key: value` \
-             lines so extension entries can be written into it",
-        ));
+        return Err(flow_top_level(root));
     }
     let key = &entry.key;
     let value = &entry.value;
