@@ -9,8 +9,9 @@
 //!   once known is kept through failed fetches;
 //! - when a request asks for it: a call that arrives before any key is known (answered `503`,
 //!   which epilot retries), or whose signature matches no cached key (epilot may have rotated
-//!   it: answered `503` while the key is fetched again, `401` once the fresh key does not match
-//!   either). Requests ask at most once per [`KeyRefresh::min_interval`].
+//!   it: answered `503` while the key is fetched again and while fetching it fails, `401` once
+//!   a freshly fetched key does not match either). Requests ask at most once per
+//!   [`KeyRefresh::min_interval`].
 //!
 //! The answer must be `2xx` JSON `{"public_key": "<PEM SPKI>", "algorithm": "ed25519",
 //! "issuer": "epilot"}` of at most 64 KiB; the key must be an Ed25519 public key (PEM or
@@ -164,6 +165,8 @@ pub(super) struct KeyCache {
     last_fetch: Mutex<Option<Instant>>,
     /// A request asked for a fetch that has not finished yet.
     wanted: AtomicBool,
+    /// The latest fetch failed: the key may have been rotated and is not known yet.
+    failing: AtomicBool,
     wake: Notify,
 }
 
@@ -183,6 +186,7 @@ impl KeyCache {
             verifier: RwLock::new(None),
             last_fetch: Mutex::new(None),
             wanted: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
             wake: Notify::new(),
         }
     }
@@ -194,8 +198,9 @@ impl KeyCache {
             .clone()
     }
 
-    /// Verifies against the cached key: `503` before any key is known, or while a key that
-    /// may have been rotated is fetched again; `401` otherwise.
+    /// Verifies against the cached key: `503` before any key is known, while a key that may
+    /// have been rotated is fetched again, or while fetching it fails (the platform retries
+    /// until the rotated key is known); `401` once a fresh key does not match either.
     pub(super) fn verify(
         &self,
         id: &str,
@@ -218,6 +223,15 @@ impl KeyCache {
                 FailureKind::Transient,
                 format!("{err}; epilot's signing key is being fetched again, retry later"),
             )),
+            Err(err @ SignatureError::NoMatch { .. }) if self.failing.load(Ordering::Acquire) => {
+                Err(Failure::new(
+                    FailureKind::Transient,
+                    format!(
+                        "{err}; epilot's signing key could not be fetched again from \
+                         EPILOT_PUBLIC_KEY_URL, retry later"
+                    ),
+                ))
+            }
             Err(err) => Err(Failure::new(FailureKind::Signature, err.to_string())),
         }
     }
@@ -285,6 +299,7 @@ impl KeyCache {
                         known = Some(answer.public_key);
                     }
                     (last_problem, failures) = (None, 0);
+                    self.failing.store(false, Ordering::Release);
                     refresh.every
                 }
                 Err(problem) => {
@@ -299,6 +314,7 @@ impl KeyCache {
                         last_problem = Some(problem);
                     }
                     failures = failures.saturating_add(1);
+                    self.failing.store(true, Ordering::Release);
                     FIRST_RETRY
                         .saturating_mul(2u32.saturating_pow(failures.min(20) - 1))
                         .min(refresh.min_interval)
@@ -396,6 +412,36 @@ mod tests {
         assert!(!cache.ask_for_fetch(), "rate-limited");
         *cache.last_fetch.lock().unwrap() = Some(Instant::now() - Duration::from_secs(31));
         assert!(cache.ask_for_fetch());
+    }
+
+    #[test]
+    fn a_mismatch_stays_retryable_while_the_refetch_fails() {
+        use crate::signature::standard_webhooks::WebhookSigningKey;
+        let cache = KeyCache::new(Discovery::new("http://127.0.0.1:1/key").unwrap());
+        let (old, new) = (
+            WebhookSigningKey::ed25519_from_seed([1; 32]),
+            WebhookSigningKey::ed25519_from_seed([2; 32]),
+        );
+        *cache.verifier.write().unwrap() = Some(Arc::new(
+            StandardWebhooksVerifier::new([old.verifying_key()]).unwrap(),
+        ));
+        // The worker has just fetched (so requests may not ask again) and the fetch failed.
+        *cache.last_fetch.lock().unwrap() = Some(Instant::now());
+        cache.failing.store(true, Ordering::Release);
+        let now = SystemTime::now();
+        let at = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let signature = new.sign("msg_1", at, b"{}");
+        let refused = cache
+            .verify("msg_1", &at.to_string(), &signature, b"{}", now)
+            .unwrap_err();
+        assert_eq!(refused.kind, FailureKind::Transient, "{}", refused.message);
+        assert!(refused.message.contains("could not be fetched again"));
+        // Once a fetch succeeds, a key that still does not match is refused for good.
+        cache.failing.store(false, Ordering::Release);
+        let refused = cache
+            .verify("msg_1", &at.to_string(), &signature, b"{}", now)
+            .unwrap_err();
+        assert_eq!(refused.kind, FailureKind::Signature);
     }
 
     /// A key URL on loopback answering `status` and `body`.
