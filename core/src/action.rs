@@ -118,9 +118,8 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     /// The first problem found, naming the field by JSON pointer.
     #[doc(hidden)]
     fn decode_json(text: &str) -> Result<(Self, crate::store::InputHash), InputError> {
-        Self::model()
-            .validator
-            .decode_json_as(text, <Self as InputType>::NULL_IS_ABSENT)
+        let model = Self::model();
+        model.validator.decode_json_as(text, model.null_is_absent)
     }
 
     /// Whether the action declares an earlier version (`#[action(previous = T)]`), so that a
@@ -253,6 +252,8 @@ pub struct ActionModel {
     input_schema: Value,
     ui_schema: Value,
     validator: InputValidator,
+    /// Every field reads `null` as absent (see `InputType::NULL_IS_ABSENT`).
+    null_is_absent: bool,
 }
 
 impl ActionModel {
@@ -263,6 +264,7 @@ impl ActionModel {
             ui_schema: ui_schema(fields),
             validator: InputValidator::new(input_schema.clone()),
             input_schema,
+            null_is_absent: fields.iter().all(|f| f.null_is_absent),
         }
     }
 }

@@ -53,15 +53,15 @@ pub mod __private {
     pub use crate::form_state::conditions::{Condition, Effect};
     pub use crate::form_state::engine::{dependency, tolerant, whole_form};
     pub use crate::form_state::{
-        Content, DynamicField, DynamicKind, FieldError, FormAction, FormConfig, FormDispatch,
-        FormField, FormMemo, FormRequest, FormState, FormStateRequest, FormStateResponse,
-        FormValues, MemoScope, Options, Schema, SchemaConfig, SelectConfig, SlotMut,
+        Content, DynamicField, DynamicKind, FieldError, FormAction, FormField, FormMemo,
+        FormRequest, FormState, FormStateRequest, FormStateResponse, MemoScope, Options, Schema,
+        SchemaConfig, SelectConfig, SlotMut,
     };
     pub use crate::form_state::{Provider, dispatch, request as form_request};
     pub use crate::handler::{BoxFuture, FromRef, HandlerResult, call_handler};
     pub use crate::schema::{
         ArrayItem, FieldSpec, InputType, IntegerInput, Keyword, ListInput, Literal, ObjectInput,
-        SelectInput, TextInput, object_schema,
+        SelectInput, TextInput, TypeSpec, object_schema,
     };
     pub use crate::ui::{UiFormat, UiSpec};
 

@@ -171,6 +171,15 @@ impl Field<'_> {
 }
 
 impl<'a> Container<'a> {
+    /// Whether the action has form state: providers, conditional fields or a whole-form
+    /// handler. Only then does it get `<A>Values`, `<A>Config` and `FormAction`.
+    pub fn has_form_state(&self) -> bool {
+        self.attrs.form_state.is_some()
+            || self.fields().iter().any(|f| {
+                f.dynamic.as_ref().is_some_and(|d| d.provider.is_some()) || !f.conditions.is_empty()
+            })
+    }
+
     /// The input fields; none for an enum or an invalid shape.
     pub fn fields(&self) -> &[Field<'a>] {
         match &self.body {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::content::{FieldError, Options, Schema};
 use super::wire::{FormStateRequest, FormStateResponse, SlotMut};
-use super::{FormAction, FormConfig, FormField, FormRequest};
+use super::{FormAction, FormField, FormRequest};
 use crate::context::Context;
 use crate::handler::BoxFuture;
 use crate::schema::InputError;
@@ -238,6 +238,18 @@ fn timed_out() -> FieldError {
 /// # Errors
 /// `/changed_field` when it names no field of `A`.
 pub fn request<A: FormAction>(request: FormStateRequest) -> Result<FormRequest<A>, InputError> {
+    let parsed = parse::<A>(request)?;
+    Ok(FormRequest::new(parsed.changed, parsed.values))
+}
+
+/// A wire request's changed field and raw values, without the typed view (the provider
+/// dispatch reads dependencies one by one).
+struct Parsed<F> {
+    changed: Option<F>,
+    values: Map<String, Value>,
+}
+
+fn parse<A: FormAction>(request: FormStateRequest) -> Result<Parsed<A::Field>, InputError> {
     let changed = match request.changed_field.as_deref() {
         None => None,
         Some(name) => Some(A::Field::from_name(name).ok_or_else(|| unknown_field::<A>(name))?),
@@ -245,7 +257,7 @@ pub fn request<A: FormAction>(request: FormStateRequest) -> Result<FormRequest<A
     // Values saved with an earlier version of the action are migrated before anything reads
     // them, and the answer carries the migrated shape, so the builder saves the new one.
     let values = A::migrate_values(&request.values).unwrap_or(request.values);
-    Ok(FormRequest::new(changed, values))
+    Ok(Parsed { changed, values })
 }
 
 fn unknown_field<A: FormAction>(name: &str) -> InputError {
@@ -329,21 +341,23 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     ctx: Context,
 ) -> Result<FormStateResponse, InputError> {
     let deadline = ctx.deadline();
-    let request = request::<A>(wire)?;
-    let mut values = request.raw;
-    if let Some(changed) = request.changed {
+    let Parsed {
+        changed,
+        mut values,
+    } = parse::<A>(wire)?;
+    if let Some(changed) = changed {
         for dependent in dependents(fields, changed.name()) {
             values.insert(dependent.to_owned(), Value::Null);
         }
     }
-    let mut config = A::Config::__empty();
+    let mut config = A::empty_config();
     let mut pending = Vec::new();
     for field in fields {
         let ready = field.depends_on.iter().all(|d| is_set(values.get(*d)));
         let slot_field =
             A::Field::from_name(field.name).expect("generated providers name real fields");
         if !ready {
-            if let Some(mut slot) = config.slot_mut(slot_field) {
+            if let Some(mut slot) = A::slot_mut(&mut config, slot_field) {
                 slot.state().disabled = true;
             }
             continue;
@@ -357,7 +371,7 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
         match memo.memo.look_up(key, || {
             (field.provider)(state.clone(), values.clone(), ctx.clone())
         }) {
-            Ok(content) => fill(&mut config, slot_field, &values, Ok(content)),
+            Ok(content) => fill::<A>(&mut config, slot_field, &values, Ok(content)),
             Err(flight) => pending.push((slot_field, flight)),
         }
     }
@@ -365,11 +379,11 @@ pub async fn dispatch<A: FormAction, S: Clone + Send + 'static>(
     // than the slowest of them, capped at the deadline.
     for (slot_field, flight) in pending {
         let result = arrival(flight, deadline).await;
-        fill(&mut config, slot_field, &values, result);
+        fill::<A>(&mut config, slot_field, &values, result);
     }
     Ok(FormStateResponse {
         values,
-        config: config.to_wire(),
+        config: A::config_to_wire(&config),
     })
 }
 
@@ -391,27 +405,27 @@ where
     match tokio::time::timeout_at(ctx.deadline(), handler(request)).await {
         Ok(answer) => Ok(answer.into_response()),
         Err(_) => {
-            let mut config = A::Config::__empty();
+            let mut config = A::empty_config();
             for field in A::Field::ALL {
-                if let Some(mut slot) = config.slot_mut(*field) {
+                if let Some(mut slot) = A::slot_mut(&mut config, *field) {
                     slot.state().error = Some(timed_out().message().to_owned());
                 }
             }
             Ok(FormStateResponse {
                 values,
-                config: config.to_wire(),
+                config: A::config_to_wire(&config),
             })
         }
     }
 }
 
-fn fill<F: FormField>(
-    config: &mut impl FormConfig<Field = F>,
-    field: F,
+fn fill<A: FormAction>(
+    config: &mut A::Config,
+    field: A::Field,
     values: &Map<String, Value>,
     result: Result<Content, FieldError>,
 ) {
-    let Some(slot) = config.slot_mut(field) else {
+    let Some(slot) = A::slot_mut(config, field) else {
         return;
     };
     match (slot, result) {

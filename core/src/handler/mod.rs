@@ -184,15 +184,38 @@ pub fn call_handler<S, A, T, H: Handler<T, S, A>>(
     handler.call(ctx, state, input)
 }
 
-/// An action whose execute handler can run with application state `S`: implemented by
-/// `#[derive(Action)]` when the struct names `#[action(execute = f)]`, for every `S` from which
-/// the handler's state (`#[action(state = T)]`, default `()`) can be taken with [`FromRef`].
+/// An action an app with state `S` can serve: its execute handler and, when it has any, its
+/// form state (provider glue or a whole-form handler). Implemented by `#[derive(Action)]` when
+/// the struct names `#[action(execute = f)]`, for every `S` from which the handler's state
+/// (`#[action(state = T)]`, default `()`) can be taken with [`FromRef`]. One trait for both, so
+/// an action costs one generic impl, instantiated only where an app serves it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no execute handler that can run with state `{S}`",
     label = "not executable here",
     note = "name the handler with `#[action(execute = my_handler)]`; if it takes `State<T>`, add `#[action(state = T)]` and make sure `T: FromRef<{S}>`"
 )]
 pub trait Executable<S>: crate::Action {
+    /// Whether the action has form state (providers, conditional fields or a whole-form
+    /// handler).
+    const HAS_FORM_STATE: bool = false;
+
+    /// The action's own form-state budget (`#[action(form_state_budget_ms = …)]`), `None` for
+    /// the app's.
+    const FORM_STATE_BUDGET: Option<std::time::Duration> = None;
+
     /// Runs the handler on a decoded input.
     fn execute(ctx: Context, state: &S, input: Self) -> BoxFuture<HandlerResult>;
+
+    /// Answers one form-state request by the context's deadline, or `None` when the action has
+    /// no form state.
+    #[doc(hidden)]
+    fn form_state(
+        state: &S,
+        request: crate::form_state::FormStateRequest,
+        memo: &crate::form_state::MemoScope,
+        ctx: Context,
+    ) -> Option<crate::__private::FormFuture> {
+        let _ = (state, request, memo, ctx);
+        None
+    }
 }

@@ -51,7 +51,7 @@ use self::kept::Kept;
 pub use self::outcome::{Failure, FailureKind, Outcome, Output};
 use self::run::Run;
 use crate::context::Context;
-use crate::form_state::{FormDispatch, FormMemo, FormStateRequest, FormStateResponse, MemoScope};
+use crate::form_state::{FormMemo, FormStateRequest, FormStateResponse, MemoScope};
 use crate::handler::{BoxFuture, Executable, HandlerResult};
 use crate::schema::{FieldSpec, InputError};
 use crate::store::{Claim, IdempotencyStore, InputHash, MemoryStore, StoreError};
@@ -114,7 +114,7 @@ struct Typed<A> {
     _action: PhantomData<fn() -> A>,
 }
 
-impl<S, A: Executable<S> + FormDispatch<S>> DynAction<S> for Typed<A> {
+impl<S, A: Executable<S>> DynAction<S> for Typed<A> {
     fn has_form_state(&self) -> bool {
         A::HAS_FORM_STATE
     }
@@ -269,7 +269,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// # Panics
     /// When an action with the same id is already registered, or its generated input schema is
     /// unusable (an invalid `pattern`).
-    pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
+    pub fn action<A: Executable<S>>(mut self) -> Self {
         // Build the schemas and compile the validator now, so an unusable attribute (an invalid
         // `pattern`) stops the process at start-up rather than failing a request.
         let _ = A::input_schema();

@@ -43,6 +43,15 @@ pub trait InputType {
     /// are checked against them at compile time.
     #[doc(hidden)]
     const VALUES: &'static [&'static str] = &[];
+
+    /// The above as one value, for a field of this type (generated field specs read it once
+    /// per field).
+    #[doc(hidden)]
+    const SPEC: super::spec::TypeSpec = super::spec::TypeSpec {
+        required: Self::REQUIRED,
+        schema: Self::schema,
+        null_is_absent: Self::NULL_IS_ABSENT,
+    };
 }
 
 /// A type that may be the item of an input array: strings, booleans, integers and unit enums.

@@ -25,6 +25,8 @@ pub use input_type::{
 };
 pub use spec::FieldSpec;
 #[doc(hidden)]
+pub use spec::TypeSpec;
+#[doc(hidden)]
 pub use spec::{Keyword, Literal};
 
 /// The `$schema` URI of every generated input schema (JSON Schema draft-07).

@@ -35,20 +35,78 @@ pub struct FieldSpec {
     pub keywords: &'static [Keyword],
     /// How the field is shown in the UI schema.
     pub ui: UiSpec,
+    /// Whether `null` in this property deserialises exactly as its absence
+    /// ([`InputType::NULL_IS_ABSENT`](super::InputType::NULL_IS_ABSENT), `false` under a serde
+    /// `default`).
+    #[doc(hidden)]
+    pub null_is_absent: bool,
+}
+
+/// What a field's type contributes to its [`FieldSpec`]: `<T as InputType>::SPEC`.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct TypeSpec {
+    /// `InputType::REQUIRED`.
+    pub required: bool,
+    /// `InputType::schema`.
+    pub schema: fn() -> Map<String, Value>,
+    /// `InputType::NULL_IS_ABSENT`.
+    pub null_is_absent: bool,
 }
 
 impl FieldSpec {
     /// A field of type `T` with no description, keywords or UI options.
     pub fn new<T: super::InputType>(name: &'static str, title: &'static str) -> Self {
+        Self::of(name, title, T::SPEC)
+    }
+
+    /// A field of a type described by `ty` (`<T as InputType>::SPEC`), with no description,
+    /// keywords or UI options: the start of the `const` builder generated code uses.
+    #[doc(hidden)]
+    pub const fn of(name: &'static str, title: &'static str, ty: TypeSpec) -> Self {
         FieldSpec {
             name,
             title,
             description: None,
-            required: T::REQUIRED,
-            schema: T::schema,
+            required: ty.required,
+            schema: ty.schema,
             keywords: &[],
             ui: UiSpec::DEFAULT,
+            null_is_absent: ty.null_is_absent,
         }
+    }
+
+    /// With a `description`.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn described(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// With validation keywords.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn keywords(mut self, keywords: &'static [Keyword]) -> Self {
+        self.keywords = keywords;
+        self
+    }
+
+    /// With UI options.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn ui(mut self, ui: UiSpec) -> Self {
+        self.ui = ui;
+        self
+    }
+
+    /// Under a serde `default`: not required, and `null` may differ from absence.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn defaulted(mut self) -> Self {
+        self.required = false;
+        self.null_is_absent = false;
+        self
     }
 }
 

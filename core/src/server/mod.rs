@@ -39,7 +39,6 @@ pub use self::config::{
 use self::metrics::Metrics;
 use self::response::json_response;
 use crate::export::{ExportAction, Exportable, Manifest};
-use crate::form_state::FormDispatch;
 use crate::handler::Executable;
 use crate::platform::{Adapter, Binding, Worker};
 use crate::runtime::{Engine, Runtime};
@@ -119,7 +118,7 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// # Panics
     /// When an action with the same id is already registered.
-    pub fn action<A: Executable<S> + FormDispatch<S>>(mut self) -> Self {
+    pub fn action<A: Executable<S>>(mut self) -> Self {
         self.runtime = self.runtime.action::<A>();
         self
     }

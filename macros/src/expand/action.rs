@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::fields::{assertions, null_is_absent, option_str, specs};
+use super::fields::{assertions, option_str, specs};
 use super::input_type::json_schema;
 use super::{deserialize_assertion, deserialize_bound};
 use crate::ast::Container;
@@ -21,8 +21,6 @@ pub fn expand(cont: &Container) -> TokenStream {
     let assertions = assertions(cont);
     let json_schema = json_schema(cont);
     let executable = executable(cont);
-    let form_dispatch = super::form::dispatch(cont);
-    let null_is_absent = null_is_absent(cont);
     let p = quote!(__actionkit_p);
     let permissions = cont.attrs.permissions.iter().map(|perm| {
         let (name, purpose) = (&perm.name.value, &perm.purpose.value);
@@ -59,7 +57,9 @@ pub fn expand(cont: &Container) -> TokenStream {
 
         #[automatically_derived]
         impl #p::InputType for #ident where #de {
-            const NULL_IS_ABSENT: bool = #null_is_absent;
+            // The runtime reads the action's own flag from its field specs; `false` is what
+            // is always right for the rare action nested as another input's field.
+            const NULL_IS_ABSENT: bool = false;
             fn schema() -> #p::JsonMap {
                 #p::object_schema(<Self as ::actionkit::Action>::fields())
             }
@@ -68,8 +68,6 @@ pub fn expand(cont: &Container) -> TokenStream {
         #json_schema
 
         #executable
-
-        #form_dispatch
 
         #assert_de
 
@@ -189,46 +187,55 @@ fn previous(cont: &Container) -> (TokenStream, TokenStream) {
     (hooks, checks)
 }
 
-/// `impl Executable<S>` calling the function named by `execute = ...`, for every app state `S`
-/// the handler's state can be taken from. The handler is called from a helper whose generic
-/// parameter does not take part in the call (so the impl's `FromRef<S>` bound cannot steer
-/// inference), spanned at the path, so a function that is not a handler is reported there;
-/// being generic, the glue is instantiated where an app serves the action, not in every crate
-/// that declares one.
+/// `impl Executable<S>` calling the function named by `execute = ...` and, with form state,
+/// the form-state dispatch, for every app state `S` the handler's state can be taken from. The
+/// handler is called with its state type spelled out, spanned at the path, so a function that
+/// is not a handler is reported there; with `state = T`, from a helper whose generic parameter
+/// does not take part in the call, so the impl's `FromRef<S>` bound cannot steer inference.
+/// Being generic, the impl is instantiated where an app serves the action, not in every crate
+/// that declares one. Without `execute`, the dispatch functions are still emitted, so a
+/// provider's mistakes are reported all the same.
 fn executable(cont: &Container) -> TokenStream {
+    let super::form::Dispatch { items, members } = super::form::dispatch(cont);
     let Some(execute) = &cont.attrs.execute else {
-        return TokenStream::new();
+        return quote!(#[allow(dead_code)] const _: () = { #items };);
     };
     let ident = cont.ident;
     let path = &execute.value;
-    let state_ty = match &cont.attrs.state {
-        Some(state) => {
-            let ty = &state.value;
-            quote!(#ty)
-        }
-        None => quote!(()),
-    };
     let de = deserialize_bound(cont);
     let p = quote!(__actionkit_p);
-    let call = quote_spanned!(path.span()=> #p::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
-    let (bound, take) = match &cont.attrs.state {
-        Some(_) => (
-            quote!(#state_ty: #p::FromRef<__S>,),
-            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
+    let (bound, helper, body) = match &cont.attrs.state {
+        Some(state) => {
+            let state_ty = &state.value;
+            let call = quote_spanned!(path.span()=> #p::call_handler::<#state_ty, #ident, _, _>(#path, ctx, state, input));
+            let helper = quote! {
+                fn __actionkit_execute<__S>(
+                    ctx: #p::Context,
+                    state: #state_ty,
+                    input: #ident,
+                ) -> #p::BoxFuture<#p::HandlerResult>
+                where
+                    #de
+                {
+                    #call
+                }
+            };
+            (
+                quote!(#state_ty: #p::FromRef<__S>,),
+                helper,
+                quote!(__actionkit_execute::<__S>(ctx, <#state_ty as #p::FromRef<__S>>::from_ref(state), input)),
+            )
+        }
+        None => (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote_spanned!(path.span()=> #p::call_handler::<(), #ident, _, _>(#path, ctx, (), input)),
         ),
-        None => (quote!(), quote!(())),
     };
     quote! {
-        fn __actionkit_execute<__S>(
-            ctx: #p::Context,
-            state: #state_ty,
-            input: #ident,
-        ) -> #p::BoxFuture<#p::HandlerResult>
-        where
-            #de
-        {
-            #call
-        }
+        #items
+
+        #helper
 
         #[automatically_derived]
         impl<__S> ::actionkit::Executable<__S> for #ident
@@ -237,12 +244,14 @@ fn executable(cont: &Container) -> TokenStream {
             __S: ::core::marker::Send + ::core::marker::Sync + 'static,
             #de
         {
+            #members
+
             fn execute(
                 ctx: #p::Context,
                 state: &__S,
                 input: Self,
             ) -> #p::BoxFuture<#p::HandlerResult> {
-                __actionkit_execute::<__S>(ctx, #take, input)
+                #body
             }
         }
     }

@@ -12,19 +12,26 @@ pub fn specs(cont: &Container) -> Vec<TokenStream> {
     cont.fields().iter().map(|f| spec(cont, f)).collect()
 }
 
+/// `FieldSpec::of(name, title, <T as InputType>::SPEC)` and a `const` builder call for each
+/// option the field has (few tokens per field: the derive runs, and its output is compiled, in
+/// every build of every user).
 fn spec(cont: &Container, field: &Field) -> TokenStream {
     let ty = field.ty;
     let a = &field.attrs;
     let name = &field.wire;
     let title = &field.title;
-    let description = option_str(field.description.as_deref());
-    let input_type = quote_spanned!(ty.span()=> <#ty as __actionkit_p::InputType>);
-    let required = if field.serde.default {
-        quote!(false)
-    } else {
-        quote!(#input_type::REQUIRED)
-    };
+    let type_spec = quote_spanned!(ty.span()=> <#ty as __actionkit_p::InputType>::SPEC);
+    let mut spec = quote!(__actionkit_p::FieldSpec::of(#name, #title, #type_spec));
+    if let Some(description) = &field.description {
+        spec.extend(quote!(.described(#description)));
+    }
+    if field.serde.default {
+        spec.extend(quote!(.defaulted()));
+    }
     let keywords = keywords(field);
+    if !keywords.is_empty() {
+        spec.extend(quote!(.keywords(&[#(#keywords),*])));
+    }
     let ui = quote!(__actionkit_p::UiSpec);
     let mut ui_fields = Vec::new();
     if let Some(label) = &a.label {
@@ -54,22 +61,10 @@ fn spec(cont: &Container, field: &Field) -> TokenStream {
         let row = row.to_string();
         ui_fields.push(quote!(row: ::core::option::Option::Some(#row)));
     }
-    let ui = if ui_fields.is_empty() {
-        quote!(#ui::DEFAULT)
-    } else {
-        quote!(#ui { #(#ui_fields,)* ..#ui::DEFAULT })
-    };
-    quote! {
-        __actionkit_p::FieldSpec {
-            name: #name,
-            title: #title,
-            description: #description,
-            required: #required,
-            schema: #input_type::schema,
-            keywords: &[#(#keywords),*],
-            ui: #ui,
-        }
+    if !ui_fields.is_empty() {
+        spec.extend(quote!(.ui(#ui { #(#ui_fields,)* ..#ui::DEFAULT })));
     }
+    spec
 }
 
 fn keywords(field: &Field) -> Vec<TokenStream> {

@@ -23,14 +23,14 @@ pub fn names(cont: &Container) -> Names {
     }
 }
 
-/// The generated public types; they live beside the user's struct.
+/// The generated public types; they live beside the user's struct. Every action gets its field
+/// enum (errors name fields with it); `<A>Values`, `<A>Config` and `FormAction` only come with
+/// form state, so an action without it compiles no form-state code.
 pub fn types(cont: &Container) -> TokenStream {
     let ident = cont.ident;
     let vis = &cont.input.vis;
     let Names {
-        field: field_enum,
-        values,
-        config,
+        field: field_enum, ..
     } = names(cont);
     let fields = cont.fields();
     let variants: Vec<&syn::Ident> = fields.iter().map(|f| &f.variant).collect();
@@ -39,6 +39,56 @@ pub fn types(cont: &Container) -> TokenStream {
     let enum_doc = format!(
         "The fields of [`{ident}`], by their names on the wire: name them in errors, form-state helpers and tests."
     );
+    let (form_types, form_impl) = if cont.has_form_state() {
+        form_types(cont)
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
+    quote! {
+        #[doc = #enum_doc]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #vis enum #field_enum {
+            #(#[doc = #variant_docs] #variants,)*
+        }
+
+        #form_types
+
+        const _: () = {
+            use ::actionkit::__private as __actionkit_p;
+
+            #[automatically_derived]
+            impl __actionkit_p::FormField for #field_enum {
+                const ALL: &'static [Self] = &[#(Self::#variants),*];
+                fn name(self) -> &'static str {
+                    match self { #(Self::#variants => #wire,)* }
+                }
+            }
+
+            #[automatically_derived]
+            impl ::core::fmt::Display for #field_enum {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(__actionkit_p::FormField::name(*self))
+                }
+            }
+
+            #form_impl
+        };
+    }
+}
+
+/// `<A>Values`, `<A>Config` and their `impl FormAction` (inside the caller's `const _`). The
+/// methods are `#[inline]` so that, like the generic execute glue, they are compiled where an
+/// app calls them, not in every crate that declares an action (reading the values
+/// instantiates serde for each field type).
+fn form_types(cont: &Container) -> (TokenStream, TokenStream) {
+    let ident = cont.ident;
+    let vis = &cont.input.vis;
+    let Names {
+        field: field_enum,
+        values,
+        config,
+    } = names(cont);
+    let fields = cont.fields();
     let values_doc = format!(
         "The values of a [`{ident}`] form while it is being configured: every field optional, a missing or ill-typed value reads as `None`."
     );
@@ -53,7 +103,7 @@ pub fn types(cont: &Container) -> TokenStream {
     let value_reads = fields.iter().map(|f| {
         let name = f.ident;
         let wire = &f.wire;
-        quote!(#name: __actionkit_p::tolerant(values, #wire))
+        quote!(#name: __actionkit_p::tolerant(raw, #wire))
     });
     let dynamic: Vec<(&Field, Kind)> = fields
         .iter()
@@ -75,24 +125,18 @@ pub fn types(cont: &Container) -> TokenStream {
             Kind::Select => quote!(Select),
             Kind::Schema => quote!(Schema),
         };
-        quote!(#field_enum::#v => ::core::option::Option::Some(__actionkit_p::SlotMut::#kind(&mut self.#name)))
+        quote!(#field_enum::#v => ::core::option::Option::Some(__actionkit_p::SlotMut::#kind(&mut config.#name)))
     });
     let wire_entries = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
         let wire = &f.wire;
-        quote!(__actionkit_p::config_entry(&mut map, #wire, self.#name.to_wire());)
+        quote!(__actionkit_p::config_entry(&mut map, #wire, config.#name.to_wire());)
     });
     let empty_slots = dynamic.iter().map(|(f, _)| {
         let name = f.ident;
         quote!(#name: ::core::default::Default::default())
     });
-    quote! {
-        #[doc = #enum_doc]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #vis enum #field_enum {
-            #(#[doc = #variant_docs] #variants,)*
-        }
-
+    let types = quote! {
         #[doc = #values_doc]
         #[allow(dead_code)]
         #vis struct #values {
@@ -103,65 +147,55 @@ pub fn types(cont: &Container) -> TokenStream {
         #vis struct #config {
             #(#slot_fields,)*
         }
+    };
+    let form_impl = quote! {
+        #[automatically_derived]
+        impl __actionkit_p::FormAction for #ident where #de {
+            type Field = #field_enum;
+            type Values = #values;
+            type Config = #config;
 
-        const _: () = {
-            use ::actionkit::__private as __actionkit_p;
+            #[inline]
+            fn values(raw: &__actionkit_p::JsonMap) -> #values {
+                #values { #(#value_reads,)* }
+            }
 
-            #[automatically_derived]
-            impl __actionkit_p::FormField for #field_enum {
-                const ALL: &'static [Self] = &[#(Self::#variants),*];
-                fn name(self) -> &'static str {
-                    match self { #(Self::#variants => #wire,)* }
+            #[inline]
+            #[allow(unreachable_patterns)]
+            fn slot_mut(config: &mut #config, field: #field_enum) -> ::core::option::Option<__actionkit_p::SlotMut<'_>> {
+                match field {
+                    #(#slot_arms,)*
+                    _ => ::core::option::Option::None,
                 }
             }
 
-            #[automatically_derived]
-            impl ::core::fmt::Display for #field_enum {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(__actionkit_p::FormField::name(*self))
-                }
+            #[inline]
+            fn config_to_wire(config: &#config) -> __actionkit_p::JsonMap {
+                #[allow(unused_mut)]
+                let mut map = __actionkit_p::JsonMap::new();
+                #(#wire_entries)*
+                map
             }
 
-            #[automatically_derived]
-            impl __actionkit_p::FormValues for #values {
-                fn from_map(values: &__actionkit_p::JsonMap) -> Self {
-                    Self { #(#value_reads,)* }
-                }
+            #[inline]
+            fn empty_config() -> #config {
+                #config { #(#empty_slots,)* }
             }
-
-            #[automatically_derived]
-            impl __actionkit_p::FormConfig for #config {
-                type Field = #field_enum;
-                #[allow(unreachable_patterns)]
-                fn slot_mut(&mut self, field: #field_enum) -> ::core::option::Option<__actionkit_p::SlotMut<'_>> {
-                    match field {
-                        #(#slot_arms,)*
-                        _ => ::core::option::Option::None,
-                    }
-                }
-                fn to_wire(&self) -> __actionkit_p::JsonMap {
-                    #[allow(unused_mut)]
-                    let mut map = __actionkit_p::JsonMap::new();
-                    #(#wire_entries)*
-                    map
-                }
-                fn __empty() -> Self {
-                    Self { #(#empty_slots,)* }
-                }
-            }
-
-            #[automatically_derived]
-            impl __actionkit_p::FormAction for #ident where #de {
-                type Field = #field_enum;
-                type Values = #values;
-                type Config = #config;
-            }
-        };
-    }
+        }
+    };
+    (types, form_impl)
 }
 
-/// `impl FormDispatch<S>`: provider glue, a whole-form handler, or no form state at all.
-pub fn dispatch(cont: &Container) -> TokenStream {
+/// An action's form-state dispatch: the provider glue or the whole-form handler's call, as
+/// free functions (`items`, type-checked where they are written), and the members of
+/// `impl Executable<S>` that call them (`members`). Both are empty without form state, when the
+/// trait's defaults answer `None`.
+pub struct Dispatch {
+    pub items: TokenStream,
+    pub members: TokenStream,
+}
+
+pub fn dispatch(cont: &Container) -> Dispatch {
     let ident = cont.ident;
     let p = quote!(__actionkit_p);
     let de = deserialize_bound(cont);
@@ -251,49 +285,36 @@ pub fn dispatch(cont: &Container) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    let has_form_state = !body.is_empty();
+    if body.is_empty() {
+        return Dispatch {
+            items: TokenStream::new(),
+            members: TokenStream::new(),
+        };
+    }
     let budget = cont.attrs.form_state_budget_ms.as_ref().map(|ms| {
         let ms = ms.value;
         quote!(const FORM_STATE_BUDGET: ::core::option::Option<::core::time::Duration> = ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));)
     });
-    // Without form state the trait's defaults answer `None`.
-    if !has_form_state {
-        return quote! {
-            #[automatically_derived]
-            impl<__S> #p::FormDispatch<__S> for #ident where #de {
-                #budget
-            }
-        };
-    }
-    let (bound, state) = match &cont.attrs.state {
-        Some(_) => (
-            quote!(#state_ty: #p::FromRef<__S>,),
-            quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
-        ),
-        None => (quote!(), quote!(())),
+    let state = match &cont.attrs.state {
+        Some(_) => quote!(<#state_ty as #p::FromRef<__S>>::from_ref(state)),
+        None => quote!(()),
     };
-    quote! {
-        #body
+    let members = quote! {
+        const HAS_FORM_STATE: bool = true;
+        #budget
 
-        #[automatically_derived]
-        impl<__S> #p::FormDispatch<__S> for #ident
-        where
-            #bound
-            __S: ::core::marker::Send + ::core::marker::Sync + 'static,
-            #de
-        {
-            const HAS_FORM_STATE: bool = true;
-            #budget
-
-            fn form_state(
-                state: &__S,
-                request: #p::FormStateRequest,
-                memo: &#p::MemoScope,
-                ctx: #p::Context,
-            ) -> ::core::option::Option<#p::FormFuture> {
-                ::core::option::Option::Some(__actionkit_form_state(#state, request, ::core::clone::Clone::clone(memo), ctx))
-            }
+        fn form_state(
+            state: &__S,
+            request: #p::FormStateRequest,
+            memo: &#p::MemoScope,
+            ctx: #p::Context,
+        ) -> ::core::option::Option<#p::FormFuture> {
+            ::core::option::Option::Some(__actionkit_form_state(#state, request, ::core::clone::Clone::clone(memo), ctx))
         }
+    };
+    Dispatch {
+        items: body,
+        members,
     }
 }
 

@@ -135,7 +135,9 @@ mod tests {
 
     /// The expansion is what every build of every user pays for (`benches/compile_time.sh`):
     /// a typical action (the benchmark's) stays lean. It was 2,802 tokens before the shared
-    /// helpers; raise the bound only for something users get in return.
+    /// helpers, 1,878 before form-state code came with form state only and field specs became
+    /// `const` builder calls (1,040 now); raise the bound only for something users get in
+    /// return.
     #[test]
     fn a_typical_action_expands_to_a_lean_token_stream() {
         let input: syn::DeriveInput = syn::parse_quote! {
@@ -156,7 +158,7 @@ mod tests {
             }
         };
         let tokens = count(super::derive(&input, crate::ast::Derive::Action));
-        assert!(tokens <= 2000, "{tokens} tokens");
+        assert!(tokens <= 1100, "{tokens} tokens");
         let input: syn::DeriveInput = syn::parse_quote! {
             #[serde(rename_all = "snake_case")]
             pub enum Priority1 { Low, Normal, High }
