@@ -1,6 +1,7 @@
 //! [`Action`]: what `#[derive(Action)]` implements for an action's input struct.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -83,12 +84,21 @@ pub trait Action: InputType + DeserializeOwned + Send + Sync + 'static {
     /// needs (`#[action(permission(name = "…", purpose = "…"))]`); none unless declared.
     const PERMISSIONS: &'static [Permission] = &[];
 
+    /// The input fields and the cached model, in one `static` per action; generated, not meant
+    /// to be called directly.
+    #[doc(hidden)]
+    fn spec() -> &'static ActionSpec;
+
     /// The input fields, in declaration order.
-    fn fields() -> &'static [FieldSpec];
+    fn fields() -> &'static [FieldSpec] {
+        Self::spec().fields
+    }
 
     /// The cached schemas and validator; generated, not meant to be called directly.
     #[doc(hidden)]
-    fn model() -> &'static ActionModel;
+    fn model() -> &'static ActionModel {
+        Self::spec().model()
+    }
 
     /// The input schema (JSON Schema draft-07).
     fn input_schema() -> &'static Value {
@@ -266,6 +276,34 @@ impl ActionModel {
             input_schema,
             null_is_absent: fields.iter().all(|f| f.null_is_absent),
         }
+    }
+}
+
+/// An action's field specs and, built on first use, its model: the one `static` generated code
+/// keeps per action (a non-generic cell for every action, not a lazy initialiser per action).
+#[doc(hidden)]
+pub struct ActionSpec {
+    fields: &'static [FieldSpec],
+    model: OnceLock<ActionModel>,
+}
+
+impl ActionSpec {
+    /// The spec of an action with these fields.
+    pub const fn new(fields: &'static [FieldSpec]) -> Self {
+        ActionSpec {
+            fields,
+            model: OnceLock::new(),
+        }
+    }
+
+    /// The model, built on the first call.
+    pub fn model(&'static self) -> &'static ActionModel {
+        self.model.get_or_init(|| ActionModel::new(self.fields))
+    }
+
+    /// The input as a nested object's schema (`InputType::schema`).
+    pub fn object_schema(&self) -> serde_json::Map<String, Value> {
+        crate::schema::object_schema(self.fields)
     }
 }
 

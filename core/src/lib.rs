@@ -48,7 +48,9 @@ pub mod __private {
     pub use ::serde;
     pub use ::serde_json;
 
-    pub use crate::action::{ActionModel, decode_earlier, earlier_schemas, migrate_values, str_eq};
+    pub use crate::action::{
+        ActionModel, ActionSpec, decode_earlier, earlier_schemas, migrate_values, str_eq,
+    };
     pub use crate::context::Context;
     pub use crate::form_state::conditions::{Condition, Effect};
     pub use crate::form_state::engine::{dependency, tolerant, whole_form};
@@ -110,23 +112,6 @@ pub mod __private {
     /// `schemars::JsonSchema::json_schema` of a derived type: its `InputType` schema.
     pub fn json_schema(schema: JsonMap) -> schemars::Schema {
         schemars::Schema::from(schema)
-    }
-
-    /// The schemas of one action, built on first use: generated code keeps one in a `static`
-    /// (one non-generic cell for every action, not a lazy initialiser per action).
-    pub struct ModelCell(OnceLock<ActionModel>);
-
-    impl ModelCell {
-        /// An empty cell.
-        #[allow(clippy::new_without_default)]
-        pub const fn new() -> Self {
-            ModelCell(OnceLock::new())
-        }
-
-        /// The model of the action with these fields, built on the first call.
-        pub fn get(&'static self, fields: &'static [FieldSpec]) -> &'static ActionModel {
-            self.0.get_or_init(|| ActionModel::new(fields))
-        }
     }
 
     /// An action's input is deserialised from the platform's JSON: generated code asserts it

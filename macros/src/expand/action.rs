@@ -15,7 +15,6 @@ pub fn expand(cont: &Container) -> TokenStream {
     let name = &cont.name;
     let description = option_str(cont.description.as_deref());
     let specs = specs(cont);
-    let count = specs.len();
     let de = deserialize_bound(cont);
     let assert_de = deserialize_assertion(cont);
     let assertions = assertions(cont);
@@ -28,7 +27,12 @@ pub fn expand(cont: &Container) -> TokenStream {
     });
     let (versions, version_checks) = previous(cont);
     let (conditions, condition_checks) = conditions(cont);
+    // One `static` per action holds the field specs and the cached model; `InputType` and
+    // `JsonSchema` read it directly, so only `Action` (and `Executable`) carry the
+    // `Deserialize` bound.
     quote! {
+        static __ACTIONKIT_SPEC: #p::ActionSpec = #p::ActionSpec::new(&[#(#specs),*]);
+
         #[automatically_derived]
         impl ::actionkit::Action for #ident where #de {
             const ID: &'static str = #id;
@@ -36,14 +40,8 @@ pub fn expand(cont: &Container) -> TokenStream {
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
             const PERMISSIONS: &'static [::actionkit::Permission] = &[#(#permissions),*];
 
-            fn fields() -> &'static [#p::FieldSpec] {
-                static FIELDS: [#p::FieldSpec; #count] = [#(#specs),*];
-                &FIELDS
-            }
-
-            fn model() -> &'static #p::ActionModel {
-                static MODEL: #p::ModelCell = #p::ModelCell::new();
-                MODEL.get(<Self as ::actionkit::Action>::fields())
+            fn spec() -> &'static #p::ActionSpec {
+                &__ACTIONKIT_SPEC
             }
 
             #versions
@@ -56,12 +54,12 @@ pub fn expand(cont: &Container) -> TokenStream {
         #condition_checks
 
         #[automatically_derived]
-        impl #p::InputType for #ident where #de {
+        impl #p::InputType for #ident {
             // The runtime reads the action's own flag from its field specs; `false` is what
             // is always right for the rare action nested as another input's field.
             const NULL_IS_ABSENT: bool = false;
             fn schema() -> #p::JsonMap {
-                #p::object_schema(<Self as ::actionkit::Action>::fields())
+                __ACTIONKIT_SPEC.object_schema()
             }
         }
 

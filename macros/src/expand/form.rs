@@ -25,8 +25,9 @@ pub fn names(cont: &Container) -> Names {
 
 /// The generated public types; they live beside the user's struct. Every action gets its field
 /// enum (errors name fields with it); `<A>Values`, `<A>Config` and `FormAction` only come with
-/// form state, so an action without it compiles no form-state code.
-pub fn types(cont: &Container) -> TokenStream {
+/// form state, so an action without it compiles no form-state code. Returns the types, which
+/// go beside the struct, and their impls, which go in the derive's `const _` block.
+pub fn types(cont: &Container) -> (TokenStream, TokenStream) {
     let ident = cont.ident;
     let vis = &cont.input.vis;
     let Names {
@@ -44,7 +45,7 @@ pub fn types(cont: &Container) -> TokenStream {
     } else {
         (TokenStream::new(), TokenStream::new())
     };
-    quote! {
+    let types = quote! {
         #[doc = #enum_doc]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #vis enum #field_enum {
@@ -52,31 +53,29 @@ pub fn types(cont: &Container) -> TokenStream {
         }
 
         #form_types
-
-        const _: () = {
-            use ::actionkit::__private as __actionkit_p;
-
-            #[automatically_derived]
-            impl __actionkit_p::FormField for #field_enum {
-                const ALL: &'static [Self] = &[#(Self::#variants),*];
-                fn name(self) -> &'static str {
-                    match self { #(Self::#variants => #wire,)* }
-                }
+    };
+    let impls = quote! {
+        #[automatically_derived]
+        impl __actionkit_p::FormField for #field_enum {
+            const ALL: &'static [Self] = &[#(Self::#variants),*];
+            fn name(self) -> &'static str {
+                match self { #(Self::#variants => #wire,)* }
             }
+        }
 
-            #[automatically_derived]
-            impl ::core::fmt::Display for #field_enum {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(__actionkit_p::FormField::name(*self))
-                }
+        #[automatically_derived]
+        impl ::core::fmt::Display for #field_enum {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(__actionkit_p::FormField::name(*self))
             }
+        }
 
-            #form_impl
-        };
-    }
+        #form_impl
+    };
+    (types, impls)
 }
 
-/// `<A>Values`, `<A>Config` and their `impl FormAction` (inside the caller's `const _`). The
+/// `<A>Values`, `<A>Config` and their `impl FormAction` (for the derive's `const _` block). The
 /// methods are `#[inline]` so that, like the generic execute glue, they are compiled where an
 /// app calls them, not in every crate that declares an action (reading the values
 /// instantiates serde for each field type).

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::fields::{assertions, null_is_absent, specs};
-use crate::ast::{Container, Derive, Variant};
+use crate::ast::{Container, Variant};
 
 /// A nested object: its schema is built from its fields every time a parent asks (parents cache).
 pub fn object(cont: &Container) -> TokenStream {
@@ -64,15 +64,9 @@ pub fn json_schema(cont: &Container) -> TokenStream {
     let generics = with_input_type_bounds(cont);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let schemars = quote!(__actionkit_p::schemars);
-    // An action's `InputType` impl needs it to be `Deserialize` (see `deserialize_bound`); an
-    // action has no generics, so no where clause of its own.
-    let de = (cont.derive == Derive::Action).then(|| {
-        let de = super::deserialize_bound(cont);
-        quote!(where #de)
-    });
     quote! {
         #[automatically_derived]
-        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause #de {
+        impl #impl_generics #schemars::JsonSchema for #ident #ty_generics #where_clause {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(#name)
             }
