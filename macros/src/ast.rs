@@ -5,7 +5,7 @@
 //! and `expand` only reads it.
 
 use proc_macro2::{Span, TokenTree};
-use quote::{ToTokens, format_ident};
+use quote::format_ident;
 use serde_derive_internals::{ast as serde_ast, attr as serde_attr};
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
@@ -188,14 +188,19 @@ impl<'a> Container<'a> {
         }
     }
 
-    pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput, derive: Derive) -> Container<'a> {
-        // serde_derive_internals works on syn 3's tree: the same tokens, parsed again.
-        let serde_input = syn3::parse2::<syn3::DeriveInput>(input.to_token_stream()).ok();
+    /// The model of `input`; `serde_input` is the same tokens parsed as syn 3's tree, which
+    /// serde_derive_internals reads (parsed from the macro's input stream, not printed again).
+    pub fn from_ast(
+        cx: &Ctxt,
+        input: &'a DeriveInput,
+        serde_input: Option<&syn3::DeriveInput>,
+        derive: Derive,
+    ) -> Container<'a> {
         // serde's own derive reports malformed `#[serde(...)]`; reporting it again would double
         // every message, so its errors are dropped here.
         let serde_cx = serde_derive_internals::Ctxt::new();
         let private = syn3::Ident::new("__private", Span::call_site());
-        let serde = serde_input.as_ref().and_then(|serde_input| {
+        let serde = serde_input.and_then(|serde_input| {
             serde_ast::Container::from_ast(
                 &serde_cx,
                 serde_input,
@@ -736,7 +741,8 @@ mod tests {
 
     fn model(input: &DeriveInput, derive: Derive) -> (Container<'_>, String) {
         let cx = Ctxt::default();
-        let cont = Container::from_ast(&cx, input, derive);
+        let serde_input = syn3::parse2(quote::ToTokens::to_token_stream(input)).ok();
+        let cont = Container::from_ast(&cx, input, serde_input.as_ref(), derive);
         let errors = cx.to_compile_errors().to_string();
         (cont, errors)
     }

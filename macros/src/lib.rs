@@ -15,7 +15,6 @@ mod symbol;
 mod ty;
 
 use proc_macro::TokenStream;
-use syn::{DeriveInput, parse_macro_input};
 
 /// Derives [`Action`](../actionkit/trait.Action.html) (and `InputType` and
 /// `schemars::JsonSchema`) for an action's input struct, and generates its `<Action>Field`,
@@ -26,8 +25,7 @@ use syn::{DeriveInput, parse_macro_input};
 #[doc = include_str!("../docs/attributes.md")]
 #[proc_macro_derive(Action, attributes(action, field))]
 pub fn derive_action(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input, ast::Derive::Action).into()
+    expand::derive(input.into(), ast::Derive::Action).into()
 }
 
 /// Derives `InputType` (and `schemars::JsonSchema`) for a nested object struct or a unit enum
@@ -52,8 +50,7 @@ pub fn derive_action(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(InputType, attributes(field))]
 pub fn derive_input_type(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input, ast::Derive::InputType).into()
+    expand::derive(input.into(), ast::Derive::InputType).into()
 }
 
 /// Checks an execute handler argument by argument, like axum's `#[debug_handler]`: a wrong

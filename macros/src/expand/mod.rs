@@ -19,9 +19,23 @@ use crate::ast::{Body, Container, Derive};
 use crate::check;
 use crate::ctxt::Ctxt;
 
-pub fn derive(input: &DeriveInput, derive: Derive) -> TokenStream {
+/// Expands a derive over its input tokens, parsed once as syn 2's tree (ours) and once as syn
+/// 3's (serde_derive_internals').
+pub fn derive(tokens: TokenStream, derive: Derive) -> TokenStream {
+    let serde_input = syn3::parse2::<syn3::DeriveInput>(tokens.clone()).ok();
+    match syn::parse2::<DeriveInput>(tokens) {
+        Ok(input) => expand(&input, serde_input.as_ref(), derive),
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+fn expand(
+    input: &DeriveInput,
+    serde_input: Option<&syn3::DeriveInput>,
+    derive: Derive,
+) -> TokenStream {
     let cx = Ctxt::default();
-    let cont = Container::from_ast(&cx, input, derive);
+    let cont = Container::from_ast(&cx, input, serde_input, derive);
     check::check(&cx, &cont);
     if cx.has_errors() {
         let errors = cx.to_compile_errors();
@@ -160,13 +174,19 @@ mod tests {
                 pub notify: Option<bool>,
             }
         };
-        let tokens = count(super::derive(&input, crate::ast::Derive::Action));
+        let tokens = count(super::derive(
+            quote::quote!(#input),
+            crate::ast::Derive::Action,
+        ));
         assert!(tokens <= 1000, "{tokens} tokens");
         let input: syn::DeriveInput = syn::parse_quote! {
             #[serde(rename_all = "snake_case")]
             pub enum Priority1 { Low, Normal, High }
         };
-        let tokens = count(super::derive(&input, crate::ast::Derive::InputType));
+        let tokens = count(super::derive(
+            quote::quote!(#input),
+            crate::ast::Derive::InputType,
+        ));
         assert!(tokens <= 200, "{tokens} tokens");
     }
 }
