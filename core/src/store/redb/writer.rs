@@ -3,8 +3,12 @@
 //! are answered at once (a crash frees such ids, exactly as an expired lease would); the changes
 //! of a batch of outcomes and queue operations go to the journal, and those callers are answered
 //! by the [sync thread](super::syncer) once the record is durable. The writer checkpoints the
-//! database (see [`checkpoint`](super::checkpoint)) when the journal is full, when the store has
-//! been idle for a while and when it closes, and recovers from I/O errors by reopening the file.
+//! database (see [`checkpoint`]) when the journal is full, when the store has been idle for a
+//! while and when it closes, and recovers from I/O errors by reopening the file
+//! ([`recovery`]). How one batch is applied to the file is [`apply`].
+
+mod apply;
+mod recovery;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,18 +16,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use ::redb::{Database, ReadableTable, Table};
+use ::redb::Database;
 use tokio::sync::oneshot;
 
+use super::Counters;
 use super::changes::Changes;
 use super::checkpoint;
 use super::journal::{self, Journal};
-use super::queue::{self, JobOp, JobTables};
-use super::record::{self, Entry, State};
+use super::queue::JobOp;
+use super::record::{Entry, State};
 use super::syncer::{Answer, Message, Shared, Syncer};
-use super::{Counters, TABLE, decode, encode};
 use crate::store::{Claim, InputHash, JobLease, Lease, PendingJob, Recorded, StoreError};
 
 pub(super) fn unexpected(done: Done) -> StoreError {
@@ -443,266 +447,6 @@ impl Writer {
             drop(sender);
             let _ = syncer.join();
         }
-    }
-
-    /// Writes the running claims back after a reopen, where the file lost them (and they have
-    /// not expired).
-    /// Claims whose outcome's journal record was not known durable are written back too: if the
-    /// record made it, the replayed outcome is there and wins; if not, the claim's owner can
-    /// still record its outcome.
-    fn restore_running(&mut self, db: &Database) -> Result<(), ::redb::Error> {
-        let now = SystemTime::now();
-        self.running
-            .retain(|_, entry| entry.is_live(now, Duration::ZERO));
-        let completing = self
-            .unsynced
-            .iter()
-            .filter_map(|(key, (_, claim))| Some((key, claim.as_ref()?)))
-            .filter(|(_, entry)| entry.is_live(now, Duration::ZERO));
-        let claims: Vec<_> = self.running.iter().chain(completing).collect();
-        if claims.is_empty() {
-            return Ok(());
-        }
-        let mut txn = db.begin_write()?;
-        // claims need not be durable
-        txn.set_durability(::redb::Durability::None)?;
-        {
-            let mut table = txn.open_table(TABLE)?;
-            for (key, entry) in claims {
-                if table.get(key.as_str())?.is_none() {
-                    table.insert(key.as_str(), encode(entry).as_slice())?;
-                }
-            }
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
-    /// Notes a failed write: the file is reopened after a wait that doubles while writes keep
-    /// failing; the outage is logged once.
-    fn broke(&mut self, error: String) {
-        if !self.outage {
-            self.outage = true;
-            tracing::error!(path = %self.path.display(), error, "the redb store cannot write; reopening it with backoff (replays are still answered)");
-        }
-        if self.broken.is_none() {
-            self.next_reopen = std::time::Instant::now() + self.reopen_wait;
-            self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
-        }
-        self.broken = Some(error);
-    }
-
-    /// Notes a successful batch: an outage, if there was one, is over.
-    fn wrote(&mut self) {
-        if self.outage {
-            self.outage = false;
-            self.reopen_wait = FIRST_REOPEN_WAIT;
-            tracing::info!(path = %self.path.display(), "the redb store writes again");
-        }
-    }
-
-    /// Reopens the file after an I/O error, when the wait is over: redb refuses writes on a
-    /// handle that has seen one, and a fresh handle writes again once the fault is gone.
-    fn reopen_if_due(&mut self) {
-        if self.broken.is_none() || std::time::Instant::now() < self.next_reopen {
-            return;
-        }
-        // Every record handed to the journal is written (or has failed) before the journal is
-        // read back.
-        self.barrier();
-        // The file lock is the old handle's until it is dropped.
-        self.db = None;
-        match Database::create(&self.path) {
-            Ok(db) => match checkpoint::recover(&db, &self.journal)
-                .map_err(|e| e.to_string())
-                .and_then(|(generation, _)| {
-                    self.restore_running(&db).map_err(|e| e.to_string())?;
-                    Ok(generation)
-                }) {
-                Ok(generation) => {
-                    self.db = Some(db);
-                    self.broken = None;
-                    self.checkpointed(generation);
-                }
-                Err(e) => {
-                    self.db = Some(db);
-                    self.next_reopen = std::time::Instant::now() + self.reopen_wait;
-                    self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
-                    self.broken = Some(e.to_string());
-                }
-            },
-            Err(e) => {
-                self.next_reopen = std::time::Instant::now() + self.reopen_wait;
-                self.reopen_wait = (self.reopen_wait * 2).min(MAX_REOPEN_WAIT);
-                self.broken = Some(e.to_string());
-            }
-        }
-    }
-
-    /// The answer to `op` from a read of the file, when it needs no write: a claim of an id
-    /// that is completed, running, or taken by another input.
-    fn read_only(&self, op: &Op) -> Option<Result<Done, StoreError>> {
-        use ::redb::ReadableDatabase as _;
-        let Op::Claim { key, input, .. } = op else {
-            return None;
-        };
-        if self.is_unsynced(key) {
-            // written by a batch whose journal record may not be on disk: not an answer to rest on
-            return None;
-        }
-        let txn = self.db.as_ref()?.begin_read().ok()?;
-        let table = txn.open_table(TABLE).ok()?;
-        let entry = match table.get(key.as_str()).ok()? {
-            None => return None,
-            Some(bytes) => decode(bytes.value()).ok()?,
-        };
-        record::classify(Some(&entry), input, SystemTime::now(), self.retention)
-            .map(|answer| Ok(Done::Claim(answer)))
-    }
-
-    /// Applies `batch` in one write transaction committed without `fsync`; returns the answers
-    /// and what changed (for the journal).
-    fn apply(
-        &self,
-        db: &Database,
-        batch: &[Request],
-    ) -> Result<(Vec<Result<Done, StoreError>>, Changes), ::redb::Error> {
-        let mut txn = db.begin_write()?;
-        // No commit here syncs: outcomes and queue changes are made durable by the journal, and
-        // claims, releases and purges need not be (a crash frees such ids, exactly as an expired
-        // lease would).
-        txn.set_durability(::redb::Durability::None)?;
-        let mut answers = Vec::with_capacity(batch.len());
-        let mut dirty = false;
-        let changes;
-        {
-            let mut table = txn.open_table(TABLE)?;
-            let mut jobs = JobTables {
-                jobs: txn.open_table(queue::JOBS)?,
-                due: txn.open_table(queue::DUE)?,
-                changes: Changes::default(),
-            };
-            let now = SystemTime::now();
-            for request in batch {
-                answers.push(self.apply_one(
-                    &mut table,
-                    &mut jobs,
-                    &request.op,
-                    now,
-                    &mut dirty,
-                )?);
-            }
-            changes = jobs.changes;
-        }
-        self.stats
-            .ops
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        if dirty {
-            txn.commit()?;
-            self.stats.commits.fetch_add(1, Ordering::Relaxed);
-            Ok((answers, changes))
-        } else {
-            txn.abort()?;
-            Ok((answers, Changes::default()))
-        }
-    }
-
-    /// Applies one operation. The outer error (storage trouble) fails the whole batch; the inner
-    /// one is this operation's answer.
-    fn apply_one(
-        &self,
-        table: &mut Table<'_, &str, &[u8]>,
-        jobs: &mut JobTables<'_>,
-        op: &Op,
-        now: SystemTime,
-        dirty: &mut bool,
-    ) -> Result<Result<Done, StoreError>, ::redb::Error> {
-        let read = |table: &Table<'_, &str, &[u8]>,
-                    key: &str|
-         -> Result<Result<Option<Entry>, StoreError>, ::redb::Error> {
-            Ok(match table.get(key)? {
-                None => Ok(None),
-                Some(bytes) => decode(bytes.value()).map(Some),
-            })
-        };
-        Ok(match op {
-            Op::Claim { key, input, lease } => {
-                let entry = match read(table, key)? {
-                    Ok(entry) => entry,
-                    Err(e) => return Ok(Err(e)),
-                };
-                match record::classify(entry.as_ref(), input, now, self.retention) {
-                    Some(answer) => Ok(Done::Claim(answer)),
-                    None => match Entry::running(key.as_str(), *input, now, *lease) {
-                        Ok((entry, lease)) => {
-                            let value = encode(&entry);
-                            table.insert(key.as_str(), value.as_slice())?;
-                            jobs.changes.put_record(key, &value);
-                            *dirty = true;
-                            Ok(Done::Claim(Claim::Acquired(lease)))
-                        }
-                        Err(e) => Err(e),
-                    },
-                }
-            }
-            Op::Complete { lease, outcome } => {
-                let entry = match read(table, lease.key())? {
-                    Ok(entry) => entry,
-                    Err(e) => return Ok(Err(e)),
-                };
-                match record::complete(entry.as_ref(), lease, outcome) {
-                    Ok(Some(done)) => {
-                        let value = encode(&done);
-                        table.insert(lease.key(), value.as_slice())?;
-                        jobs.changes.put_record(lease.key(), &value);
-                        *dirty = true;
-                        Ok(Done::Unit)
-                    }
-                    Ok(None) => Ok(Done::Unit),
-                    Err(e) => Err(e),
-                }
-            }
-            Op::Release { lease } => {
-                let entry = match read(table, lease.key())? {
-                    Ok(entry) => entry,
-                    Err(e) => return Ok(Err(e)),
-                };
-                match record::release(entry.as_ref(), lease) {
-                    Ok(()) => {
-                        table.remove(lease.key())?;
-                        jobs.changes.remove_record(lease.key());
-                        *dirty = true;
-                        Ok(Done::Unit)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Op::Purge => {
-                let removed = self.purge(table, now)? + jobs.purge(now, self.retention)?;
-                *dirty |= removed > 0;
-                Ok(Done::Count(removed))
-            }
-            Op::Ping => Ok(Done::Unit),
-            Op::Job(op) => jobs.apply(op, now, dirty)?,
-        })
-    }
-
-    /// Removes the records that no longer count; returns how many.
-    fn purge(
-        &self,
-        table: &mut Table<'_, &str, &[u8]>,
-        now: SystemTime,
-    ) -> Result<u64, ::redb::Error> {
-        let mut removed = 0u64;
-        // An undecodable record is kept: purging must not destroy what it cannot read.
-        table.retain(|_, bytes| {
-            let keep = decode(bytes)
-                .map(|e| e.is_live(now, self.retention))
-                .unwrap_or(true);
-            removed += u64::from(!keep);
-            keep
-        })?;
-        Ok(removed)
     }
 }
 
