@@ -614,18 +614,12 @@ fn serde_container(input: &DeriveInput, serde: &serde_attr::Container) -> SerdeC
 
 fn serde_field(attrs: &[syn::Attribute], serde: &serde_attr::Field, fallback: Span) -> SerdeField {
     let keys = serde_keys(attrs);
-    let mut unsupported = Vec::new();
+    let with = serde.serialize_with().is_some() || serde.deserialize_with().is_some();
+    let mut unsupported =
+        not_in_a_schema(&keys, serde.aliases().len(), with, serde.name(), fallback);
     if serde.flatten() {
         unsupported.push(find_key(&keys, &["flatten"], fallback));
     }
-    if serde.aliases().len() > 1 {
-        unsupported.push(find_key(&keys, &["alias"], fallback));
-    }
-    if serde.serialize_with().is_some() || serde.deserialize_with().is_some() {
-        let names = ["with", "deserialize_with", "serialize_with"];
-        unsupported.push(find_key(&keys, &names, fallback));
-    }
-    renamed_apart(&keys, serde.name(), &mut unsupported);
     let skip_serializing = (serde.skip_serializing() || serde.skip_serializing_if().is_some())
         .then(|| {
             find_key(
@@ -644,20 +638,36 @@ fn serde_field(attrs: &[syn::Attribute], serde: &serde_attr::Field, fallback: Sp
 
 fn serde_variant(variant: &syn::Variant, serde: &serde_attr::Variant) -> SerdeField {
     let keys = serde_keys(&variant.attrs);
+    let with = serde.serialize_with().is_some() || serde.deserialize_with().is_some();
     let fallback = variant.ident.span();
-    let mut unsupported = Vec::new();
-    if serde.aliases().len() > 1 {
-        unsupported.push(find_key(&keys, &["alias"], fallback));
-    }
-    if serde.serialize_with().is_some() || serde.deserialize_with().is_some() {
-        let names = ["with", "deserialize_with", "serialize_with"];
-        unsupported.push(find_key(&keys, &names, fallback));
-    }
-    renamed_apart(&keys, serde.name(), &mut unsupported);
+    let unsupported = not_in_a_schema(&keys, serde.aliases().len(), with, serde.name(), fallback);
     SerdeField {
         unsupported,
         ..SerdeField::default()
     }
+}
+
+/// The serde keys a field and a variant share that one schema cannot describe: several
+/// `alias`es, `with`/`deserialize_with`/`serialize_with`, and names apart per direction.
+/// (serde_derive_internals' `Field` and `Variant` share no trait, so their parts come
+/// separately.)
+fn not_in_a_schema(
+    keys: &[(String, Span)],
+    aliases: usize,
+    with: bool,
+    name: &serde_derive_internals::name::MultiName,
+    fallback: Span,
+) -> Vec<(Span, String)> {
+    let mut unsupported = Vec::new();
+    if aliases > 1 {
+        unsupported.push(find_key(keys, &["alias"], fallback));
+    }
+    if with {
+        let names = ["with", "deserialize_with", "serialize_with"];
+        unsupported.push(find_key(keys, &names, fallback));
+    }
+    renamed_apart(keys, name, &mut unsupported);
+    unsupported
 }
 
 /// `rename(serialize = "a", deserialize = "b")`: one schema cannot describe both names.
