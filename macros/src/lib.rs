@@ -17,10 +17,10 @@ mod ty;
 use proc_macro::TokenStream;
 
 /// Derives [`Action`](../actionkit/trait.Action.html) (and `InputType` and
-/// `schemars::JsonSchema`) for an action's input struct, and generates its `<Action>Field`,
-/// `<Action>Values` and `<Action>Config` types, its execute glue (`#[action(execute = f)]`) and
-/// its form-state dispatch (providers or `#[action(form_state = f)]`). Everything it reads and
-/// emits is below.
+/// `schemars::JsonSchema`) for an action's input struct, and generates its `<Action>Field` type,
+/// its execute glue (`#[action(execute = f)]`) and, when it has form state, its
+/// `<Action>Values` and `<Action>Config` types and its form-state dispatch (providers,
+/// conditional fields or `#[action(form_state = f)]`). Everything it reads and emits is below.
 ///
 #[doc = include_str!("../docs/attributes.md")]
 #[proc_macro_derive(Action, attributes(action, field))]

@@ -1,8 +1,9 @@
 //! Form state: what the platform asks while a person configures an action (`get_form_state`).
 //!
-//! `#[derive(Action)]` generates, for each action `A`, a field enum (`AField`), a partial,
-//! tolerant view of the values (`AValues`) and a config type with one slot per dynamic field
-//! (`AConfig`). A dynamic field names the async function that computes it:
+//! `#[derive(Action)]` generates, for each action `A`, a field enum (`AField`) and, when the
+//! action has form state, a partial, tolerant view of the values (`AValues`) and a config type
+//! with one slot per dynamic field (`AConfig`), linked by [`FormAction`]. A dynamic field names
+//! the async function that computes it:
 //!
 //! ```text
 //! #[field(options = segments, depends_on(audience_id))]   // a dropdown
