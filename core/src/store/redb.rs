@@ -563,7 +563,7 @@ mod tests {
         let lease = acquire(&store, "evt_kept").await;
         store.complete(&lease, &recorded(b"kept")).await.unwrap();
 
-        journal::failing::set(&journal, true);
+        journal::faults::FAILING.set(&journal, true);
         let lease = acquire(&store, "evt_refused").await;
         let refused = store.complete(&lease, &recorded(b"lost")).await;
         assert!(
@@ -579,7 +579,7 @@ mod tests {
             other => panic!("a completed id replays while the journal fails, not {other:?}"),
         }
 
-        journal::failing::set(&journal, false);
+        journal::faults::FAILING.set(&journal, false);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         // New ids are refused (503, retried by the platform) until the store has recovered.
         let mut acknowledged = String::new();
@@ -622,6 +622,99 @@ mod tests {
         if let Claim::Replay(outcome) = &after {
             assert_eq!(&outcome.body[..], b"lost");
         }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A store in a fresh directory, with its journal's path.
+    fn fresh(name: &str) -> (std::path::PathBuf, RedbStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "actionkit-{name}-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let path = dir.join("store.redb");
+        let store = RedbStore::open(&path).unwrap();
+        let journal = RedbStore::journal_path(&path);
+        (dir, store, journal)
+    }
+
+    /// A claim that reads an outcome whose journal record is written but not yet synced, and
+    /// the outcome's own call, both wait for the sync: while `fdatasync` is stalled, `complete`
+    /// and the redelivery's `claim` stay unanswered.
+    async fn stall_an_outcome_and_claim_it(
+        store: &Arc<RedbStore>,
+        journal: &std::path::Path,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), StoreError>>,
+        tokio::task::JoinHandle<Result<Claim, StoreError>>,
+    ) {
+        let lease = acquire(store, "evt_deferred").await;
+        journal::faults::STALLED.set(journal, true);
+        let completing = tokio::spawn({
+            let store = Arc::clone(store);
+            async move { store.complete(&lease, &recorded(b"deferred")).await }
+        });
+        // The writer applies the outcome to the file and hands its record to the stalled sync.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let claiming = tokio::spawn({
+            let store = Arc::clone(store);
+            async move {
+                store
+                    .claim("evt_deferred", &InputHash([7; 32]), Duration::from_secs(30))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (completed, claimed) = (completing.is_finished(), claiming.is_finished());
+        if completed || claimed {
+            // let the sync go, so the store can close while the test fails
+            journal::faults::STALLED.set(journal, false);
+        }
+        assert!(!completed, "an outcome is acknowledged only once durable");
+        assert!(
+            !claimed,
+            "a claim that read a not-yet-durable outcome waits for its sync"
+        );
+        (completing, claiming)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_claim_of_an_outcome_not_yet_durable_is_answered_after_its_sync() {
+        let (dir, store, journal) = fresh("journal-deferred");
+        let store = Arc::new(store);
+        let (completing, claiming) = stall_an_outcome_and_claim_it(&store, &journal).await;
+        journal::faults::STALLED.set(&journal, false);
+        completing.await.unwrap().unwrap();
+        match claiming.await.unwrap().unwrap() {
+            Claim::Replay(outcome) => assert_eq!(&outcome.body[..], b"deferred"),
+            other => panic!("the redelivery replays the durable outcome, not {other:?}"),
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_claim_of_an_outcome_whose_sync_fails_is_refused_not_replayed() {
+        let (dir, store, journal) = fresh("journal-deferred-fails");
+        let store = Arc::new(store);
+        let (completing, claiming) = stall_an_outcome_and_claim_it(&store, &journal).await;
+        journal::faults::FAILING.set(&journal, true);
+        journal::faults::STALLED.set(&journal, false);
+        let completed = completing.await.unwrap();
+        assert!(
+            completed.as_ref().is_err_and(StoreError::is_unavailable),
+            "{completed:?}"
+        );
+        let claimed = claiming.await.unwrap();
+        assert!(
+            claimed.as_ref().is_err_and(StoreError::is_unavailable),
+            "a redelivery must not replay an outcome that never became durable: {claimed:?}"
+        );
+        journal::faults::FAILING.set(&journal, false);
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

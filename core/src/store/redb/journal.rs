@@ -105,31 +105,42 @@ impl Journal {
     /// `fdatasync`: what was written is on disk when this returns `Ok`.
     pub(super) fn sync(&self) -> io::Result<()> {
         #[cfg(test)]
-        if failing::is(&self.path) {
+        while faults::STALLED.is(&self.path) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        #[cfg(test)]
+        if faults::FAILING.is(&self.path) {
             return Err(io::Error::other("injected fdatasync failure"));
         }
         self.file.sync_data()
     }
 }
 
-/// Unit tests' fault injection: journals whose `fdatasync` fails, by path.
+/// Unit tests' fault injection, by journal path: an `fdatasync` that fails (`FAILING`) or that
+/// does not return until the switch is off (`STALLED`).
 #[cfg(test)]
-pub(super) mod failing {
+pub(super) mod faults {
     use std::path::{Path, PathBuf};
     use std::sync::Mutex;
 
-    static PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    /// A set of journal paths.
+    pub struct Switch(Mutex<Vec<PathBuf>>);
 
-    pub fn set(path: &Path, fail: bool) {
-        let mut paths = PATHS.lock().unwrap();
-        paths.retain(|p| p != path);
-        if fail {
-            paths.push(path.to_owned());
+    pub static FAILING: Switch = Switch(Mutex::new(Vec::new()));
+    pub static STALLED: Switch = Switch(Mutex::new(Vec::new()));
+
+    impl Switch {
+        pub fn set(&self, path: &Path, on: bool) {
+            let mut paths = self.0.lock().unwrap();
+            paths.retain(|p| p != path);
+            if on {
+                paths.push(path.to_owned());
+            }
         }
-    }
 
-    pub fn is(path: &Path) -> bool {
-        PATHS.lock().unwrap().iter().any(|p| p == path)
+        pub fn is(&self, path: &Path) -> bool {
+            self.0.lock().unwrap().iter().any(|p| p == path)
+        }
     }
 }
 
