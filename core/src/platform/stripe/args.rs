@@ -73,8 +73,9 @@ impl std::fmt::Debug for Args {
 }
 
 impl Args {
-    /// Stripe with the given secrets; with none, a development secret is generated, printed
-    /// once and saved to [`DEV_SECRET_FILE`] for `sign` (every request is still verified).
+    /// Stripe with the given secrets; with none, a development secret is generated and saved
+    /// to [`DEV_SECRET_FILE`] for `sign`, and only its path is printed (every request is still
+    /// verified).
     /// With `STRIPE_API_KEY`, handlers can read the Secret Store.
     ///
     /// # Errors
@@ -107,7 +108,8 @@ impl Args {
     }
 }
 
-/// Generates a Stripe secret for this run, prints it once and saves it for `sign`.
+/// Generates a Stripe secret for this run and saves it for `sign`; it says where, never the
+/// secret itself (the terminal of a server is often a log).
 fn development_secret() -> Result<String, String> {
     let secret = stripe::generate_secret().map_err(|e| e.to_string())?;
     let path = Path::new(DEV_SECRET_FILE);
@@ -116,8 +118,8 @@ fn development_secret() -> Result<String, String> {
     }
     write_private(path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!(
-        "actionkit: no STRIPE_SIGNING_SECRET set; generated a development secret for this run: {secret}\n\
-         actionkit: (saved to {DEV_SECRET_FILE} for `sign`; every request is still verified)"
+        "actionkit: no STRIPE_SIGNING_SECRET set; generated a development secret for this run, \
+         saved to {DEV_SECRET_FILE} for `sign`; every request is still verified"
     );
     Ok(secret)
 }
