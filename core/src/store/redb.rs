@@ -543,14 +543,10 @@ mod tests {
         }
     }
 
-    /// A journal whose `fdatasync` fails: the outcome is refused (the runtime keeps it and
-    /// records it later), completed ids keep replaying, new ids are refused until the store
-    /// recovers, and once the disk syncs again it takes outcomes again; reopened, it holds
-    /// every acknowledged outcome.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_journal_that_cannot_sync_refuses_outcomes_and_keeps_replaying() {
+    /// A fresh directory for one test, and the store's path in it.
+    fn fresh(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!(
-            "actionkit-journal-fault-{}-{}",
+            "actionkit-{name}-{}-{}",
             std::process::id(),
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -558,6 +554,16 @@ mod tests {
                 .as_nanos()
         ));
         let path = dir.join("store.redb");
+        (dir, path)
+    }
+
+    /// A journal whose `fdatasync` fails: the outcome is refused (the runtime keeps it and
+    /// records it later), completed ids keep replaying, new ids are refused until the store
+    /// recovers, and once the disk syncs again it takes outcomes again; reopened, it holds
+    /// every acknowledged outcome.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_journal_that_cannot_sync_refuses_outcomes_and_keeps_replaying() {
+        let (dir, path) = fresh("journal-fault");
         let store = RedbStore::open(&path).unwrap();
         let journal = RedbStore::journal_path(&path);
         let lease = acquire(&store, "evt_kept").await;
@@ -626,42 +632,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// A store in a fresh directory, with its journal's path.
-    fn fresh(name: &str) -> (std::path::PathBuf, RedbStore, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "actionkit-{name}-{}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        let path = dir.join("store.redb");
-        let store = RedbStore::open(&path).unwrap();
-        let journal = RedbStore::journal_path(&path);
-        (dir, store, journal)
-    }
-
     /// A claim that reads an outcome whose journal record is written but not yet synced, and
     /// the outcome's own call, both wait for the sync: while `fdatasync` is stalled, `complete`
     /// and the redelivery's `claim` stay unanswered.
-    async fn stall_an_outcome_and_claim_it(
-        store: &Arc<RedbStore>,
-        journal: &std::path::Path,
-    ) -> (
-        tokio::task::JoinHandle<Result<(), StoreError>>,
-        tokio::task::JoinHandle<Result<Claim, StoreError>>,
-    ) {
-        let lease = acquire(store, "evt_deferred").await;
-        journal::faults::STALLED.set(journal, true);
+    async fn stall_an_outcome_and_claim_it(name: &str) -> Stalled {
+        let (dir, path) = fresh(name);
+        let journal = RedbStore::journal_path(&path);
+        let store = Arc::new(RedbStore::open(&path).unwrap());
+        let lease = acquire(&store, "evt_deferred").await;
+        journal::faults::STALLED.set(&journal, true);
         let completing = tokio::spawn({
-            let store = Arc::clone(store);
+            let store = Arc::clone(&store);
             async move { store.complete(&lease, &recorded(b"deferred")).await }
         });
         // The writer applies the outcome to the file and hands its record to the stalled sync.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let claiming = tokio::spawn({
-            let store = Arc::clone(store);
+            let store = Arc::clone(&store);
             async move {
                 store
                     .claim("evt_deferred", &InputHash([7; 32]), Duration::from_secs(30))
@@ -672,51 +659,64 @@ mod tests {
         let (completed, claimed) = (completing.is_finished(), claiming.is_finished());
         if completed || claimed {
             // let the sync go, so the store can close while the test fails
-            journal::faults::STALLED.set(journal, false);
+            journal::faults::STALLED.set(&journal, false);
         }
         assert!(!completed, "an outcome is acknowledged only once durable");
         assert!(
             !claimed,
             "a claim that read a not-yet-durable outcome waits for its sync"
         );
-        (completing, claiming)
+        Stalled {
+            dir,
+            journal,
+            store,
+            completing,
+            claiming,
+        }
+    }
+
+    /// A store whose journal sync is stalled, with an outcome and a claim of it waiting.
+    struct Stalled {
+        dir: std::path::PathBuf,
+        journal: std::path::PathBuf,
+        store: Arc<RedbStore>,
+        completing: tokio::task::JoinHandle<Result<(), StoreError>>,
+        claiming: tokio::task::JoinHandle<Result<Claim, StoreError>>,
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_claim_of_an_outcome_not_yet_durable_is_answered_after_its_sync() {
-        let (dir, store, journal) = fresh("journal-deferred");
-        let store = Arc::new(store);
-        let (completing, claiming) = stall_an_outcome_and_claim_it(&store, &journal).await;
-        journal::faults::STALLED.set(&journal, false);
-        completing.await.unwrap().unwrap();
-        match claiming.await.unwrap().unwrap() {
+        let stalled = stall_an_outcome_and_claim_it("journal-deferred").await;
+        let journal = &stalled.journal;
+        journal::faults::STALLED.set(journal, false);
+        stalled.completing.await.unwrap().unwrap();
+        match stalled.claiming.await.unwrap().unwrap() {
             Claim::Replay(outcome) => assert_eq!(&outcome.body[..], b"deferred"),
             other => panic!("the redelivery replays the durable outcome, not {other:?}"),
         }
-        drop(store);
-        let _ = std::fs::remove_dir_all(dir);
+        drop(stalled.store);
+        let _ = std::fs::remove_dir_all(&stalled.dir);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_claim_of_an_outcome_whose_sync_fails_is_refused_not_replayed() {
-        let (dir, store, journal) = fresh("journal-deferred-fails");
-        let store = Arc::new(store);
-        let (completing, claiming) = stall_an_outcome_and_claim_it(&store, &journal).await;
-        journal::faults::FAILING.set(&journal, true);
-        journal::faults::STALLED.set(&journal, false);
-        let completed = completing.await.unwrap();
+        let stalled = stall_an_outcome_and_claim_it("journal-deferred-fails").await;
+        let journal = &stalled.journal;
+        journal::faults::FAILING.set(journal, true);
+        journal::faults::STALLED.set(journal, false);
+        let completed = stalled.completing.await.unwrap();
         assert!(
             completed.as_ref().is_err_and(StoreError::is_unavailable),
             "{completed:?}"
         );
-        let claimed = claiming.await.unwrap();
+        let claimed = stalled.claiming.await.unwrap();
         assert!(
             claimed.as_ref().is_err_and(StoreError::is_unavailable),
             "a redelivery must not replay an outcome that never became durable: {claimed:?}"
         );
-        journal::faults::FAILING.set(&journal, false);
-        drop(store);
-        let _ = std::fs::remove_dir_all(dir);
+        journal::faults::FAILING.set(journal, false);
+        drop(stalled.store);
+        let _ = std::fs::remove_dir_all(&stalled.dir);
     }
 
     #[test]
