@@ -562,6 +562,21 @@ impl Tmpfs {
         }
         Ok(Tmpfs(dir))
     }
+
+    /// A tmpfs of `size`; `None`, with the reason printed, where one cannot be mounted (not
+    /// root), except in CI, which runs these tests as root and fails instead.
+    fn mount_or_skip(size: &str) -> Option<Tmpfs> {
+        match Tmpfs::mount(size) {
+            Ok(disk) => Some(disk),
+            Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
+                eprintln!(
+                    "skipped: a small tmpfs cannot be mounted here ({why}); CI runs this as root"
+                );
+                None
+            }
+            Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+        }
+    }
 }
 
 impl Drop for Tmpfs {
@@ -572,15 +587,8 @@ impl Drop for Tmpfs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_restart() {
-    let disk = match Tmpfs::mount("2m") {
-        Ok(disk) => disk,
-        Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
-            eprintln!(
-                "skipped: a small tmpfs cannot be mounted here ({why}); CI runs this as root"
-            );
-            return;
-        }
-        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    let Some(disk) = Tmpfs::mount_or_skip("2m") else {
+        return;
     };
     let path = disk.0.join("store.redb");
     let effects = Effects::default();
@@ -669,15 +677,8 @@ async fn a_full_disk_keeps_replays_answered_and_the_store_recovers_without_a_res
 
 #[test]
 fn a_disk_too_full_for_the_journal_fails_the_open_cleanly() {
-    let disk = match Tmpfs::mount("1m") {
-        Ok(disk) => disk,
-        Err(why) if std::env::var_os("ACTIONKIT_CI").is_none() => {
-            eprintln!(
-                "skipped: a small tmpfs cannot be mounted here ({why}); CI runs this as root"
-            );
-            return;
-        }
-        Err(why) => panic!("CI must be able to mount a tmpfs: {why}"),
+    let Some(disk) = Tmpfs::mount_or_skip("1m") else {
+        return;
     };
     let path = disk.0.join("store.redb");
     let filler = disk.0.join("filler");

@@ -293,8 +293,8 @@ pub fn dependency<T: DeserializeOwned>(
     values: &Map<String, Value>,
     name: &str,
 ) -> Result<T, FieldError> {
-    let value = values.get(name).cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value).map_err(|_| {
+    let value = values.get(name).unwrap_or(&Value::Null);
+    T::deserialize(value).map_err(|_| {
         FieldError::new(format!(
             "the value of `{name}` is not valid; choose it again"
         ))
@@ -305,7 +305,7 @@ pub fn dependency<T: DeserializeOwned>(
 pub fn tolerant<T: DeserializeOwned>(values: &Map<String, Value>, name: &str) -> Option<T> {
     match values.get(name) {
         None | Some(Value::Null) => None,
-        Some(value) => serde_json::from_value(value.clone()).ok(),
+        Some(value) => T::deserialize(value).ok(),
     }
 }
 

@@ -1,12 +1,12 @@
-//! `FieldSpec` literals, one per field, and the compile-time assertions for types only the
+//! `FieldSpec` builder calls, one per field, and the compile-time assertions for types only the
 //! compiler can judge.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Container, Field, Kind, Need};
-use crate::attr::Literal;
+use crate::attr::{self, Literal};
 
 pub fn specs(cont: &Container) -> Vec<TokenStream> {
     cont.fields().iter().map(|f| spec(cont, f)).collect()
@@ -75,39 +75,27 @@ fn keywords(field: &Field) -> Vec<TokenStream> {
         let lit = literal(&d.value);
         out.push(quote!(#k::Default(#lit)));
     }
-    let counts = [
-        (&a.min_length, quote!(MinLength)),
-        (&a.max_length, quote!(MaxLength)),
+    let arguments = [
+        (argument(&a.min_length), quote!(MinLength)),
+        (argument(&a.max_length), quote!(MaxLength)),
+        (argument(&a.pattern), quote!(Pattern)),
+        (argument(&a.format), quote!(Format)),
+        (argument(&a.minimum), quote!(Minimum)),
+        (argument(&a.maximum), quote!(Maximum)),
+        (argument(&a.min_items), quote!(MinItems)),
+        (argument(&a.max_items), quote!(MaxItems)),
     ];
-    for (attr, keyword) in counts {
-        if let Some(n) = attr {
-            let n = n.value;
-            out.push(quote!(#k::#keyword(#n)));
-        }
-    }
-    for (attr, keyword) in [(&a.pattern, quote!(Pattern)), (&a.format, quote!(Format))] {
-        if let Some(s) = attr {
-            let s = &s.value;
-            out.push(quote!(#k::#keyword(#s)));
-        }
-    }
-    for (attr, keyword) in [(&a.minimum, quote!(Minimum)), (&a.maximum, quote!(Maximum))] {
-        if let Some(n) = attr {
-            let n = n.value;
-            out.push(quote!(#k::#keyword(#n)));
-        }
-    }
-    let items = [
-        (&a.min_items, quote!(MinItems)),
-        (&a.max_items, quote!(MaxItems)),
-    ];
-    for (attr, keyword) in items {
-        if let Some(n) = attr {
-            let n = n.value;
-            out.push(quote!(#k::#keyword(#n)));
+    for (argument, keyword) in arguments {
+        if let Some(argument) = argument {
+            out.push(quote!(#k::#keyword(#argument)));
         }
     }
     out
+}
+
+/// The value of a keyword's attribute, as the `Keyword` variant's argument.
+fn argument<T: ToTokens>(attr: &Option<attr::Spanned<T>>) -> Option<TokenStream> {
+    attr.as_ref().map(|attr| attr.value.to_token_stream())
 }
 
 pub fn literal(lit: &Literal) -> TokenStream {

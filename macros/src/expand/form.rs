@@ -9,13 +9,14 @@ use syn::{GenericArgument, PathArguments, Type};
 use super::deserialize_bound;
 use crate::ast::{Container, Field, Kind};
 
-pub struct Names {
-    pub field: syn::Ident,
-    pub values: syn::Ident,
-    pub config: syn::Ident,
+/// The generated types' names.
+struct Names {
+    field: syn::Ident,
+    values: syn::Ident,
+    config: syn::Ident,
 }
 
-pub fn names(cont: &Container) -> Names {
+fn names(cont: &Container) -> Names {
     Names {
         field: format_ident!("{}Field", cont.ident),
         values: format_ident!("{}Values", cont.ident),
@@ -30,9 +31,8 @@ pub fn names(cont: &Container) -> Names {
 pub fn types(cont: &Container) -> (TokenStream, TokenStream) {
     let ident = cont.ident;
     let vis = &cont.input.vis;
-    let Names {
-        field: field_enum, ..
-    } = names(cont);
+    let names = names(cont);
+    let field_enum = &names.field;
     let fields = cont.fields();
     let variants: Vec<&syn::Ident> = fields.iter().map(|f| &f.variant).collect();
     let wire: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
@@ -41,7 +41,7 @@ pub fn types(cont: &Container) -> (TokenStream, TokenStream) {
         "The fields of [`{ident}`], by their names on the wire: name them in errors, form-state helpers and tests."
     );
     let (form_types, form_impl) = if cont.has_form_state() {
-        form_types(cont)
+        form_types(cont, &names)
     } else {
         (TokenStream::new(), TokenStream::new())
     };
@@ -79,14 +79,14 @@ pub fn types(cont: &Container) -> (TokenStream, TokenStream) {
 /// methods are `#[inline]` so that, like the generic execute glue, they are compiled where an
 /// app calls them, not in every crate that declares an action (reading the values
 /// instantiates serde for each field type).
-fn form_types(cont: &Container) -> (TokenStream, TokenStream) {
+fn form_types(cont: &Container, names: &Names) -> (TokenStream, TokenStream) {
     let ident = cont.ident;
     let vis = &cont.input.vis;
     let Names {
         field: field_enum,
         values,
         config,
-    } = names(cont);
+    } = names;
     let fields = cont.fields();
     let values_doc = format!(
         "The values of a [`{ident}`] form while it is being configured: every field optional, a missing or ill-typed value reads as `None`."
